@@ -1,0 +1,153 @@
+/**
+ * The audit pipeline: desired state → unique images → registry verdicts → one report.
+ * Shared by the CLI and the Lambda; history and notification are applied by the caller
+ * (see history/), so a dry run and a scheduled run compute exactly the same report.
+ */
+import type {
+  AuditReport,
+  AuditResult,
+  DesiredImage,
+  DesiredState,
+  FileTree,
+  ImageCheckResult,
+  ImageChecker,
+  ImageReference,
+  RepoSource,
+  SourceLocation,
+} from './model.js';
+import { resolveDesiredState } from './resolve/index.js';
+import { selectChangedImages } from './changes.js';
+
+export interface AuditOptions {
+  source: RepoSource;
+  checker: ImageChecker;
+  /** Restrict the audit to apps under these repository paths. */
+  paths?: string[];
+  /** URLs under which Argo CD apps refer to the audited repository. */
+  repoUrls?: string[];
+  /** A tree already loaded from `source` (saves a second load). */
+  tree?: FileTree;
+  /** Pull-request mode: only images new or changed relative to this desired state are checked. */
+  baseline?: DesiredState;
+  onProgress?: (done: number, total: number) => void;
+  clock?: () => Date;
+}
+
+export interface AuditOutcome {
+  report: AuditReport;
+  desired: DesiredState;
+}
+
+export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
+  const clock = options.clock ?? (() => new Date());
+  const startedAt = clock();
+  const desired = await resolveDesiredState(options.source, {
+    paths: options.paths,
+    repoUrls: options.repoUrls,
+    tree: options.tree,
+  });
+  const audited = options.baseline ? selectChangedImages(options.baseline, desired) : desired.images;
+  const results = await checkDesiredImages(audited, options.checker, options.onProgress);
+  const notes = [...(desired.notes ?? [])];
+  if (options.baseline) {
+    notes.push(
+      `pull-request mode: ${audited.length} of ${desired.images.length} desired image entries are new or changed`,
+    );
+  }
+  const report: AuditReport = {
+    source: desired.source,
+    startedAt: startedAt.toISOString(),
+    durationMs: clock().getTime() - startedAt.getTime(),
+    results,
+    findings: desired.findings,
+    desired: audited,
+    notes,
+  };
+  return { report, desired };
+}
+
+/**
+ * Checks each unique image once and joins the verdict with every place it is desired.
+ * Invalid references never reach the registry: they are reported as INVALID_REFERENCE here.
+ */
+export async function checkDesiredImages(
+  images: readonly DesiredImage[],
+  checker: ImageChecker,
+  onProgress?: (done: number, total: number) => void,
+): Promise<AuditResult[]> {
+  const byImage = groupByImage(images);
+  const references = new Map<string, ImageReference>();
+  for (const [key, group] of byImage) {
+    const first = group[0];
+    if (first && first.reference.ok) references.set(key, first.reference.ref);
+  }
+  const verdicts = await checker.check([...references.values()], onProgress);
+  const verdictByImage = new Map(verdicts.map((verdict) => [verdict.image, verdict]));
+
+  const results: AuditResult[] = [];
+  for (const [key, group] of byImage) {
+    const first = group[0];
+    if (!first) continue;
+    const verdict: ImageCheckResult | undefined = first.reference.ok
+      ? verdictByImage.get(first.reference.ref.canonical)
+      : invalidReferenceResult(first);
+    results.push({
+      ...(verdict ?? missingVerdict(key)),
+      apps: unique(group.map((entry) => entry.app.name)),
+      locations: uniqueLocations(group.flatMap((entry) => entry.locations)),
+    });
+  }
+  return results.sort((a, b) => a.image.localeCompare(b.image));
+}
+
+function groupByImage(images: readonly DesiredImage[]): Map<string, DesiredImage[]> {
+  const groups = new Map<string, DesiredImage[]>();
+  for (const entry of images) {
+    const key = entry.reference.ok ? entry.reference.ref.canonical : entry.written;
+    const group = groups.get(key);
+    if (group) group.push(entry);
+    else groups.set(key, [entry]);
+  }
+  return groups;
+}
+
+function invalidReferenceResult(entry: DesiredImage): ImageCheckResult {
+  if (entry.reference.ok) throw new Error('unreachable: reference is valid');
+  const { problem } = entry.reference;
+  const fix = problem.suggestion ? ` Write \`${problem.suggestion}\` instead.` : '';
+  return {
+    image: entry.written,
+    status: 'INVALID_REFERENCE',
+    evidence: {},
+    hint:
+      problem.code === 'UNRESOLVED_TEMPLATE'
+        ? `The image still holds a template after everything we could substitute: ${problem.reason}. No request was sent.`
+        : `Not a valid image reference: ${problem.reason}. A cluster reports this as InvalidImageName; no request was sent.${fix}`,
+  };
+}
+
+/** A checker that skipped an image is a bug, but the report must still say so rather than drop it. */
+function missingVerdict(image: string): ImageCheckResult {
+  return {
+    image,
+    status: 'UNREACHABLE',
+    evidence: {},
+    hint: 'The registry checker returned no verdict for this image; it was not checked.',
+  };
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+function uniqueLocations(locations: SourceLocation[]): SourceLocation[] {
+  const seen = new Set<string>();
+  const kept: SourceLocation[] = [];
+  for (const location of locations) {
+    const key = `${location.file}:${location.line}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    kept.push(location);
+  }
+  return kept;
+}
