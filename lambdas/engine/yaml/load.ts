@@ -1,0 +1,153 @@
+import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
+import type { Finding } from '../model.js';
+import { createYamlDocument, type YamlDocument } from './document.js';
+
+export interface LoadYamlOptions {
+  /** Files larger than this are skipped with FILE_TOO_LARGE. Default 2 MiB. */
+  maxBytes?: number;
+  /** Alias expansions allowed per document before it counts as an alias bomb. Default 100 (the yaml package's). */
+  maxAliasCount?: number;
+}
+
+export interface LoadedYaml {
+  documents: YamlDocument[];
+  findings: Finding[];
+}
+
+export const DEFAULT_MAX_YAML_BYTES = 2 * 1024 * 1024;
+const DEFAULT_MAX_ALIAS_COUNT = 100;
+
+// Reused across calls: with `fatal`, decode() throws on invalid UTF-8 instead of inserting U+FFFD.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parses every document of a YAML file. Never throws: unreadable input becomes findings with file and
+ * line, and the valid documents of the same file are kept. Empty documents are skipped silently;
+ * `List` kinds are returned as they are (the kubernetes extractor expands them).
+ */
+export function loadYamlDocuments(file: string, content: Buffer | string, options: LoadYamlOptions = {}): LoadedYaml {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_YAML_BYTES;
+  const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
+  const findings: Finding[] = [];
+
+  const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
+  if (size > maxBytes) {
+    findings.push(finding(file, 0, 'FILE_TOO_LARGE', `file is ${size} bytes, over the ${maxBytes}-byte limit; skipped`, 'warning'));
+    return { documents: [], findings };
+  }
+
+  const text = decode(file, content, findings);
+  if (text === undefined) return { documents: [], findings };
+
+  const documents: YamlDocument[] = [];
+  const lineCounter = new LineCounter();
+  let parsed;
+  try {
+    parsed = parseAllDocuments(text, { lineCounter, merge: true, prettyErrors: false });
+  } catch (error) {
+    // The parser is not expected to throw, but pathological nesting can exhaust the stack.
+    findings.push(finding(file, 0, 'YAML_ERROR', `cannot parse YAML: ${errorMessage(error)}`, 'error'));
+    return { documents, findings };
+  }
+  if (!Array.isArray(parsed)) return { documents, findings }; // an empty stream
+
+  parsed.forEach((doc, index) => {
+    const fatal = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
+    const duplicates = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (fatal.length > 0) {
+      const first = fatal[0] as YAMLError;
+      const more = fatal.length > 1 ? ` (and ${fatal.length - 1} more error${fatal.length > 2 ? 's' : ''})` : '';
+      findings.push(
+        finding(file, lineOfError(first, lineCounter), 'YAML_ERROR', `document ${index + 1}: ${firstLine(first.message)}${more}; document skipped`, 'error'),
+      );
+      return;
+    }
+    for (const duplicate of duplicates) {
+      // Kept, like kubectl and Helm (last value wins), but the author almost certainly meant something else.
+      findings.push(
+        finding(file, lineOfError(duplicate, lineCounter), 'YAML_ERROR', `document ${index + 1}: duplicate key; the last value wins`, 'warning'),
+      );
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount });
+    } catch (error) {
+      findings.push(
+        finding(
+          file,
+          doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 0,
+          'YAML_ERROR',
+          `document ${index + 1}: ${aliasAware(error, maxAliasCount)}; document skipped`,
+          'error',
+        ),
+      );
+      return;
+    }
+    if (value === null || value === undefined) return; // empty or comment-only document
+    documents.push(createYamlDocument(file, index, value, doc, lineCounter));
+  });
+  return { documents, findings };
+}
+
+function decode(file: string, content: Buffer | string, findings: Finding[]): string | undefined {
+  if (typeof content === 'string') {
+    if (content.includes('\0')) {
+      findings.push(finding(file, 0, 'BINARY_FILE', 'file holds NUL characters: binary data, not YAML; skipped', 'warning'));
+      return undefined;
+    }
+    return content;
+  }
+  if (content.includes(0)) {
+    findings.push(finding(file, 0, 'BINARY_FILE', 'file holds NUL bytes: binary data, not YAML; skipped', 'warning'));
+    return undefined;
+  }
+  try {
+    return utf8.decode(content);
+  } catch {
+    findings.push(finding(file, lineOfInvalidUtf8(content), 'NOT_UTF8', 'file is not valid UTF-8; skipped', 'error'));
+    return undefined;
+  }
+}
+
+/** Line of the first byte sequence that is not UTF-8: re-decodes growing line prefixes only on failure. */
+function lineOfInvalidUtf8(content: Buffer): number {
+  let line = 1;
+  let start = 0;
+  while (start < content.length) {
+    let end = content.indexOf(0x0a, start);
+    if (end === -1) end = content.length;
+    try {
+      utf8.decode(content.subarray(start, end));
+    } catch {
+      return line;
+    }
+    start = end + 1;
+    line++;
+  }
+  return 0;
+}
+
+function lineOfError(error: YAMLError, lineCounter: LineCounter): number {
+  return lineCounter.linePos(error.pos[0]).line;
+}
+
+function aliasAware(error: unknown, maxAliasCount: number): string {
+  const message = errorMessage(error);
+  if (/alias/i.test(message)) {
+    return `alias expansion exceeds ${maxAliasCount} (possible "billion laughs" alias bomb)`;
+  }
+  return message;
+}
+
+function firstLine(message: string): string {
+  const newline = message.indexOf('\n');
+  return (newline === -1 ? message : message.slice(0, newline)).replace(/:$/, '');
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function finding(file: string, line: number, code: Finding['code'], message: string, severity: Finding['severity']): Finding {
+  return { file, line, code, message, severity };
+}
