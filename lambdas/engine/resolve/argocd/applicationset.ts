@@ -1,0 +1,67 @@
+/**
+ * Expands an ApplicationSet into the Applications it generates: runs its generators, merges a
+ * generator-level template over `spec.template`, renders the template with each parameter set and
+ * names each Application after templating. Generated Applications point their line numbers back at
+ * the ApplicationSet's template, since that is where a fix goes.
+ */
+import type { Locate, YamlPath } from '../context.js';
+import { deepMerge, renderer, runGenerator, type GeneratorContext } from './generators.js';
+import { isRecord, renderValue } from './template.js';
+
+export interface GeneratedApplication {
+  name: string;
+  /** The Application as Argo CD would create it. */
+  value: Record<string, unknown>;
+  /** Maps a path of the generated Application to a line of the ApplicationSet. */
+  locate: Locate;
+}
+
+export type ApplicationSetContext = Omit<GeneratorContext, 'goTemplate'>;
+
+export async function expandApplicationSet(
+  value: unknown,
+  ctx: ApplicationSetContext,
+): Promise<GeneratedApplication[]> {
+  const spec = isRecord(value) && isRecord(value.spec) ? value.spec : undefined;
+  if (!spec || !isRecord(spec.template) || !Array.isArray(spec.generators)) {
+    ctx.emit('INVALID_RESOURCE', ['spec'], 'error', 'ApplicationSet needs spec.generators and spec.template');
+    return [];
+  }
+  const goTemplate = spec.goTemplate === true;
+  if (typeof spec.templatePatch === 'string') {
+    ctx.emit('UNSUPPORTED_GENERATOR', ['spec', 'templatePatch'], 'info', 'templatePatch is not applied; Applications are built from spec.template only');
+  }
+  const generatorCtx: GeneratorContext = { ...ctx, goTemplate };
+  const locate: Locate = (path) => ctx.locate(templatePath(path));
+  const apps: GeneratedApplication[] = [];
+  const names = new Set<string>();
+  for (let index = 0; index < spec.generators.length; index++) {
+    const sets = await runGenerator(spec.generators[index], ['spec', 'generators', index], generatorCtx);
+    for (const set of sets ?? []) {
+      const template = set.template ? deepMerge(spec.template, set.template) : spec.template;
+      const rendered = renderValue(template, renderer(set.params, goTemplate));
+      if (!isRecord(rendered)) continue;
+      const metadata = isRecord(rendered.metadata) ? rendered.metadata : {};
+      const name = typeof metadata.name === 'string' ? metadata.name : '';
+      if (name === '') {
+        ctx.emit('INVALID_RESOURCE', ['spec', 'template', 'metadata', 'name'], 'error', 'generated Application has no name');
+        continue;
+      }
+      // Argo CD refuses duplicate names in one ApplicationSet; keep the first.
+      if (names.has(name)) continue;
+      names.add(name);
+      apps.push({
+        name,
+        value: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata, spec: rendered.spec },
+        locate,
+      });
+    }
+  }
+  return apps;
+}
+
+function templatePath(path: YamlPath): YamlPath {
+  const [head, ...rest] = path;
+  if (head === 'spec' || head === 'metadata') return ['spec', 'template', head, ...rest];
+  return ['spec', 'template'];
+}

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import type { FileTree, Finding } from '../../lambdas/engine/model.js';
+import { expandApplicationSet, type ApplicationSetContext } from '../../lambdas/engine/resolve/argocd/applicationset.js';
+import { renderFast, renderGo } from '../../lambdas/engine/resolve/argocd/template.js';
+import { normaliseRepoUrl, repoIdentity } from '../../lambdas/engine/resolve/argocd/repo-url.js';
+import { emitterFor } from '../../lambdas/engine/resolve/context.js';
+import { filesTree } from '../support/resolve-tree.js';
+
+function context(tree: FileTree, findings: Finding[] = []): ApplicationSetContext {
+  const locate = (path: readonly (string | number)[]) => path.length;
+  return {
+    file: 'apps/set.yaml',
+    locate,
+    emit: emitterFor('apps/set.yaml', locate, findings),
+    treeFor: async () => tree,
+    readData: (t, path) => parseAllDocuments(t.read(path)?.toString() ?? '').map((doc) => doc.toJS() as unknown),
+  };
+}
+
+const sources = (app: { value: Record<string, unknown> }) => (app.value.spec as { source: Record<string, unknown> }).source;
+
+describe('ApplicationSet templating', () => {
+  it('fasttemplate replaces known keys, trims spaces inside braces and leaves unknown keys as written', () => {
+    expect(renderFast('svc/{{ env }}/{{path[0]}}/{{nope}}', { env: 'dev', 'path[0]': 'apps' })).toBe('svc/dev/apps/{{nope}}');
+  });
+
+  it('Go templates read nested fields, index segments and run pipelines', () => {
+    const params = { path: { path: 'a/b', basename: 'b', segments: ['a', 'b'] }, env: 'Prod' };
+    expect(renderGo('{{.path.path}}-{{ .path.basename }}', params)).toBe('a/b-b');
+    expect(renderGo('{{ index .path.segments 0 }}', params)).toBe('a');
+    expect(renderGo('{{ .env | lower }}/{{ .missing | default "x" }}', params)).toBe('prod/x');
+    expect(renderGo('{{ printf "%s-%s" .env .path.basename }}', params)).toBe('Prod-b');
+  });
+
+  it('Go templates leave a missing key or an unsupported action as written', () => {
+    expect(renderGo('x-{{.nope}}', {})).toBe('x-{{.nope}}');
+    expect(renderGo('{{ if .a }}y{{ end }}', { a: true })).toBe('{{ if .a }}y{{ end }}');
+  });
+});
+
+describe('ApplicationSet generators', () => {
+  const tree = filesTree({
+    'services/auth/kustomization.yaml': '',
+    'services/billing/kustomization.yaml': '',
+    'services/legacy/kustomization.yaml': '',
+    'services/auth/overlays/dev/kustomization.yaml': '',
+    'config/dev/config.json': '{"env": "dev", "cluster": {"name": "c1"}}',
+    'config/prod/config.yaml': 'env: prod\ncluster:\n  name: c2\n',
+  });
+
+  it('list generator yields one Application per element, named after templating', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [{ list: { elements: [{ env: 'dev' }, { env: 'prod' }] } }],
+          template: { metadata: { name: 'auth-{{env}}' }, spec: { source: { path: 'services/auth/overlays/{{env}}' } } },
+        },
+      },
+      context(tree),
+    );
+    expect(apps.map((app) => app.name)).toEqual(['auth-dev', 'auth-prod']);
+    expect(sources(apps[1]!).path).toBe('services/auth/overlays/prod');
+  });
+
+  it('git directory generator matches path globs one segment deep and honours exclude', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [{ git: { repoURL: 'x', directories: [{ path: 'services/*' }, { path: 'services/legacy', exclude: true }] } }],
+          template: { metadata: { name: '{{path.basename}}' }, spec: { source: { path: '{{path}}', targetRevision: '{{path[0]}}' } } },
+        },
+      },
+      context(tree),
+    );
+    expect(apps.map((app) => app.name)).toEqual(['auth', 'billing']);
+    expect(sources(apps[0]!)).toMatchObject({ path: 'services/auth', targetRevision: 'services' });
+  });
+
+  it('git directory generator with goTemplate exposes .path.path, .path.basename and .path.segments', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          goTemplate: true,
+          generators: [{ git: { repoURL: 'x', directories: [{ path: 'services/**/dev' }] } }],
+          template: {
+            metadata: { name: '{{.path.basename}}-{{index .path.segments 1}}' },
+            spec: { source: { path: '{{.path.path}}' } },
+          },
+        },
+      },
+      context(tree),
+    );
+    expect(apps.map((app) => [app.name, sources(app).path])).toEqual([['dev-auth', 'services/auth/overlays/dev']]);
+  });
+
+  it('git files generator flattens file content into parameters', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [{ git: { repoURL: 'x', files: [{ path: 'config/**/config.*' }] } }],
+          template: { metadata: { name: '{{cluster.name}}-{{env}}' }, spec: { source: { path: '{{path}}' } } },
+        },
+      },
+      context(tree),
+    );
+    expect(apps.map((app) => [app.name, sources(app).path])).toEqual([
+      ['c1-dev', 'config/dev'],
+      ['c2-prod', 'config/prod'],
+    ]);
+  });
+
+  it('matrix generator crosses two generators and lets the second use the first one\'s parameters', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          goTemplate: true,
+          generators: [
+            {
+              matrix: {
+                generators: [
+                  { list: { elements: [{ svc: 'auth' }, { svc: 'billing' }] } },
+                  { list: { elements: [{ env: 'dev', path: '{{.svc}}/x' }] } },
+                ],
+              },
+            },
+          ],
+          template: { metadata: { name: '{{.svc}}-{{.env}}' }, spec: { source: { path: '{{.path}}' } } },
+        },
+      },
+      context(tree),
+    );
+    expect(apps.map((app) => [app.name, sources(app).path])).toEqual([
+      ['auth-dev', 'auth/x'],
+      ['billing-dev', 'billing/x'],
+    ]);
+  });
+
+  it('merge generator overrides base parameters whose merge keys match', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [
+            {
+              merge: {
+                mergeKeys: ['env'],
+                generators: [
+                  { list: { elements: [{ env: 'dev', tag: 'a' }, { env: 'prod', tag: 'a' }] } },
+                  { list: { elements: [{ env: 'prod', tag: 'b' }] } },
+                ],
+              },
+            },
+          ],
+          template: { metadata: { name: '{{env}}-{{tag}}' }, spec: { source: { path: '.' } } },
+        },
+      },
+      context(tree),
+    );
+    expect(apps.map((app) => app.name)).toEqual(['dev-a', 'prod-b']);
+  });
+
+  it('reports UNSUPPORTED_GENERATOR for generators that need a cluster or SCM API, and generates nothing from them', async () => {
+    const findings: Finding[] = [];
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [
+            { clusters: {} },
+            { matrix: { generators: [{ pullRequest: {} }, { list: { elements: [{ a: 'b' }] } }] } },
+            { list: { elements: [{ env: 'dev' }] } },
+          ],
+          template: { metadata: { name: 'x-{{env}}' }, spec: { source: { path: '.' } } },
+        },
+      },
+      context(tree, findings),
+    );
+    expect(apps.map((app) => app.name)).toEqual(['x-dev']);
+    expect(findings.map((finding) => [finding.code, finding.message.split(' ')[0]])).toEqual([
+      ['UNSUPPORTED_GENERATOR', 'clusters'],
+      ['UNSUPPORTED_GENERATOR', 'pullRequest'],
+    ]);
+  });
+
+  it('a generator-level template overrides the ApplicationSet template', async () => {
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [{ list: { elements: [{ env: 'dev' }], template: { metadata: {}, spec: { source: { path: 'other/{{env}}' } } } } }],
+          template: { metadata: { name: 'x-{{env}}' }, spec: { source: { path: 'base/{{env}}', repoURL: 'r' } } },
+        },
+      },
+      context(tree),
+    );
+    expect(sources(apps[0]!)).toEqual({ path: 'other/dev', repoURL: 'r' });
+  });
+});
+
+describe('repository URL identity', () => {
+  it('normalises scheme, scp form, .git suffix and the case of host and owner', () => {
+    const forms = [
+      'https://github.com/Acme-Corp/gitops.git',
+      'git@github.com:acme-corp/gitops.git',
+      'ssh://git@GitHub.com/acme-corp/gitops',
+      'https://token@github.com/ACME-CORP/gitops/',
+    ];
+    expect(new Set(forms.map(normaliseRepoUrl))).toEqual(new Set(['github.com/acme-corp/gitops']));
+  });
+
+  it('treats relative URLs as self, other repositories as remote when the audited URLs are known', () => {
+    const identity = repoIdentity(['https://github.com/acme-corp/gitops']);
+    expect(identity.isSelf('git@github.com:Acme-Corp/gitops.git')).toBe(true);
+    expect(identity.isSelf('https://github.com/acme-corp/other')).toBe(false);
+    expect(identity.isSelf(undefined)).toBe(true);
+    expect(repoIdentity(undefined).isSelf('https://github.com/acme-corp/other')).toBe(true);
+  });
+});
