@@ -1,0 +1,9 @@
+export { listResources, type KubernetesResource } from './resources.js';
+export {
+  extractPodImages,
+  extractResourcePodImages,
+  findContainerImages,
+  findPodSpecPaths,
+  type ContainerImageSlot,
+} from './pod-images.js';
+export type { ContainerImageSite, ContainerList, Extracted, ValuePath } from '../types.js';

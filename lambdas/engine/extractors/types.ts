@@ -1,0 +1,35 @@
+import type { Finding, SourceLocation, Workload } from '../model.js';
+
+/** A JSON path inside a resource or values tree. */
+export type ValuePath = (string | number)[];
+
+export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
+
+/** One `image:` of a container in a pod template, as written in the file. */
+export interface ContainerImageSite {
+  workload: Workload;
+  container: string;
+  containerList: ContainerList;
+  /** The image text exactly as written (not normalised). */
+  written: string;
+  location: SourceLocation;
+  /** JSON path of the image node inside the resource (`spec.template.spec.containers[0].image`); kustomize patches need it. */
+  path: ValuePath;
+}
+
+/** What an extractor found in one document: sites, and the findings about what it could not read. */
+export interface Extracted<Site> {
+  sites: Site[];
+  findings: Finding[];
+  /** Things deliberately not done (e.g. compose services that only build). */
+  notes?: string[];
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function stringField(value: Record<string, unknown>, key: string): string | undefined {
+  const field = value[key];
+  return typeof field === 'string' ? field : undefined;
+}
