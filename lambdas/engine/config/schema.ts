@@ -1,0 +1,385 @@
+/**
+ * The configuration file `image-drift.config.yaml` (or `.json`), shared by the CLI and the CDK app.
+ *
+ * One schema, three readers:
+ * - the CLI (`image-drift audit --config …`) reads it with `loadConfigFile`;
+ * - the CDK app validates it at synth (`bin/app.ts`), so a bad file fails before any deploy;
+ * - the Lambda receives the validated JSON in `IMAGE_DRIFT_CONFIG` (see runtime-env.ts).
+ *
+ * No secrets live here: credentials are named (`secretKey` inside the Secrets Manager secret,
+ * `env` for the CLI), never written. Unknown keys are errors, so typos do not pass silently.
+ * No AWS imports: the CLI loads this module too.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { VERDICTS, type DriftStatus, type Verdict } from '../model.js';
+import { DEFAULT_SCHEDULE, scheduleProblem } from './schedule.js';
+
+export { STARTER_CONFIG_YAML } from './starter.js';
+export { DEFAULT_SCHEDULE, rateSeconds, scheduleProblem } from './schedule.js';
+
+// ─── Value lists ───────────────────────────────────────────────────────────
+
+/** Every DriftStatus, at runtime (model.ts only has the type). */
+export const DRIFT_STATUSES = [
+  'PRESENT',
+  'NEVER_PUSHED',
+  'DISAPPEARED',
+  'PRIVATE',
+  'PLATFORM_MISSING',
+  'INVALID_REFERENCE',
+  'AUTH_FAILED',
+  'NOT_VISIBLE_ANONYMOUSLY',
+  'UNVERIFIED',
+] as const satisfies readonly DriftStatus[];
+// Fails to compile when model.ts gains a DriftStatus this list lacks.
+const driftStatusesComplete: Exclude<DriftStatus, (typeof DRIFT_STATUSES)[number]> extends never ? true : never = true;
+void driftStatusesComplete;
+
+/** Values accepted by `failOn`: registry verdicts and drift states (INVALID_REFERENCE, PRIVATE… are both). */
+export const FAIL_ON_VALUES = [...new Set<string>([...VERDICTS, ...DRIFT_STATUSES])] as [
+  Verdict | DriftStatus,
+  ...(Verdict | DriftStatus)[],
+];
+export type FailOnValue = Verdict | DriftStatus;
+
+export const DEFAULT_FAIL_ON: readonly FailOnValue[] = [
+  'NEVER_PUSHED',
+  'DISAPPEARED',
+  'TAG_MISSING',
+  'REPO_MISSING',
+  'INVALID_REFERENCE',
+];
+
+export const CREDENTIAL_TYPES = ['github-token', 'basic', 'dockerhub'] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
+
+export const DEFAULTS = {
+  schedule: DEFAULT_SCHEDULE,
+  platforms: ['linux/amd64'],
+  reminderIntervalHours: 24,
+  unverifiedAfterRuns: 3,
+  historyRetentionDays: 90,
+  concurrency: 8,
+  memoryMb: 512,
+  timeoutSeconds: 300,
+  githubBaseUrl: 'https://api.github.com',
+} as const;
+
+// ─── Field schemas ─────────────────────────────────────────────────────────
+
+/** GitHub owner (1–39 chars, alphanumerics and single hyphens) / repository name. */
+const REPO = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}\/[A-Za-z0-9._-]{1,100}$/;
+/** A registry host as the auditor normalises it: lower case, optional port. */
+const REGISTRY_HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]{1,5})?$/;
+/** `os/arch[/variant]` as OCI image indexes write it. */
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
+/** A POSIX environment variable name. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Docker Hub aliases the auditor rewrites to `docker.io` before looking up registry settings. */
+const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+const RepositorySchema = z
+  .strictObject({
+    repo: z
+      .string({ error: 'required: the GitHub repository as "owner/name"' })
+      .regex(REPO, { error: (iss) => `must be a GitHub repository as "owner/name" (got ${JSON.stringify(iss.input)})` })
+      .describe('GitHub repository holding the GitOps manifests, as "owner/name".'),
+    ref: z
+      .string()
+      .min(1, { error: 'must not be empty; leave it out to read the default branch' })
+      .optional()
+      .describe('Branch, tag or commit to read. Default: the repository\'s default branch.'),
+    paths: z
+      .array(
+        z
+          .string()
+          .min(1, { error: 'must not be empty' })
+          .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\'), {
+            error: 'must be a repository-relative POSIX path without ".." or a leading "/"',
+          }),
+      )
+      .min(1, { error: 'list at least one path, or leave "paths" out to read the whole repository' })
+      .optional()
+      .describe('Repository-relative directories or files to audit. Default: the whole repository.'),
+  })
+  .describe('One GitOps repository to audit.');
+
+const CredentialSchema = z
+  .strictObject({
+    type: z
+      .enum(CREDENTIAL_TYPES, { error: `must be one of ${CREDENTIAL_TYPES.join(', ')}` })
+      .describe(
+        'github-token: a classic PAT with read:packages (ghcr.io; also used for the Packages API). ' +
+          'basic: username + password. dockerhub: Docker Hub username + access token.',
+      ),
+    secretKey: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .optional()
+      .describe(
+        'Deployed (Lambda): key under "registries" in the Secrets Manager secret JSON. Default: the registry host. ' +
+          'For github-token, the top-level "githubToken" is used when that key is absent.',
+      ),
+    env: z
+      .string()
+      .regex(ENV_NAME, { error: (iss) => `must be an environment variable name (got ${JSON.stringify(iss.input)})` })
+      .optional()
+      .describe(
+        'CLI: environment variable holding the credential. github-token: the token (default GITHUB_TOKEN). ' +
+          'basic/dockerhub: "username:password".',
+      ),
+  })
+  .describe('How to authenticate to this registry. The credential itself never lives in this file.');
+
+const RegistrySchema = z
+  .strictObject({
+    endpoint: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. "https://registry-1.docker.io"' })
+      .optional()
+      .describe('API base URL when it differs from https://<host> (e.g. a mirror). Default: https://<host>.'),
+    credential: CredentialSchema.optional().describe('Default: anonymous only.'),
+    allowedRealmHosts: z
+      .array(z.string().regex(REGISTRY_HOST, { error: (iss) => `must be a lower-case host name (got ${JSON.stringify(iss.input)})` }))
+      .optional()
+      .describe(
+        'Hosts the registry may send us to for tokens (the WWW-Authenticate realm); credentials go to no other host. ' +
+          'Default: the registry host itself, plus the well-known realm of ghcr.io and docker.io.',
+      ),
+  })
+  .describe('Settings for one registry host.');
+
+const RegistryHostSchema = z
+  .string()
+  .regex(REGISTRY_HOST, {
+    error: (iss) => `registry keys are lower-case hosts with an optional port, e.g. "ghcr.io" or "localhost:5000" (got ${JSON.stringify(iss.input)})`,
+  })
+  .refine((host) => !DOCKER_HUB_ALIASES.has(host), {
+    error: (iss) => `write "docker.io" instead of ${JSON.stringify(iss.input)}; set "endpoint" to change the API host`,
+  });
+
+const LambdaSchema = z
+  .strictObject({
+    memoryMb: z
+      .int({ error: 'must be a whole number of MB' })
+      .min(128, { error: 'must be at least 128 (MB)' })
+      .max(10_240, { error: 'must be at most 10240 (MB)' })
+      .optional()
+      .describe(`Lambda memory in MB. Default: ${DEFAULTS.memoryMb}.`),
+    timeoutSeconds: z
+      .int({ error: 'must be a whole number of seconds' })
+      .min(10, { error: 'must be at least 10 (seconds)' })
+      .max(900, { error: 'must be at most 900 (seconds): the Lambda limit' })
+      .optional()
+      .describe(`Lambda timeout in seconds. Default: ${DEFAULTS.timeoutSeconds}.`),
+  })
+  .describe('Lambda sizing (deploy only).');
+
+const GithubSchema = z
+  .strictObject({
+    baseUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. "https://github.example.com/api/v3"' })
+      .optional()
+      .describe(`GitHub REST API base URL (GitHub Enterprise Server). Default: ${DEFAULTS.githubBaseUrl}.`),
+    packagesTokenSeesAllPackages: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .describe(
+        'Set true only when the GitHub token belongs to an org owner/admin who can see every package: ' +
+          'then a Packages API 404 proves a package is missing (REPO_MISSING) instead of "missing or not visible". Default: false.',
+      ),
+  })
+  .describe('GitHub API settings.');
+
+// ─── The config file ───────────────────────────────────────────────────────
+
+export const AuditorConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Optional JSON Schema reference for editors; ignored.'),
+    repositories: z
+      .array(RepositorySchema)
+      .default([])
+      .describe('GitOps repositories to audit. Deploying needs at least one; the CLI may pass one on the command line. Default: [].'),
+    schedule: z
+      .string({ error: 'must be a string such as "rate(1 hour)"' })
+      .superRefine((value, ctx) => {
+        const problem = scheduleProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
+      })
+      .default(DEFAULT_SCHEDULE)
+      .describe(
+        `EventBridge schedule of the deployed auditor: "rate(N minutes|hours|days)" or a six-field UTC "cron(min hour day-of-month month day-of-week year)". Default: "${DEFAULT_SCHEDULE}".`,
+      ),
+    notificationEmails: z
+      .array(z.email({ error: (iss) => `must be an e-mail address (got ${JSON.stringify(iss.input)})` }))
+      .default([])
+      .describe('Addresses subscribed to the alert topic; each must confirm the subscription e-mail. Default: [].'),
+    registries: z
+      .record(RegistryHostSchema, RegistrySchema)
+      .default({})
+      .describe('Per-registry settings, keyed by host ("ghcr.io", "docker.io", "localhost:5000"). Default: {} (anonymous everywhere).'),
+    platforms: z
+      .array(
+        z.string().regex(PLATFORM, {
+          error: (iss) => `must be "os/arch" or "os/arch/variant", e.g. "linux/arm64" (got ${JSON.stringify(iss.input)})`,
+        }),
+      )
+      .min(1, { error: 'list at least one platform, e.g. ["linux/amd64"]' })
+      .default([...DEFAULTS.platforms])
+      .describe('Platforms the cluster runs; a multi-arch image lacking one is PLATFORM_MISSING. Default: ["linux/amd64"].'),
+    reminderIntervalHours: z
+      .number({ error: 'must be a number of hours' })
+      .min(0, { error: 'must be 0 (no reminders) or more' })
+      .max(24 * 365, { error: 'must be at most 8760 (one year)' })
+      .default(DEFAULTS.reminderIntervalHours)
+      .describe(`Hours between repeated alerts for a problem that persists; 0 alerts once. Default: ${DEFAULTS.reminderIntervalHours}.`),
+    unverifiedAfterRuns: z
+      .int({ error: 'must be a whole number of runs' })
+      .min(1, { error: 'must be at least 1' })
+      .max(1000, { error: 'must be at most 1000' })
+      .default(DEFAULTS.unverifiedAfterRuns)
+      .describe(
+        `Consecutive runs without a verdict (rate limited, unreachable) before an image becomes UNVERIFIED. Default: ${DEFAULTS.unverifiedAfterRuns}.`,
+      ),
+    failOn: z
+      .array(z.enum(FAIL_ON_VALUES, { error: (iss) => `must be a verdict or drift state, one of ${FAIL_ON_VALUES.join(', ')} (got ${JSON.stringify(iss.input)})` }))
+      .default([...DEFAULT_FAIL_ON])
+      .describe(`Verdicts and drift states that fail the CLI (exit 1) and trigger alerts. Default: ${DEFAULT_FAIL_ON.join(', ')}.`),
+    github: GithubSchema.default({}).describe('GitHub API settings. Default: {}.'),
+    concurrency: z
+      .int({ error: 'must be a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .max(64, { error: 'must be at most 64' })
+      .optional()
+      .describe(`Registry checks in flight at once. Default: ${DEFAULTS.concurrency}.`),
+    lambda: LambdaSchema.optional().describe(`Lambda sizing. Default: ${DEFAULTS.memoryMb} MB, ${DEFAULTS.timeoutSeconds} s.`),
+    historyRetentionDays: z
+      .int({ error: 'must be a whole number of days' })
+      .min(1, { error: 'must be at least 1' })
+      .max(3650, { error: 'must be at most 3650' })
+      .default(DEFAULTS.historyRetentionDays)
+      .describe(`Days run summaries are kept in DynamoDB (TTL). Default: ${DEFAULTS.historyRetentionDays}.`),
+  })
+  .meta({
+    title: 'image-drift-auditor configuration',
+    description: 'image-drift.config.yaml / .json: read by the image-drift CLI and by the CDK app at synth.',
+  });
+
+/** The config after validation, defaults applied. */
+export type AuditorConfig = z.output<typeof AuditorConfigSchema>;
+/** The config as written in the file (defaults optional). */
+export type AuditorConfigInput = z.input<typeof AuditorConfigSchema>;
+export type RepositoryConfig = AuditorConfig['repositories'][number];
+export type RegistryConfig = AuditorConfig['registries'][string];
+export type CredentialConfig = NonNullable<RegistryConfig['credential']>;
+
+// ─── Errors ────────────────────────────────────────────────────────────────
+
+/** A config that does not validate. `message` lists every problem, one per line, path first. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [message],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `repositories[0].repo`, `registries["ghcr.io"].endpoint`. */
+export function formatConfigPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && /^[A-Za-z_$][\w$]*$/.test(key)) out += out === '' ? key : `.${key}`;
+    else out += `[${JSON.stringify(String(key))}]`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+/** One line per problem: `path: message`. Record-key problems are unwrapped to their real reason. */
+export function configProblems(error: z.ZodError): string[] {
+  const lines: string[] = [];
+  for (const issue of error.issues) {
+    const where = formatConfigPath(issue.path);
+    if (issue.code === 'invalid_key') {
+      for (const inner of issue.issues) lines.push(`${where}: ${inner.message}`);
+    } else if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) lines.push(`${where}: unknown key ${JSON.stringify(key)}`);
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      lines.push(`${where}: ${issue.message.startsWith('required') ? issue.message : `required (${issue.message})`}`);
+    } else {
+      lines.push(`${where}: ${issue.message}`);
+    }
+  }
+  return lines;
+}
+
+/** A readable, path-prefixed report of a failed validation; `source` (a file name) heads it when given. */
+export function formatConfigError(error: z.ZodError, source?: string): string {
+  const problems = configProblems(error);
+  const head = source ? `Invalid configuration in ${source}:` : 'Invalid configuration:';
+  return [head, ...problems.map((p) => `  - ${p}`)].join('\n');
+}
+
+/** Validates a parsed config object; throws ConfigError with every problem. */
+export function parseConfig(input: unknown, source?: string): AuditorConfig {
+  const result = AuditorConfigSchema.safeParse(input ?? {});
+  if (!result.success) throw new ConfigError(formatConfigError(result.error, source), configProblems(result.error));
+  return result.data;
+}
+
+/**
+ * What deploying needs beyond a valid file: at least one repository. (The CLI can audit a
+ * repository given on the command line, so the file schema itself allows none.)
+ */
+export function deployProblems(config: AuditorConfig): string[] {
+  const problems: string[] = [];
+  if (config.repositories.length === 0) {
+    problems.push('repositories: list at least one repository to deploy the auditor, e.g. [{ repo: "my-org/gitops" }]');
+  }
+  return problems;
+}
+
+// ─── Files ─────────────────────────────────────────────────────────────────
+
+/** Parses config text: JSON for `.json` names, YAML (a superset of JSON) otherwise. */
+export function parseConfigText(text: string, source = 'config'): AuditorConfig {
+  let data: unknown;
+  try {
+    data = extname(source).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`Cannot parse ${source}: ${reason}`);
+  }
+  if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data))) {
+    throw new ConfigError(`Invalid configuration in ${source}: the file must hold a mapping (key: value pairs) at the top level`);
+  }
+  return parseConfig(data, source);
+}
+
+/** Reads and validates `image-drift.config.yaml` / `.json`; every error names the file. */
+export async function loadConfigFile(path: string): Promise<AuditorConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`Cannot read config file ${path}: ${reason}`);
+  }
+  return parseConfigText(text, path);
+}
+
+/** The file names the CLI and the CDK app look for, in order. */
+export const CONFIG_FILE_NAMES = ['image-drift.config.yaml', 'image-drift.config.yml', 'image-drift.config.json'] as const;
+
+// ─── JSON Schema ───────────────────────────────────────────────────────────
+
+/** JSON Schema of the file as written (defaults optional), for editors; committed as docs/config.schema.json. */
+export function buildConfigJsonSchema(): string {
+  const schema = z.toJSONSchema(AuditorConfigSchema, { io: 'input', target: 'draft-2020-12' });
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}

@@ -1,0 +1,117 @@
+/**
+ * The Secrets Manager secret the deployed auditor reads its credentials from, and how a
+ * registry's `credential` (config) turns into a username/password, deployed or on the CLI.
+ *
+ * Secret JSON (every key optional; the stack creates the secret as `{}`):
+ *
+ *     {
+ *       "githubToken": "ghp_…",                       // classic PAT, scope read:packages (+ repo for private GitOps repos)
+ *       "registries": {
+ *         "ghcr.io":   { "username": "x", "password": "ghp_…" },
+ *         "docker.io": { "username": "me", "password": "dckr_pat_…" }
+ *       }
+ *     }
+ *
+ * - `githubToken` reads the GitOps repositories (GitHub contents API), asks the Packages API
+ *   about ghcr.io packages, and authenticates to ghcr.io when `registries` has no ghcr.io entry.
+ * - `registries.<key>`: `<key>` is the registry's `credential.secretKey`, by default its host.
+ *
+ * Error messages never contain credential values: only key names.
+ */
+import { z } from 'zod';
+import type { CredentialConfig } from './schema.js';
+
+const RegistrySecretSchema = z.strictObject({
+  username: z.string().min(1, { error: 'must not be empty' }).optional(),
+  password: z.string({ error: 'required: the password or token' }).min(1, { error: 'must not be empty' }),
+});
+
+export const AuditorSecretSchema = z.strictObject({
+  githubToken: z.string({ error: 'must be a string (a classic PAT, "ghp_…")' }).min(1, { error: 'must not be empty' }).optional(),
+  registries: z.record(z.string().min(1), RegistrySecretSchema).optional(),
+});
+
+export type AuditorSecret = z.output<typeof AuditorSecretSchema>;
+export type RegistrySecret = z.output<typeof RegistrySecretSchema>;
+
+/** Username sent with a GitHub token: GHCR accepts any username with a PAT as password. */
+export const GITHUB_TOKEN_USERNAME = 'image-drift';
+
+/** The CLI's default variable for `github-token` credentials. */
+export const DEFAULT_GITHUB_TOKEN_ENV = 'GITHUB_TOKEN';
+
+export interface BasicCredential {
+  username: string;
+  password: string;
+}
+
+/** A credential that is named but cannot be used. The message names keys and variables, never values. */
+export class CredentialError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialError';
+  }
+}
+
+/** Parses the secret string. An empty string or `{}` is a valid, empty secret. */
+export function parseAuditorSecret(text: string | undefined, source = 'the auditor secret'): AuditorSecret {
+  if (text === undefined || text.trim() === '') return {};
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new CredentialError(`${source} is not valid JSON; expected {"githubToken": "...", "registries": {...}}`);
+  }
+  const result = AuditorSecretSchema.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join('.') || '(top level)';
+      const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
+      return `${path}: ${message}`;
+    });
+    throw new CredentialError(`${source} does not have the expected shape: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Deployed: the username/password for `host`, from the secret. Undefined when the secret holds
+ * nothing for it (the registry is then probed anonymously only, and the run notes it).
+ */
+export function credentialFromSecret(host: string, credential: CredentialConfig, secret: AuditorSecret): BasicCredential | undefined {
+  const key = credential.secretKey ?? host;
+  const entry = secret.registries?.[key];
+  if (entry) {
+    if (entry.username === undefined && credential.type !== 'github-token') {
+      throw new CredentialError(`secret registries.${key} needs a "username" for a ${credential.type} credential`);
+    }
+    return { username: entry.username ?? GITHUB_TOKEN_USERNAME, password: entry.password };
+  }
+  if (credential.type === 'github-token' && secret.githubToken) {
+    return { username: GITHUB_TOKEN_USERNAME, password: secret.githubToken };
+  }
+  return undefined;
+}
+
+/**
+ * CLI: the username/password for `host`, from the environment. `github-token` reads the token from
+ * `credential.env` (default GITHUB_TOKEN); `basic` and `dockerhub` read "username:password".
+ */
+export function credentialFromEnv(
+  host: string,
+  credential: CredentialConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): BasicCredential | undefined {
+  if (credential.type === 'github-token') {
+    const token = env[credential.env ?? DEFAULT_GITHUB_TOKEN_ENV];
+    return token ? { username: GITHUB_TOKEN_USERNAME, password: token } : undefined;
+  }
+  if (credential.env === undefined) return undefined;
+  const value = env[credential.env];
+  if (!value) return undefined;
+  const colon = value.indexOf(':');
+  if (colon <= 0 || colon === value.length - 1) {
+    throw new CredentialError(`${credential.env} (credential for ${host}) must hold "username:password"`);
+  }
+  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
+}

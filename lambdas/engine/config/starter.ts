@@ -1,0 +1,54 @@
+/**
+ * The commented starter written by `image-drift init`. It must parse and validate as is
+ * (test/cdk/config-schema.test.ts checks it), so every example below is a real value.
+ */
+export const STARTER_CONFIG_YAML = `# image-drift.config.yaml — read by the image-drift CLI and by \`cdk deploy\`.
+# Every key is optional except what deploying needs (one repository).
+# Editor completion: docs/config.schema.json (JSON Schema).
+
+# GitOps repositories to audit (GitHub). Deploying needs at least one.
+repositories:
+  - repo: my-org/gitops          # owner/name
+    # ref: main                  # branch, tag or commit; default: the default branch
+    # paths: [apps, clusters]    # default: the whole repository
+
+# When the deployed auditor runs (EventBridge, UTC).
+# rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year).
+schedule: rate(1 hour)
+
+# Who gets alerts. Each address receives a confirmation e-mail from AWS first.
+notificationEmails: []
+#  - platform-team@example.com
+
+# Registry credentials are named here, never written here.
+# Deployed: they come from the Secrets Manager secret (see docs/deploy.md).
+# CLI: from the environment variable named by "env".
+registries:
+  ghcr.io:
+    credential:
+      type: github-token         # a classic PAT with read:packages (fine-grained PATs do not work for packages)
+      env: GITHUB_TOKEN
+  # docker.io:
+  #   credential: { type: dockerhub, secretKey: docker.io, env: DOCKERHUB_CREDENTIALS }  # env holds "user:token"
+
+# Platforms your nodes run; a multi-arch image lacking one is PLATFORM_MISSING.
+platforms: [linux/amd64]
+
+# Repeat an alert for a problem that persists every N hours (0 = alert once).
+reminderIntervalHours: 24
+
+# Runs without a verdict (rate limited, unreachable) before an image is UNVERIFIED.
+unverifiedAfterRuns: 3
+
+# Verdicts and drift states that fail the CLI and raise alerts.
+failOn: [NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE]
+
+# github:
+#   baseUrl: https://github.example.com/api/v3   # GitHub Enterprise Server
+#   packagesTokenSeesAllPackages: false          # true only for an org-owner token
+
+# Days run summaries are kept in DynamoDB.
+historyRetentionDays: 90
+
+# lambda: { memoryMb: 512, timeoutSeconds: 300 }
+`;
