@@ -1,0 +1,1 @@
+export { extractComposeImages, type ComposeImageSite, type ComposeOptions } from './compose-images.js';
