@@ -96,7 +96,9 @@ class LocalSource implements RepoSource {
         }),
       ),
     );
-    return new MemoryFileTree(this.description, files, [...walker.findings, ...budget.findings]);
+    // The walk runs in parallel: sort its findings so that every run reports them in the same order.
+    const walkFindings = [...walker.findings].sort((a, b) => compareCodeUnits(a.file, b.file));
+    return new MemoryFileTree(this.description, files, [...walkFindings, ...budget.findings]);
   }
 
   private async loadRevision(revision: string): Promise<FileTree> {
