@@ -1,0 +1,308 @@
+/**
+ * Drift semantics: how a registry verdict moves an image's state, which
+ * transitions are recorded, and which of them are announced. Pure: no I/O, no clock.
+ */
+import type { AuditResult, DriftStatus } from '../model.js';
+import type { AnnouncementKind, DriftEvent, EventKind, ImageState, NotificationClaim } from './types.js';
+import { pad } from './table-design.js';
+
+export const DEFAULT_UNVERIFIED_AFTER_RUNS = 3;
+export const DEFAULT_REMINDER_INTERVAL_HOURS = 24;
+
+export interface DriftContext {
+  now: Date;
+  runId: string;
+  commit?: string;
+  /** Consecutive runs without a verdict after which an image is flagged UNVERIFIED. */
+  unverifiedAfterRuns: number;
+}
+
+export interface Evolution {
+  /** The state to write (version already incremented), or undefined when nothing must be written. */
+  next?: ImageState;
+  events: DriftEvent[];
+}
+
+/** True for statuses that are an open drift (everything but PRESENT and "no verdict yet"). */
+export function isOpenDrift(status: DriftStatus | undefined): status is Exclude<DriftStatus, 'PRESENT'> {
+  return status !== undefined && status !== 'PRESENT';
+}
+
+/** The digest a verdict saw, authenticated probe first. */
+export function digestOf(result: Pick<AuditResult, 'evidence'>): string | undefined {
+  return result.evidence.authenticated?.digest ?? result.evidence.anonymous?.digest;
+}
+
+/**
+ * The drift status a verdict means for an image, or undefined for verdicts that say nothing
+ * about the image (RATE_LIMITED, UNREACHABLE).
+ */
+export function classifyVerdict(
+  result: Pick<AuditResult, 'status' | 'evidence'>,
+  prev: Pick<ImageState, 'firstSeenPresentAt' | 'verifiedStatus'> | undefined,
+): DriftStatus | undefined {
+  switch (result.status) {
+    case 'OK':
+      return 'PRESENT';
+    case 'TAG_MISSING':
+    case 'REPO_MISSING': {
+      const seenBefore =
+        prev?.firstSeenPresentAt !== undefined ||
+        prev?.verifiedStatus === 'DISAPPEARED' ||
+        result.evidence.packagesApi?.deletedVersionWithTag !== undefined;
+      return seenBefore ? 'DISAPPEARED' : 'NEVER_PUSHED';
+    }
+    case 'RATE_LIMITED':
+    case 'UNREACHABLE':
+      return undefined;
+    case 'PRIVATE':
+    case 'PLATFORM_MISSING':
+    case 'INVALID_REFERENCE':
+    case 'AUTH_FAILED':
+    case 'NOT_VISIBLE_ANONYMOUSLY':
+      return result.status;
+  }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function statusReason(status: DriftStatus, result: AuditResult, prev: ImageState | undefined): string | undefined {
+  if (status === 'NEVER_PUSHED') return 'not in the registry and never seen present';
+  if (status === 'DISAPPEARED') {
+    if (prev?.firstSeenPresentAt) return `seen present since ${prev.firstSeenPresentAt}, now ${result.status}`;
+    if (result.evidence.packagesApi?.deletedVersionWithTag) return 'a deleted package version carried the tag';
+    return `previously disappeared, still ${result.status}`;
+  }
+  return undefined;
+}
+
+/** Applies one run's verdict for an image to its state. */
+export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: DriftContext): Evolution {
+  const at = ctx.now.toISOString();
+  const version = (prev?.version ?? 0) + 1;
+  const events: DriftEvent[] = [];
+  const next: ImageState = prev
+    ? { ...prev }
+    : {
+        image: result.image,
+        since: at,
+        tracked: true,
+        firstSeenAt: at,
+        apps: [...result.apps],
+        locations: [...result.locations],
+        noVerdictRuns: 0,
+        notifiedVersion: 0,
+        statusVersion: 0,
+        version: 0,
+        lastRunId: ctx.runId,
+        updatedAt: at,
+      };
+  const fresh = prev === undefined;
+  const retracked = prev !== undefined && !prev.tracked;
+  let dirty = fresh;
+  let statusChanged = fresh;
+  const record = (kind: EventKind, extra: Partial<DriftEvent>) => {
+    events.push({
+      image: result.image,
+      kind,
+      at,
+      runId: ctx.runId,
+      ...(ctx.commit !== undefined ? { commit: ctx.commit } : {}),
+      apps: [...result.apps],
+      version,
+      ...extra,
+    });
+  };
+
+  if (retracked) {
+    next.tracked = true;
+    delete next.untrackedAt;
+    dirty = true;
+    statusChanged = true;
+  }
+  if (!sameJson(next.apps, result.apps) || !sameJson(next.locations, result.locations)) {
+    next.apps = [...result.apps];
+    next.locations = [...result.locations];
+    dirty = true;
+  }
+
+  const status = classifyVerdict(result, prev);
+  const firstKind: EventKind = fresh || retracked ? 'TRACKED' : 'STATUS_CHANGED';
+  if (status === undefined) {
+    const runs = Math.min(next.noVerdictRuns + 1, ctx.unverifiedAfterRuns);
+    if (runs !== next.noVerdictRuns) {
+      next.noVerdictRuns = runs;
+      dirty = true;
+    }
+    if (next.noVerdictSince === undefined) {
+      next.noVerdictSince = at;
+      dirty = true;
+    }
+    if (runs >= ctx.unverifiedAfterRuns && next.status !== 'UNVERIFIED') {
+      const from = next.status;
+      next.status = 'UNVERIFIED';
+      next.since = at;
+      next.verdict = result.status;
+      next.evidence = result.evidence;
+      next.hint = result.hint;
+      dirty = true;
+      statusChanged = true;
+      record(firstKind, {
+        ...(from !== undefined ? { from } : {}),
+        to: 'UNVERIFIED',
+        verdict: result.status,
+        evidence: result.evidence,
+        reason: `no verdict for ${runs} consecutive runs (${result.status})`,
+      });
+    } else if (fresh || retracked) {
+      record('TRACKED', {
+        ...(next.status !== undefined ? { from: next.status, to: next.status } : {}),
+        verdict: result.status,
+        reason: retracked ? 'desired again; no verdict this run' : `first seen; no verdict yet (${result.status})`,
+      });
+    }
+  } else {
+    if (next.noVerdictRuns !== 0 || next.noVerdictSince !== undefined) {
+      next.noVerdictRuns = 0;
+      delete next.noVerdictSince;
+      dirty = true;
+    }
+    if (result.status === 'OK' && next.firstSeenPresentAt === undefined) {
+      next.firstSeenPresentAt = at;
+      dirty = true;
+    }
+    const digest = digestOf(result);
+    if (result.status === 'OK' && digest !== undefined && digest !== next.lastDigest) {
+      if (next.lastDigest !== undefined) {
+        record('DIGEST_CHANGED', {
+          ...(next.status !== undefined ? { from: next.status } : {}),
+          to: status,
+          verdict: result.status,
+          previousDigest: next.lastDigest,
+          digest,
+          reason: 'the tag now points at another digest',
+        });
+      }
+      next.lastDigest = digest;
+      next.lastDigestAt = at;
+      dirty = true;
+    }
+    if (status !== next.status) {
+      const from = next.status;
+      const reason = statusReason(status, result, prev);
+      next.status = status;
+      next.since = at;
+      next.verdict = result.status;
+      next.evidence = result.evidence;
+      next.hint = result.hint;
+      dirty = true;
+      statusChanged = true;
+      record(firstKind, {
+        ...(from !== undefined ? { from } : {}),
+        to: status,
+        verdict: result.status,
+        evidence: result.evidence,
+        ...(digest !== undefined ? { digest } : {}),
+        ...(reason !== undefined ? { reason } : retracked ? { reason: 'desired again' } : {}),
+      });
+    } else if (retracked) {
+      record('TRACKED', { from: status, to: status, verdict: result.status, reason: 'desired again' });
+    }
+    if (next.verifiedStatus !== status) {
+      next.verifiedStatus = status;
+      dirty = true;
+    }
+  }
+
+  if (!dirty) return { events: [] };
+  return { next: finish(next, version, statusChanged, ctx), events };
+}
+
+/** The image left the desired state: it stops being tracked and any open drift closes as "no longer desired". */
+export function untrack(prev: ImageState, ctx: DriftContext): Evolution {
+  if (!prev.tracked) return { events: [] };
+  const at = ctx.now.toISOString();
+  const version = prev.version + 1;
+  const next: ImageState = { ...prev, tracked: false, untrackedAt: at };
+  const event: DriftEvent = {
+    image: prev.image,
+    kind: 'UNTRACKED',
+    ...(prev.status !== undefined ? { from: prev.status } : {}),
+    at,
+    runId: ctx.runId,
+    ...(ctx.commit !== undefined ? { commit: ctx.commit } : {}),
+    apps: [...prev.apps],
+    reason: isOpenDrift(prev.status) ? `no longer desired; ${prev.status} drift closed without a fix` : 'no longer desired',
+    version,
+  };
+  return { next: finish(next, version, true, ctx), events: [event] };
+}
+
+function finish(next: ImageState, version: number, statusChanged: boolean, ctx: DriftContext): ImageState {
+  next.version = version;
+  next.lastRunId = ctx.runId;
+  next.updatedAt = ctx.now.toISOString();
+  if (statusChanged) {
+    next.statusVersion = version;
+    if (announcementKind(next) === undefined) {
+      // Nothing worth saying (first seen present, a drift that came and went unannounced...): settle it now.
+      next.notifiedStatus = effectiveStatus(next);
+      next.notifiedVersion = version;
+    }
+  }
+  return next;
+}
+
+/** What subscribers should currently believe about the image. */
+export function effectiveStatus(state: Pick<ImageState, 'tracked' | 'status'>): DriftStatus | 'UNTRACKED' | undefined {
+  return state.tracked ? state.status : 'UNTRACKED';
+}
+
+/** The announcement a state change still owes subscribers, if any (reminders excluded). */
+export function announcementKind(
+  state: Pick<ImageState, 'tracked' | 'status' | 'notifiedStatus' | 'notifiedVersion' | 'statusVersion'>,
+): Exclude<AnnouncementKind, 'reminder'> | undefined {
+  if (state.notifiedVersion >= state.statusVersion) return undefined;
+  const told = state.notifiedStatus;
+  const toldDrift = told !== undefined && told !== 'UNTRACKED' && told !== 'PRESENT';
+  if (!state.tracked) return toldDrift ? 'no-longer-desired' : undefined;
+  const s = state.status;
+  if (!isOpenDrift(s)) return toldDrift ? 'resolved' : undefined;
+  if (s === 'UNVERIFIED') return told === 'UNVERIFIED' ? undefined : 'unverified';
+  return told === s ? undefined : 'new';
+}
+
+export interface PendingAnnouncement {
+  kind: AnnouncementKind;
+  claim: NotificationClaim;
+}
+
+/** The announcement owed for a state at `now`: a change not yet announced, or a reminder that is due. */
+export function pendingAnnouncement(
+  state: ImageState,
+  now: Date,
+  reminderIntervalMs: number,
+): PendingAnnouncement | undefined {
+  const kind = announcementKind(state);
+  if (kind !== undefined) {
+    return { kind, claim: { image: state.image, key: `${pad(state.statusVersion)}#${kind}` } };
+  }
+  if (
+    state.tracked &&
+    isOpenDrift(state.status) &&
+    state.status !== 'UNVERIFIED' &&
+    state.notifiedStatus === state.status &&
+    state.notifiedVersion >= state.statusVersion &&
+    state.notifiedAt !== undefined &&
+    reminderIntervalMs > 0 &&
+    now.getTime() - Date.parse(state.notifiedAt) >= reminderIntervalMs
+  ) {
+    return {
+      kind: 'reminder',
+      claim: { image: state.image, key: `${pad(state.statusVersion)}#reminder#${state.notifiedAt}` },
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,571 @@
+/**
+ * DynamoDB implementation of HistoryStore (single-table design, see docs/history-table.md).
+ * Used by the Lambda against DynamoDB and by the CLI against an embedded dynalite: same code path.
+ * Only conditional Put/Update, GetItem, BatchWriteItem and Query: no transactions (dynalite lacks them).
+ */
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type QueryCommandInput,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import type { DriftStatus, ImageEvidence, SourceLocation, Verdict } from '../model.js';
+import { announcementKind, isOpenDrift } from './drift.js';
+import { fromItem, read, toItem, type Plain } from './marshal.js';
+import { HISTORY_TABLE_DESIGN, keys } from './table-design.js';
+import { mapLimit, sleep } from './util.js';
+import type {
+  ClaimOutcome,
+  DriftEvent,
+  EventKind,
+  EventQuery,
+  HistoryStore,
+  ImageState,
+  NotificationClaim,
+  RunSummary,
+} from './types.js';
+
+export interface DynamoHistoryStoreOptions {
+  client: DynamoDBClient;
+  tableName?: string;
+  /** Days a run summary is kept (TTL). Default 90. */
+  runRetentionDays?: number;
+  /** Days a notification claim is kept (TTL). Default 30. */
+  claimRetentionDays?: number;
+  /** Retries of BatchWriteItem UnprocessedItems. Default 8 attempts, 50 ms base delay. */
+  batchMaxAttempts?: number;
+  batchBaseDelayMs?: number;
+  /** Parallel single-item writes. Default 16. */
+  concurrency?: number;
+  /** How far back listEvents looks when no `since` is given, in months. Default 24. */
+  defaultEventMonths?: number;
+}
+
+type Item = Record<string, AttributeValue>;
+type PlainObject = { [key: string]: Plain };
+
+const GSI = HISTORY_TABLE_DESIGN.globalSecondaryIndexes[0].indexName;
+const DAY_S = 86_400;
+
+export class DynamoHistoryStore implements HistoryStore {
+  readonly tableName: string;
+  private readonly client: DynamoDBClient;
+  private readonly runRetentionDays: number;
+  private readonly claimRetentionDays: number;
+  private readonly batchMaxAttempts: number;
+  private readonly batchBaseDelayMs: number;
+  private readonly concurrency: number;
+  private readonly defaultEventMonths: number;
+
+  constructor(options: DynamoHistoryStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName ?? HISTORY_TABLE_DESIGN.defaultTableName;
+    this.runRetentionDays = options.runRetentionDays ?? 90;
+    this.claimRetentionDays = options.claimRetentionDays ?? 30;
+    this.batchMaxAttempts = options.batchMaxAttempts ?? 8;
+    this.batchBaseDelayMs = options.batchBaseDelayMs ?? 50;
+    this.concurrency = options.concurrency ?? 16;
+    this.defaultEventMonths = options.defaultEventMonths ?? 24;
+  }
+
+  // ─── State ───────────────────────────────────────────────────────────────
+
+  async loadActiveStates(): Promise<ImageState[]> {
+    const buckets = [keys.stateOpenPk, keys.stateOkPk, keys.statePendingPk];
+    const pages = await Promise.all(buckets.map((pk) => this.queryAll(this.gsiQuery(pk))));
+    const byImage = new Map<string, ImageState>();
+    for (const item of pages.flat()) {
+      const state = stateFromItem(item);
+      const seen = byImage.get(state.image);
+      // An eventually consistent index may briefly show an item under two buckets: keep the newest.
+      if (!seen || seen.version < state.version) byImage.set(state.image, state);
+    }
+    return [...byImage.values()];
+  }
+
+  async getState(image: string): Promise<ImageState | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem({ pk: keys.imagePk(image), sk: keys.stateSk }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? stateFromItem(out.Item) : undefined;
+  }
+
+  async putState(next: ImageState): Promise<boolean> {
+    const first = next.version === 1;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: stateToItem(next),
+          ConditionExpression: first ? 'attribute_not_exists(pk)' : '#v = :prev',
+          ...(first
+            ? {}
+            : { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: toItem({ ':prev': next.version - 1 }) }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async markNotified(
+    image: string,
+    statusVersion: number,
+    notified: { status: DriftStatus | 'UNTRACKED'; at: string; untracked: boolean },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem({ pk: keys.imagePk(image), sk: keys.stateSk }),
+          UpdateExpression:
+            'SET notifiedStatus = :ns, notifiedAt = :at, notifiedVersion = :sv, #v = #v + :one' +
+            (notified.untracked ? ' REMOVE gsi1pk, gsi1sk' : ''),
+          ConditionExpression: 'statusVersion = :sv',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: toItem({ ':ns': notified.status, ':at': notified.at, ':sv': statusVersion, ':one': 1 }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  // ─── Events and runs ─────────────────────────────────────────────────────
+
+  async appendEvents(events: DriftEvent[]): Promise<void> {
+    const items: Item[] = [];
+    for (const e of events) {
+      const body = eventToPlain(e);
+      items.push(
+        toItem({
+          pk: keys.imagePk(e.image),
+          sk: keys.imageEventSk(e.at, e.version, e.kind),
+          gsi1pk: keys.eventsMonthPk(e.at),
+          gsi1sk: keys.eventsMonthSk(e.at, e.image, e.version, e.kind),
+          ...body,
+        }),
+      );
+      for (const app of new Set(e.apps)) {
+        items.push(toItem({ pk: keys.appPk(app), sk: keys.appEventSk(e.at, e.image, e.version, e.kind), ...body }));
+      }
+    }
+    await this.batchPut(items);
+  }
+
+  async putRun(summary: RunSummary): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: toItem({
+          pk: keys.runPk(summary.runId),
+          sk: keys.runSk,
+          gsi1pk: keys.runsPk,
+          gsi1sk: keys.runsSk(summary.startedAt, summary.runId),
+          type: 'run',
+          runId: summary.runId,
+          repository: summary.repository,
+          commit: summary.commit,
+          startedAt: summary.startedAt,
+          durationMs: summary.durationMs,
+          counts: summary.counts as { [key: string]: number },
+          images: summary.images,
+          transitions: summary.transitions,
+          errors: summary.errors,
+          notification: summary.notification
+            ? {
+                sent: summary.notification.sent,
+                messageIds: summary.notification.messageIds,
+                error: summary.notification.error,
+              }
+            : undefined,
+          expiresAt: summary.expiresAt,
+        }),
+      }),
+    );
+  }
+
+  /** TTL for a run summary started at `startedAt`. */
+  runExpiry(startedAt: Date): number {
+    return Math.floor(startedAt.getTime() / 1000) + this.runRetentionDays * DAY_S;
+  }
+
+  // ─── Notification claims (the outbox) ─────────────────────────────────────
+
+  async claimNotifications(claims: NotificationClaim[], runId: string, now: Date, leaseMs: number): Promise<boolean[]> {
+    const cutoff = new Date(now.getTime() - leaseMs).toISOString();
+    return mapLimit(claims, this.concurrency, async (c) => {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.tableName,
+            Item: toItem({
+              pk: keys.imagePk(c.image),
+              sk: keys.claimSk(c.key),
+              type: 'claim',
+              image: c.image,
+              claimStatus: 'claimed',
+              runId,
+              claimedAt: now.toISOString(),
+              expiresAt: this.claimExpiry(now),
+            }),
+            ConditionExpression:
+              'attribute_not_exists(pk) OR claimStatus = :released OR (claimStatus = :claimed AND claimedAt < :cutoff)',
+            ExpressionAttributeValues: toItem({ ':released': 'released', ':claimed': 'claimed', ':cutoff': cutoff }),
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return false;
+        throw err;
+      }
+    });
+  }
+
+  async settleClaims(claims: NotificationClaim[], runId: string, now: Date, outcome: ClaimOutcome): Promise<void> {
+    const items = claims.map((c) =>
+      toItem({
+        pk: keys.imagePk(c.image),
+        sk: keys.claimSk(c.key),
+        type: 'claim',
+        image: c.image,
+        claimStatus: outcome.status,
+        runId,
+        claimedAt: now.toISOString(),
+        settledAt: now.toISOString(),
+        messageIds: outcome.status === 'sent' ? outcome.messageIds : undefined,
+        error: outcome.status === 'released' ? outcome.error.slice(0, 1000) : undefined,
+        expiresAt: this.claimExpiry(now),
+      }),
+    );
+    await this.batchPut(items);
+  }
+
+  private claimExpiry(now: Date): number {
+    return Math.floor(now.getTime() / 1000) + this.claimRetentionDays * DAY_S;
+  }
+
+  // ─── Queries for the CLI ─────────────────────────────────────────────────
+
+  async listEvents(query: EventQuery = {}): Promise<DriftEvent[]> {
+    const limit = query.limit ?? 100;
+    const until = query.until ?? new Date(8.64e15);
+    const lo = query.since?.toISOString() ?? '0';
+    const hi = (query.until ? until.toISOString() : '9999') + '\uffff';
+    const filter: Pick<QueryCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
+      query.status
+        ? { FilterExpression: '#to = :status', ExpressionAttributeNames: { '#to': 'to' } }
+        : {};
+    const statusValue = query.status ? { ':status': query.status } : {};
+
+    if (query.image !== undefined || query.app !== undefined) {
+      const pk = query.image !== undefined ? keys.imagePk(query.image) : keys.appPk(query.app ?? '');
+      const items = await this.queryAll(
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: toItem({ ':pk': pk, ':lo': `EVT#${lo}`, ':hi': `EVT#${hi}`, ...statusValue }),
+          ScanIndexForward: false,
+          ...filter,
+        },
+        limit,
+      );
+      let events = items.map(eventFromItem);
+      if (query.image !== undefined && query.app !== undefined) {
+        const app = query.app;
+        events = events.filter((e) => e.apps.includes(app));
+      }
+      return events.slice(0, limit);
+    }
+
+    // Events of every image: month buckets, newest first.
+    const sinceDate = query.since ?? monthsBefore(query.until ?? new Date(), this.defaultEventMonths);
+    const events: DriftEvent[] = [];
+    for (const month of monthsDescending(sinceDate, query.until ?? new Date())) {
+      const items = await this.queryAll(
+        {
+          TableName: this.tableName,
+          IndexName: GSI,
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: toItem({ ':pk': `EVT#${month}`, ':lo': lo, ':hi': hi, ...statusValue }),
+          ScanIndexForward: false,
+          ...filter,
+        },
+        limit - events.length,
+      );
+      events.push(...items.map(eventFromItem));
+      if (events.length >= limit) break;
+    }
+    return events.slice(0, limit);
+  }
+
+  async listOpenDrifts(): Promise<ImageState[]> {
+    const items = await this.queryAll(this.gsiQuery(keys.stateOpenPk));
+    return items.map(stateFromItem).filter((s) => s.tracked && isOpenDrift(s.status));
+  }
+
+  async listRuns(options: { limit?: number } = {}): Promise<RunSummary[]> {
+    const limit = options.limit ?? 20;
+    const items = await this.queryAll({ ...this.gsiQuery(keys.runsPk), ScanIndexForward: false }, limit);
+    return items.map(runFromItem);
+  }
+
+  // ─── Plumbing ────────────────────────────────────────────────────────────
+
+  private gsiQuery(pk: string): QueryCommandInput {
+    return {
+      TableName: this.tableName,
+      IndexName: GSI,
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: toItem({ ':pk': pk }),
+    };
+  }
+
+  private async queryAll(input: QueryCommandInput, max = Infinity): Promise<Item[]> {
+    const out: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          ...input,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+          ...(Number.isFinite(max) ? { Limit: Math.max(1, Math.min(1000, max - out.length)) } : {}),
+        }),
+      );
+      out.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start && out.length < max);
+    return out;
+  }
+
+  /** BatchWriteItem in chunks of 25, retrying UnprocessedItems with exponential backoff and jitter. */
+  private async batchPut(items: Item[]): Promise<void> {
+    const chunks: WriteRequest[][] = [];
+    for (let i = 0; i < items.length; i += 25) {
+      chunks.push(items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })));
+    }
+    await mapLimit(chunks, 4, async (chunk) => {
+      let pending: WriteRequest[] = chunk;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= this.batchMaxAttempts) {
+          throw new Error(`BatchWriteItem: ${pending.length} items still unprocessed after ${attempt} attempts`);
+        }
+        if (attempt > 0) await sleep(backoff(this.batchBaseDelayMs, attempt));
+        const out = await this.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
+        );
+        pending = out.UnprocessedItems?.[this.tableName] ?? [];
+      }
+    });
+  }
+}
+
+// ─── Item mapping ───────────────────────────────────────────────────────────
+
+function stateBucket(s: ImageState): { gsi1pk: string; gsi1sk: string } | undefined {
+  if (s.tracked) {
+    return isOpenDrift(s.status)
+      ? { gsi1pk: keys.stateOpenPk, gsi1sk: `${s.since}#${s.image}` }
+      : { gsi1pk: keys.stateOkPk, gsi1sk: s.image };
+  }
+  return announcementKind(s) !== undefined ? { gsi1pk: keys.statePendingPk, gsi1sk: s.image } : undefined;
+}
+
+function stateToItem(s: ImageState): Item {
+  return toItem({
+    pk: keys.imagePk(s.image),
+    sk: keys.stateSk,
+    ...stateBucket(s),
+    type: 'state',
+    image: s.image,
+    status: s.status,
+    verifiedStatus: s.verifiedStatus,
+    since: s.since,
+    tracked: s.tracked,
+    untrackedAt: s.untrackedAt,
+    firstSeenAt: s.firstSeenAt,
+    firstSeenPresentAt: s.firstSeenPresentAt,
+    lastDigest: s.lastDigest,
+    lastDigestAt: s.lastDigestAt,
+    verdict: s.verdict,
+    evidence: s.evidence ? JSON.stringify(s.evidence) : undefined,
+    hint: s.hint,
+    apps: s.apps,
+    locations: s.locations.map((l) => ({ file: l.file, line: l.line })),
+    noVerdictRuns: s.noVerdictRuns,
+    noVerdictSince: s.noVerdictSince,
+    notifiedStatus: s.notifiedStatus,
+    notifiedAt: s.notifiedAt,
+    notifiedVersion: s.notifiedVersion,
+    statusVersion: s.statusVersion,
+    version: s.version,
+    lastRunId: s.lastRunId,
+    updatedAt: s.updatedAt,
+  });
+}
+
+function locationsOf(o: PlainObject): SourceLocation[] {
+  const v = o['locations'];
+  if (!Array.isArray(v)) return [];
+  const out: SourceLocation[] = [];
+  for (const l of v) {
+    if (l && typeof l === 'object' && !Array.isArray(l) && typeof l['file'] === 'string' && typeof l['line'] === 'number') {
+      out.push({ file: l['file'], line: l['line'] });
+    }
+  }
+  return out;
+}
+
+function stateFromItem(item: Item): ImageState {
+  const o = fromItem(item);
+  const opt = <K extends keyof ImageState>(key: K, value: ImageState[K] | undefined): Partial<ImageState> =>
+    value === undefined ? {} : ({ [key]: value } as Partial<ImageState>);
+  return {
+    image: read.str(o, 'image') ?? '',
+    ...opt('status', read.str(o, 'status') as DriftStatus | undefined),
+    ...opt('verifiedStatus', read.str(o, 'verifiedStatus') as DriftStatus | undefined),
+    since: read.str(o, 'since') ?? '',
+    tracked: read.bool(o, 'tracked') ?? true,
+    ...opt('untrackedAt', read.str(o, 'untrackedAt')),
+    firstSeenAt: read.str(o, 'firstSeenAt') ?? '',
+    ...opt('firstSeenPresentAt', read.str(o, 'firstSeenPresentAt')),
+    ...opt('lastDigest', read.str(o, 'lastDigest')),
+    ...opt('lastDigestAt', read.str(o, 'lastDigestAt')),
+    ...opt('verdict', read.str(o, 'verdict') as Verdict | undefined),
+    ...opt('evidence', read.json<ImageEvidence>(o, 'evidence')),
+    ...opt('hint', read.str(o, 'hint')),
+    apps: read.strings(o, 'apps'),
+    locations: locationsOf(o),
+    noVerdictRuns: read.num(o, 'noVerdictRuns') ?? 0,
+    ...opt('noVerdictSince', read.str(o, 'noVerdictSince')),
+    ...opt('notifiedStatus', read.str(o, 'notifiedStatus') as DriftStatus | 'UNTRACKED' | undefined),
+    ...opt('notifiedAt', read.str(o, 'notifiedAt')),
+    notifiedVersion: read.num(o, 'notifiedVersion') ?? 0,
+    statusVersion: read.num(o, 'statusVersion') ?? 0,
+    version: read.num(o, 'version') ?? 0,
+    lastRunId: read.str(o, 'lastRunId') ?? '',
+    updatedAt: read.str(o, 'updatedAt') ?? '',
+  };
+}
+
+function eventToPlain(e: DriftEvent): { [key: string]: Plain | undefined } {
+  return {
+    type: 'event',
+    image: e.image,
+    kind: e.kind,
+    from: e.from,
+    to: e.to,
+    at: e.at,
+    runId: e.runId,
+    commit: e.commit,
+    apps: e.apps,
+    verdict: e.verdict,
+    evidence: e.evidence ? JSON.stringify(e.evidence) : undefined,
+    previousDigest: e.previousDigest,
+    digest: e.digest,
+    reason: e.reason,
+    version: e.version,
+  };
+}
+
+function eventFromItem(item: Item): DriftEvent {
+  const o = fromItem(item);
+  const e: DriftEvent = {
+    image: read.str(o, 'image') ?? '',
+    kind: (read.str(o, 'kind') ?? 'STATUS_CHANGED') as EventKind,
+    at: read.str(o, 'at') ?? '',
+    runId: read.str(o, 'runId') ?? '',
+    apps: read.strings(o, 'apps'),
+    version: read.num(o, 'version') ?? 0,
+  };
+  const from = read.str(o, 'from');
+  if (from !== undefined) e.from = from as DriftStatus;
+  const to = read.str(o, 'to');
+  if (to !== undefined) e.to = to as DriftStatus;
+  const commit = read.str(o, 'commit');
+  if (commit !== undefined) e.commit = commit;
+  const verdict = read.str(o, 'verdict');
+  if (verdict !== undefined) e.verdict = verdict as Verdict;
+  const evidence = read.json<ImageEvidence>(o, 'evidence');
+  if (evidence !== undefined) e.evidence = evidence;
+  const previousDigest = read.str(o, 'previousDigest');
+  if (previousDigest !== undefined) e.previousDigest = previousDigest;
+  const digest = read.str(o, 'digest');
+  if (digest !== undefined) e.digest = digest;
+  const reason = read.str(o, 'reason');
+  if (reason !== undefined) e.reason = reason;
+  return e;
+}
+
+function runFromItem(item: Item): RunSummary {
+  const o = fromItem(item);
+  const counts: Record<string, number> = {};
+  const c = o['counts'];
+  if (c && typeof c === 'object' && !Array.isArray(c)) {
+    for (const [k, v] of Object.entries(c)) if (typeof v === 'number') counts[k] = v;
+  }
+  const run: RunSummary = {
+    runId: read.str(o, 'runId') ?? '',
+    repository: read.str(o, 'repository') ?? '',
+    startedAt: read.str(o, 'startedAt') ?? '',
+    durationMs: read.num(o, 'durationMs') ?? 0,
+    counts,
+    images: read.num(o, 'images') ?? 0,
+    transitions: read.num(o, 'transitions') ?? 0,
+    errors: read.strings(o, 'errors'),
+    expiresAt: read.num(o, 'expiresAt') ?? 0,
+  };
+  const commit = read.str(o, 'commit');
+  if (commit !== undefined) run.commit = commit;
+  const n = o['notification'];
+  if (n && typeof n === 'object' && !Array.isArray(n)) {
+    run.notification = {
+      sent: n['sent'] === true,
+      messageIds: Array.isArray(n['messageIds']) ? n['messageIds'].filter((x): x is string => typeof x === 'string') : [],
+      ...(typeof n['error'] === 'string' ? { error: n['error'] } : {}),
+    };
+  }
+  return run;
+}
+
+// ─── Helpers ────────────────────────────────────────────────────────────────
+
+function monthsBefore(d: Date, months: number): Date {
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - months, 1));
+}
+
+/** `YYYY-MM` buckets from the month of `until` back to the month of `since`. */
+export function monthsDescending(since: Date, until: Date): string[] {
+  const out: string[] = [];
+  let y = until.getUTCFullYear();
+  let m = until.getUTCMonth();
+  const stop = since.getUTCFullYear() * 12 + since.getUTCMonth();
+  while (y * 12 + m >= stop && out.length < 1200) {
+    out.push(`${y}-${String(m + 1).padStart(2, '0')}`);
+    m -= 1;
+    if (m < 0) {
+      m = 11;
+      y -= 1;
+    }
+  }
+  return out;
+}
+
+function backoff(baseMs: number, attempt: number): number {
+  const cap = Math.min(2000, baseMs * 2 ** attempt);
+  return cap / 2 + Math.random() * (cap / 2);
+}

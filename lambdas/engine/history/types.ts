@@ -1,0 +1,133 @@
+/**
+ * Types of the drift history: the per-image state, the events recorded on
+ * transitions, the per-run summary and the store interface. No I/O here.
+ */
+import type { DriftStatus, ImageEvidence, SourceLocation, Verdict } from '../model.js';
+
+/** Current state of one image. One item per image (pk `IMG#<image>`, sk `STATE`). */
+export interface ImageState {
+  image: string;
+  /** Drift status after the last verdict; undefined until a run gave a verdict. */
+  status?: DriftStatus;
+  /** The last status that came from a verdict (never UNVERIFIED). */
+  verifiedStatus?: DriftStatus;
+  /** When the current status began (ISO 8601). */
+  since: string;
+  /** False once the image left the desired state ("no longer desired"). */
+  tracked: boolean;
+  untrackedAt?: string;
+  firstSeenAt: string;
+  /** When a run first found the image present (OK); undefined if never. */
+  firstSeenPresentAt?: string;
+  /** Digest last seen and when it was first seen with that digest (written only when it changes). */
+  lastDigest?: string;
+  lastDigestAt?: string;
+  /** Verdict, evidence and hint that produced the current status (written on transitions only). */
+  verdict?: Verdict;
+  evidence?: ImageEvidence;
+  hint?: string;
+  apps: string[];
+  locations: SourceLocation[];
+  /** Consecutive runs without a verdict (RATE_LIMITED, UNREACHABLE), capped at the UNVERIFIED threshold. */
+  noVerdictRuns: number;
+  noVerdictSince?: string;
+  /** Last state announced to subscribers ('UNTRACKED' once "no longer desired" was announced). */
+  notifiedStatus?: DriftStatus | 'UNTRACKED';
+  notifiedAt?: string;
+  /** statusVersion that was last announced (or deliberately not announced). */
+  notifiedVersion: number;
+  /** Version at which the status (or tracked flag) last changed: identity of an announcement. */
+  statusVersion: number;
+  /** Optimistic-locking version, +1 on every write. 0 = not stored yet. */
+  version: number;
+  lastRunId: string;
+  updatedAt: string;
+}
+
+export type EventKind = 'TRACKED' | 'STATUS_CHANGED' | 'DIGEST_CHANGED' | 'UNTRACKED';
+
+/** One recorded transition. */
+export interface DriftEvent {
+  image: string;
+  kind: EventKind;
+  from?: DriftStatus;
+  to?: DriftStatus;
+  /** ISO time of the run that recorded it. */
+  at: string;
+  runId: string;
+  commit?: string;
+  apps: string[];
+  verdict?: Verdict;
+  evidence?: ImageEvidence;
+  previousDigest?: string;
+  digest?: string;
+  /** Human wording, e.g. "no longer desired", "no verdict for 3 consecutive runs". */
+  reason?: string;
+  /** State version this event produced: with image and time, the event's identity. */
+  version: number;
+}
+
+/** A transition as returned by trackDrift (same shape as the recorded event). */
+export type Transition = DriftEvent;
+
+export interface RunSummary {
+  runId: string;
+  repository: string;
+  commit?: string;
+  startedAt: string;
+  durationMs: number;
+  counts: Partial<Record<DriftStatus | 'UNKNOWN', number>>;
+  images: number;
+  transitions: number;
+  errors: string[];
+  notification?: { sent: boolean; messageIds: string[]; error?: string };
+  /** TTL, epoch seconds. */
+  expiresAt: number;
+}
+
+export type AnnouncementKind = 'new' | 'resolved' | 'reminder' | 'unverified' | 'no-longer-desired';
+
+/** Identity of one announcement, claimed (conditional write) before it is published. */
+export interface NotificationClaim {
+  image: string;
+  /** `<statusVersion>#<kind>` or `<statusVersion>#reminder#<notifiedAt>`. */
+  key: string;
+}
+
+export interface EventQuery {
+  image?: string;
+  app?: string;
+  status?: DriftStatus;
+  since?: Date;
+  until?: Date;
+  limit?: number;
+}
+
+export type ClaimOutcome = { status: 'sent'; messageIds: string[] } | { status: 'released'; error: string };
+
+/** What trackDrift needs from storage. DynamoHistoryStore is the implementation. */
+export interface HistoryStore {
+  /** Every state that is tracked or still has an announcement pending (eventually consistent read is fine). */
+  loadActiveStates(): Promise<ImageState[]>;
+  /** Strongly consistent read of one state. */
+  getState(image: string): Promise<ImageState | undefined>;
+  /**
+   * Writes `next` (whose version is already incremented) if the stored version is still `next.version - 1`
+   * (absent when `next.version === 1`). Returns false on a version conflict.
+   */
+  putState(next: ImageState): Promise<boolean>;
+  /** Records that the announcement of `statusVersion` was sent; false when the status moved on since. */
+  markNotified(
+    image: string,
+    statusVersion: number,
+    notified: { status: DriftStatus | 'UNTRACKED'; at: string; untracked: boolean },
+  ): Promise<boolean>;
+  appendEvents(events: DriftEvent[]): Promise<void>;
+  putRun(summary: RunSummary): Promise<void>;
+  /** Claims each announcement for this run; result[i] is true when claim i is ours to publish. */
+  claimNotifications(claims: NotificationClaim[], runId: string, now: Date, leaseMs: number): Promise<boolean[]>;
+  settleClaims(claims: NotificationClaim[], runId: string, now: Date, outcome: ClaimOutcome): Promise<void>;
+  listEvents(query?: EventQuery): Promise<DriftEvent[]>;
+  listOpenDrifts(): Promise<ImageState[]>;
+  listRuns(options?: { limit?: number }): Promise<RunSummary[]>;
+}

@@ -1,0 +1,325 @@
+/**
+ * Renders the changes of one run into SNS messages: plain text for email, JSON for machines,
+ * message attributes for subscription filter policies, split under SNS's 256 KB limit. Pure.
+ */
+import type { DriftStatus, ImageEvidence } from '../model.js';
+import type {
+  AnnouncementKind,
+  CompactEvidence,
+  MessageAttribute,
+  NotificationChange,
+  NotificationContext,
+  NotificationMessage,
+  NotificationPayload,
+} from './types.js';
+
+/** SNS's limit on a message, attributes included. */
+export const SNS_MAX_MESSAGE_BYTES = 262_144;
+/** What we allow ourselves: the limit minus a margin for the request's own fields. */
+export const DEFAULT_MESSAGE_BUDGET_BYTES = SNS_MAX_MESSAGE_BYTES - 4_096;
+export const MAX_SUBJECT_CHARS = 99;
+
+export interface RenderOptions {
+  /** Byte budget of one message (message + subject + attributes). Default 252 KB. */
+  maxBytes?: number;
+}
+
+const KIND_ORDER: AnnouncementKind[] = ['new', 'unverified', 'reminder', 'resolved', 'no-longer-desired'];
+const KIND_LABEL: Record<AnnouncementKind, string> = {
+  new: 'NEW',
+  unverified: 'UNVERIFIED',
+  reminder: 'STILL OPEN',
+  resolved: 'RESOLVED',
+  'no-longer-desired': 'NO LONGER DESIRED',
+};
+
+const STATUS_PHRASE: Record<DriftStatus, [string, string]> = {
+  // [singular, plural] completing "N image(s) ..."
+  PRESENT: ['present', 'present'],
+  NEVER_PUSHED: ['never pushed', 'never pushed'],
+  DISAPPEARED: ['disappeared', 'disappeared'],
+  PRIVATE: ['private', 'private'],
+  PLATFORM_MISSING: ['missing a platform', 'missing a platform'],
+  INVALID_REFERENCE: ['with an invalid reference', 'with invalid references'],
+  AUTH_FAILED: ['failing registry auth', 'failing registry auth'],
+  NOT_VISIBLE_ANONYMOUSLY: ['not visible anonymously', 'not visible anonymously'],
+  UNVERIFIED: ['unverified', 'unverified'],
+};
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function shortCommit(commit: string | undefined): string {
+  return commit ? commit.slice(0, 7) : '';
+}
+
+function where(ctx: NotificationContext): string {
+  const c = shortCommit(ctx.commit);
+  return c ? `${ctx.repository}@${c}` : ctx.repository;
+}
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+function headline(changes: readonly NotificationChange[]): string {
+  const byKind = countBy(changes, (c) => c.kind);
+  const kinds = Object.keys(byKind) as AnnouncementKind[];
+  if (kinds.length === 1) {
+    const kind = kinds[0] as AnnouncementKind;
+    const n = changes.length;
+    if (kind === 'new' || kind === 'unverified') {
+      const statuses = new Set(changes.map((c) => c.status));
+      const only = [...statuses][0];
+      if (statuses.size === 1 && only !== undefined && only !== 'UNTRACKED') {
+        const [one, many] = STATUS_PHRASE[only];
+        return `${plural(n, 'image', 'images')} ${n === 1 ? one : many}`;
+      }
+      return plural(n, 'new drift', 'new drifts');
+    }
+    if (kind === 'resolved') return plural(n, 'drift resolved', 'drifts resolved');
+    if (kind === 'reminder') return plural(n, 'drift still open', 'drifts still open');
+    return `${plural(n, 'drift', 'drifts')} closed: no longer desired`;
+  }
+  const parts: string[] = [];
+  for (const kind of KIND_ORDER) {
+    const n = byKind[kind];
+    if (!n) continue;
+    if (kind === 'new') parts.push(plural(n, 'new drift', 'new drifts'));
+    if (kind === 'unverified') parts.push(`${n} unverified`);
+    if (kind === 'reminder') parts.push(`${n} still open`);
+    if (kind === 'resolved') parts.push(`${n} resolved`);
+    if (kind === 'no-longer-desired') parts.push(`${n} no longer desired`);
+  }
+  return parts.join(', ');
+}
+
+function subjectFor(changes: readonly NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): string {
+  const suffix = part.total > 1 ? ` (${part.index}/${part.total})` : '';
+  const tail = ` · ${where(ctx)}${suffix}`;
+  const head = headline(changes);
+  // SNS subjects: ASCII-printable is safest for email clients, but "·" is widely fine; no line breaks.
+  const full = `${head}${tail}`.replace(/[\r\n]+/g, ' ');
+  if (full.length <= MAX_SUBJECT_CHARS) return full;
+  return clip(`${head}${suffix}`, MAX_SUBJECT_CHARS);
+}
+
+function severityOf(changes: readonly NotificationChange[]): 'high' | 'medium' | 'low' {
+  if (changes.some((c) => c.kind === 'new')) return 'high';
+  if (changes.some((c) => c.kind === 'unverified' || c.kind === 'reminder')) return 'medium';
+  return 'low';
+}
+
+export function compactEvidence(e: ImageEvidence | undefined): CompactEvidence | undefined {
+  if (!e) return undefined;
+  const probe = e.authenticated ?? e.anonymous;
+  const out: CompactEvidence = {};
+  if (probe?.http !== undefined) out.http = probe.http;
+  if (probe?.code) out.code = clip(probe.code, 80);
+  if (probe?.message) out.message = clip(probe.message, 300);
+  if (probe?.stage) out.stage = probe.stage;
+  if (probe?.digest) out.digest = probe.digest;
+  if (probe?.platforms?.length) out.platforms = probe.platforms.slice(0, 12).map((p) => clip(p, 40));
+  if (probe?.error) out.error = clip(probe.error, 300);
+  if (e.packagesApi) {
+    const p = e.packagesApi;
+    out.packagesApi = {
+      ...(p.http !== undefined ? { http: p.http } : {}),
+      ...(p.visibility ? { visibility: p.visibility } : {}),
+      ...(p.tagFound !== undefined ? { tagFound: p.tagFound } : {}),
+      ...(p.deletedVersionWithTag
+        ? {
+            deletedVersionWithTag: {
+              id: p.deletedVersionWithTag.id,
+              ...(p.deletedVersionWithTag.deletedAt ? { deletedAt: p.deletedVersionWithTag.deletedAt } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+  if (e.tags?.nearest.length) out.nearestTags = e.tags.nearest.slice(0, 5).map((t) => clip(t, 128));
+  if (e.candidates?.length) out.candidates = e.candidates.slice(0, 5).map((t) => clip(t, 200));
+  return out;
+}
+
+const MAX_LOCATIONS = 10;
+
+function entryText(c: NotificationChange): string {
+  const lines: string[] = [];
+  lines.push(`${KIND_LABEL[c.kind]}  ${c.image}`);
+  const state =
+    c.kind === 'no-longer-desired'
+      ? `${c.closedStatus ?? c.previous ?? 'drift'} closed: the image is no longer in the desired state (not a fix)`
+      : c.kind === 'resolved'
+        ? `${c.status === 'UNTRACKED' ? 'closed' : c.status} (was ${c.previous ?? 'a drift'})`
+        : `${c.status}${c.previous && c.previous !== c.status ? ` (was ${c.previous})` : ''} since ${fmtTime(c.since)}`;
+  lines.push(`    Status:   ${state}`);
+  const ev = compactEvidence(c.evidence);
+  const evParts: string[] = [];
+  if (c.verdict) evParts.push(`verdict ${c.verdict}`);
+  if (ev?.http !== undefined) evParts.push(`HTTP ${ev.http}`);
+  if (ev?.code) evParts.push(ev.code);
+  if (ev?.stage) evParts.push(`at ${ev.stage}`);
+  if (ev?.error) evParts.push(ev.error);
+  if (ev?.digest) evParts.push(`digest ${ev.digest}`);
+  if (ev?.packagesApi?.deletedVersionWithTag) {
+    const d = ev.packagesApi.deletedVersionWithTag;
+    evParts.push(`deleted package version ${d.id}${d.deletedAt ? ` (${d.deletedAt})` : ''} carried the tag`);
+  }
+  if (evParts.length) lines.push(`    Evidence: ${evParts.join(' · ')}`);
+  if (ev?.message) lines.push(`    Registry: ${ev.message}`);
+  if (c.lastDigest && c.lastDigest !== ev?.digest) lines.push(`    Last digest seen: ${c.lastDigest}`);
+  if (c.kind === 'unverified' && c.noVerdictRuns) lines.push(`    No verdict for ${c.noVerdictRuns} consecutive runs`);
+  if (ev?.nearestTags?.length) lines.push(`    Nearest tags: ${ev.nearestTags.join(', ')}`);
+  if (ev?.candidates?.length) lines.push(`    Did you mean: ${ev.candidates.join(', ')}`);
+  const locs = c.locations.slice(0, MAX_LOCATIONS).map((l) => (l.line > 0 ? `${l.file}:${l.line}` : l.file));
+  if (c.locations.length > MAX_LOCATIONS) locs.push(`… and ${c.locations.length - MAX_LOCATIONS} more`);
+  if (locs.length) lines.push(`    Where:    ${locs.join(', ')}`);
+  if (c.hint && c.kind !== 'resolved' && c.kind !== 'no-longer-desired') lines.push(`    Fix:      ${clip(c.hint.replace(/\s+/g, ' '), 1000)}`);
+  return lines.join('\n');
+}
+
+function fmtTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function countBy<T, K extends string>(items: readonly T[], key: (t: T) => K): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const t of items) {
+    const k = key(t);
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+function sortChanges(changes: readonly NotificationChange[]): NotificationChange[] {
+  return [...changes].sort(
+    (a, b) =>
+      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      (a.apps[0] ?? '').localeCompare(b.apps[0] ?? '') ||
+      a.image.localeCompare(b.image),
+  );
+}
+
+function textFor(changes: readonly NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): string {
+  const out: string[] = [];
+  out.push(`Image drift report for ${ctx.repository}${ctx.commit ? ` at ${shortCommit(ctx.commit)}` : ''}`);
+  out.push(`Run ${ctx.runId} · ${fmtTime(ctx.at.toISOString())}${part.total > 1 ? ` · part ${part.index} of ${part.total}` : ''}`);
+  out.push('');
+  out.push(headline(changes) + '.');
+  // Group by app: an image used by several apps is listed under each of them.
+  const groups = new Map<string, NotificationChange[]>();
+  for (const c of changes) {
+    for (const app of c.apps.length ? c.apps : ['(no app)']) {
+      const g = groups.get(app) ?? [];
+      g.push(c);
+      groups.set(app, g);
+    }
+  }
+  for (const app of [...groups.keys()].sort()) {
+    const g = groups.get(app) ?? [];
+    out.push('');
+    out.push(`== ${app} (${g.length}) ==`);
+    for (const c of g) {
+      out.push('');
+      out.push(entryText(c));
+    }
+  }
+  out.push('');
+  out.push('--');
+  out.push('Sent by image-drift-auditor: one message when a drift starts, one when it ends, a reminder every day while it lasts.');
+  return out.join('\n');
+}
+
+function payloadFor(changes: readonly NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): NotificationPayload {
+  return {
+    schema: 'image-drift-auditor/notification@1',
+    repository: ctx.repository,
+    ...(ctx.commit ? { commit: ctx.commit } : {}),
+    runId: ctx.runId,
+    at: ctx.at.toISOString(),
+    part,
+    summary: countBy(changes, (c) => c.kind),
+    changes: changes.map((c) => {
+      const { evidence, ...rest } = c;
+      const ev = compactEvidence(evidence);
+      return {
+        ...rest,
+        locations: c.locations.slice(0, MAX_LOCATIONS),
+        ...(c.hint ? { hint: clip(c.hint, 1000) } : {}),
+        ...(ev ? { evidence: ev } : {}),
+      };
+    }),
+  };
+}
+
+function attributesFor(changes: readonly NotificationChange[], ctx: NotificationContext): Record<string, MessageAttribute> {
+  const attrs: Record<string, MessageAttribute> = {
+    severity: { DataType: 'String', StringValue: severityOf(changes) },
+    repository: { DataType: 'String', StringValue: ctx.repository || 'unknown' },
+    kinds: { DataType: 'String.Array', StringValue: JSON.stringify([...new Set(changes.map((c) => c.kind))].sort()) },
+    statuses: { DataType: 'String.Array', StringValue: JSON.stringify([...new Set(changes.map((c) => c.status))].sort()) },
+  };
+  const verdicts = [...new Set(changes.flatMap((c) => (c.verdict ? [c.verdict] : [])))].sort();
+  if (verdicts.length) attrs['verdicts'] = { DataType: 'String.Array', StringValue: JSON.stringify(verdicts) };
+  return attrs;
+}
+
+function build(changes: NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): NotificationMessage {
+  const text = textFor(changes, ctx, part);
+  const payload = payloadFor(changes, ctx, part);
+  const json = JSON.stringify(payload);
+  const message = JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json });
+  const subject = subjectFor(changes, ctx, part);
+  const attributes = attributesFor(changes, ctx);
+  let bytes = Buffer.byteLength(message, 'utf8') + Buffer.byteLength(subject, 'utf8');
+  for (const [name, a] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(a.DataType, 'utf8') + Buffer.byteLength(a.StringValue, 'utf8');
+  }
+  return { subject, text, payload, message, attributes, changes, bytes };
+}
+
+/**
+ * One message for a run's changes, or several when one would exceed the SNS size limit.
+ * No changes → no message.
+ */
+export function renderNotification(
+  changes: readonly NotificationChange[],
+  context: NotificationContext,
+  options: RenderOptions = {},
+): NotificationMessage[] {
+  if (changes.length === 0) return [];
+  const budget = options.maxBytes ?? DEFAULT_MESSAGE_BUDGET_BYTES;
+  const sorted = sortChanges(changes);
+  // Pack greedily by each change's marginal size, then verify each chunk and halve any that is over.
+  const base = build([], context, { index: 99, total: 99 }).bytes;
+  const cost = sorted.map((c) => build([c], context, { index: 99, total: 99 }).bytes - base);
+  let chunks: NotificationChange[][] = [];
+  let current: NotificationChange[] = [];
+  let used = base;
+  sorted.forEach((c, i) => {
+    const add = (cost[i] ?? 0) + 64;
+    if (current.length > 0 && used + add > budget) {
+      chunks.push(current);
+      current = [];
+      used = base;
+    }
+    current.push(c);
+    used += add;
+  });
+  if (current.length) chunks.push(current);
+
+  for (let guard = 0; guard < 64; guard++) {
+    const total = chunks.length;
+    const over = chunks.findIndex((chunk, i) => chunk.length > 1 && build(chunk, context, { index: i + 1, total }).bytes > budget);
+    if (over < 0) break;
+    const chunk = chunks[over] ?? [];
+    const half = Math.ceil(chunk.length / 2);
+    chunks = [...chunks.slice(0, over), chunk.slice(0, half), chunk.slice(half), ...chunks.slice(over + 1)];
+  }
+  const total = chunks.length;
+  return chunks.map((chunk, i) => build(chunk, context, { index: i + 1, total }));
+}

@@ -1,0 +1,83 @@
+/** Notification types shared by the renderer, the SNS adapter and the history orchestration. No I/O. */
+import type { DriftStatus, ImageEvidence, SourceLocation, Verdict } from '../model.js';
+import type { AnnouncementKind } from '../history/types.js';
+
+export type { AnnouncementKind };
+
+/** One thing to tell subscribers about one image. */
+export interface NotificationChange {
+  kind: AnnouncementKind;
+  image: string;
+  /** Status now ('UNTRACKED' for "no longer desired"). */
+  status: DriftStatus | 'UNTRACKED';
+  /** What subscribers were last told, when anything. */
+  previous?: DriftStatus | 'UNTRACKED';
+  /** Status at the time the image left the desired state (no-longer-desired entries). */
+  closedStatus?: DriftStatus;
+  /** When the current status began (ISO 8601). */
+  since: string;
+  verdict?: Verdict;
+  evidence?: ImageEvidence;
+  hint?: string;
+  apps: string[];
+  locations: SourceLocation[];
+  lastDigest?: string;
+  noVerdictRuns?: number;
+}
+
+export interface NotificationContext {
+  repository: string;
+  commit?: string;
+  runId: string;
+  at: Date;
+}
+
+export interface MessageAttribute {
+  DataType: 'String' | 'String.Array';
+  StringValue: string;
+}
+
+/** The machine-readable body sent to sqs/lambda/https subscribers. */
+export interface NotificationPayload {
+  schema: 'image-drift-auditor/notification@1';
+  repository: string;
+  commit?: string;
+  runId: string;
+  at: string;
+  part: { index: number; total: number };
+  summary: Partial<Record<AnnouncementKind, number>>;
+  changes: Array<Omit<NotificationChange, 'evidence'> & { evidence?: CompactEvidence }>;
+}
+
+/** Bounded evidence: what a reader needs, never the full tag or package lists. */
+export interface CompactEvidence {
+  http?: number;
+  code?: string;
+  message?: string;
+  stage?: string;
+  digest?: string;
+  platforms?: string[];
+  error?: string;
+  packagesApi?: { http?: number; visibility?: string; tagFound?: boolean; deletedVersionWithTag?: { id: number; deletedAt?: string } };
+  nearestTags?: string[];
+  candidates?: string[];
+}
+
+/** One SNS message ready to publish (MessageStructure: 'json'). */
+export interface NotificationMessage {
+  subject: string;
+  /** Plain text for `default` and `email`. */
+  text: string;
+  payload: NotificationPayload;
+  /** The JSON MessageStructure body: {default, email, sqs, lambda, https}. */
+  message: string;
+  attributes: Record<string, MessageAttribute>;
+  /** The changes this message carries (for marking them notified). */
+  changes: NotificationChange[];
+  /** Conservative size of the publish request's message, subject and attributes, in bytes. */
+  bytes: number;
+}
+
+export interface Notifier {
+  publish(message: NotificationMessage): Promise<{ messageId: string }>;
+}
