@@ -1,0 +1,12 @@
+export {
+  renderKustomization,
+  findKustomizationFile,
+  isKustomizationDir,
+  type KustomizeImageOverride,
+  type RenderOptions,
+  type RenderedContainerImage,
+  type KustomizeRender,
+} from './render.js';
+export { parseArgoKustomizeImage, type ImageOverrideMerge } from './overrides.js';
+export { splitKustomizeImage, isImageMatched, transformImage } from './images.js';
+export { KUSTOMIZATION_FILE_NAMES } from './kustomization.js';

@@ -1,0 +1,651 @@
+/**
+ * An offline `kustomize build`, restricted to what decides container images, with provenance.
+ *
+ * The order of operations is kustomize v5.5's (api/internal/target/kusttarget.go):
+ * resources (files, then sub-kustomizations fully built), legacy bases after them; components,
+ * each applied to everything accumulated so far; then this kustomization's transformers in the
+ * order patchesStrategicMerge, patches, namespace, namePrefix, nameSuffix, patchesJson6902,
+ * images. Each level transforms what its resources rendered, so inner overlays apply first.
+ */
+import type { Finding, FileTree, SourceLocation, Workload } from '../../model.js';
+import { findContainerImages, listResources } from '../../extractors/kubernetes/index.js';
+import { loadYamlDocuments, type YamlDocument } from '../../yaml/index.js';
+import { loadCached, isDirectory, isFile } from './files.js';
+import { hasEffect, transformImage, type ImageTransform } from './images.js';
+import { applyJsonPatch, JsonPatchError, type JsonPatchOperation } from './json-patch.js';
+import { mergeImageOverrides, type ImageOverride, type ImageOverrideMerge } from './overrides.js';
+import {
+  KUSTOMIZATION_FILE_NAMES,
+  joinPath,
+  readKustomization,
+  type Entry,
+  type Kustomization,
+  type PatchEntry,
+  type TargetSelector,
+} from './kustomization.js';
+import {
+  IMAGE_CONTAINER_FIELDS,
+  Provenance,
+  currentId,
+  describeId,
+  effectiveNamespace,
+  isClusterScoped,
+  isObject,
+  metadataOf,
+  originalId,
+  sameId,
+  storePreviousId,
+  walkContainers,
+  type JsonObject,
+  type PathSegment,
+  type ResId,
+  type Resource,
+} from './resource.js';
+import { mergeMap } from './strategic-merge.js';
+
+// ─── Public types ──────────────────────────────────────────────────────────
+
+/** One `images:` entry from outside the repository's kustomizations (Argo CD, Flux). */
+export type KustomizeImageOverride = ImageOverride;
+
+export interface RenderOptions {
+  /**
+   * Image overrides applied last, after the kustomization's own `images:` (Argo CD
+   * `spec.source.kustomize.images`, Flux Kustomization `spec.images`).
+   */
+  extraImages?: KustomizeImageOverride[];
+  /**
+   * How extraImages join the kustomization's own `images:` (see overrides.ts): `append` (default,
+   * applied after them), `argocd` (kustomize edit set image: same name replaced, list sorted by
+   * name) or `flux` (same name replaced in place).
+   */
+  extraImagesMerge?: ImageOverrideMerge;
+  /** Namespace for namespaced workloads that have none after rendering (the app's destination namespace). */
+  namespace?: string;
+}
+
+export interface RenderedContainerImage {
+  workload: Workload;
+  container: string;
+  /** The image exactly as `kustomize build` would write it. */
+  written: string;
+  /** The base `image:` line first, then every overlay `images:` entry and patch that set it, in order of application. */
+  locations: SourceLocation[];
+}
+
+export interface KustomizeRender {
+  images: RenderedContainerImage[];
+  findings: Finding[];
+  /** Every kustomization directory included (the rendered one first): bases are not units of their own. */
+  kustomizationDirs: string[];
+  /** Every file read: kustomization files, manifests and patches. */
+  files: string[];
+}
+
+// ─── Public functions ──────────────────────────────────────────────────────
+
+/** The kustomization file of a directory (`kustomization.yaml`, `kustomization.yml` or `Kustomization`), if any. */
+export function findKustomizationFile(tree: FileTree, dir: string): string | undefined {
+  const clean = joinPath(dir, '');
+  for (const name of KUSTOMIZATION_FILE_NAMES) {
+    const file = clean === '' ? name : `${clean}/${name}`;
+    if (isFile(tree, file)) return file;
+  }
+  return undefined;
+}
+
+export function isKustomizationDir(tree: FileTree, dir: string): boolean {
+  return findKustomizationFile(tree, dir) !== undefined;
+}
+
+/** Renders the kustomization in `dir` (repository-relative) and returns its container images. Never throws. */
+export function renderKustomization(tree: FileTree, dir: string, options: RenderOptions = {}): KustomizeRender {
+  const renderer = new Renderer(tree);
+  const root = joinPath(dir, '');
+  const overrides = options.extraImages ?? [];
+  const build = renderer.buildDirectory(root, [], undefined, overrides.length > 0 ? (images) => mergeImageOverrides(images, overrides, options.extraImagesMerge ?? 'append') : undefined);
+  return {
+    images: collectImages(build.resources, options.namespace),
+    findings: dedupeFindings(build.findings),
+    kustomizationDirs: unique(build.dirs),
+    files: unique(build.files),
+  };
+}
+
+// ─── Building ──────────────────────────────────────────────────────────────
+
+interface Build {
+  resources: Resource[];
+  findings: Finding[];
+  dirs: string[];
+  files: string[];
+  /** False when the result depends on who included it (a cycle was cut short). */
+  cacheable: boolean;
+}
+
+/** Provenance lives as long as the container objects; one map serves every render. */
+const provenance = new Provenance();
+
+/** Finished builds of kustomization directories, per tree; handed out as copies. */
+const buildCache = new WeakMap<FileTree, Map<string, Build>>();
+
+function emptyBuild(): Build {
+  return { resources: [], findings: [], dirs: [], files: [], cacheable: true };
+}
+
+function finding(file: string, line: number, code: Finding['code'], message: string, severity: Finding['severity'], hint?: string): Finding {
+  const f: Finding = { file, line, code, message, severity };
+  if (hint) f.hint = hint;
+  return f;
+}
+
+/** What kustomize would try to fetch: URLs, git specs, `host.tld/org/repo` forms, `?ref=`. */
+export function looksRemote(path: string): boolean {
+  return (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ||
+    /^git::/i.test(path) ||
+    /^git@/i.test(path) ||
+    /^(github\.com|gitlab\.com|bitbucket\.org|dev\.azure\.com|ssh\.dev\.azure\.com)[/:]/i.test(path) ||
+    /[?&]ref=/.test(path) ||
+    /^[a-z0-9-]+(\.[a-z0-9-]+)+\/[^/]+\/[^/]+/i.test(path) && !path.startsWith('.') && /\.(com|org|io|net|dev)\//i.test(path)
+  );
+}
+
+class Renderer {
+  constructor(private readonly tree: FileTree) {}
+
+  /** Builds the kustomization in `dir` from nothing (AccumulateTarget). */
+  buildDirectory(
+    dir: string,
+    stack: string[],
+    from: { file: string; line: number } | undefined,
+    editImages?: (images: ImageTransform[]) => ImageTransform[],
+  ): Build {
+    const cache = buildCache.get(this.tree);
+    const cached = editImages ? undefined : cache?.get(dir);
+    if (cached) return { ...cached, resources: cached.resources.map(copyResource), findings: [...cached.findings] };
+
+    const build = emptyBuild();
+    const file = findKustomizationFile(this.tree, dir);
+    if (!file) {
+      const where = from ?? { file: dir, line: 0 };
+      build.findings.push(finding(where.file, where.line, 'MISSING_FILE', `${dir || '.'} has no kustomization.yaml, kustomization.yml or Kustomization`, 'error'));
+      return build;
+    }
+    this.checkAmbiguous(dir, file, build);
+    const k = readKustomization(this.tree, file, build.findings);
+    build.dirs.push(dir);
+    build.files.push(file);
+    if (!k) return build;
+    if (k.kind === 'Component') {
+      const where = from ?? { file, line: 0 };
+      build.findings.push(
+        finding(where.file, where.line, 'INVALID_RESOURCE', `${dir || '.'} is a Component: include it under components, not resources; kustomize build fails`, 'error'),
+      );
+      return build;
+    }
+    if (editImages) k.images = editImages(k.images);
+    this.accumulate(k, build, [...stack, dir]);
+    if (build.cacheable && !editImages) {
+      let perTree = buildCache.get(this.tree);
+      if (!perTree) {
+        perTree = new Map();
+        buildCache.set(this.tree, perTree);
+      }
+      perTree.set(dir, { ...build, resources: build.resources.map(copyResource) });
+    }
+    return build;
+  }
+
+  private checkAmbiguous(dir: string, file: string, build: Build): void {
+    const all = KUSTOMIZATION_FILE_NAMES.map((name) => (dir === '' ? name : `${dir}/${name}`)).filter((f) => isFile(this.tree, f));
+    if (all.length > 1) {
+      build.findings.push(
+        finding(file, 0, 'INVALID_RESOURCE', `${dir || '.'} holds several kustomization files (${all.join(', ')}); kustomize build fails`, 'error', 'Keep one.'),
+      );
+    }
+  }
+
+  /** accumulateTarget: resources, components, then this kustomization's transformers, into `build.resources`. */
+  private accumulate(k: Kustomization, build: Build, stack: string[]): void {
+    for (const entry of k.resources) this.accumulateResource(k, entry, build, stack);
+    for (const remote of k.remote) {
+      build.findings.push(
+        finding(k.file, remote.line, 'REMOTE_RESOURCE', `${remote.what} is not rendered offline; its images are not audited`, 'warning', 'Audit the chart\'s values separately, or render it into the repository.'),
+      );
+    }
+    for (const entry of k.components) this.accumulateComponent(k, entry, build, stack);
+
+    this.applyStrategicMergePatches(k, k.patchesStrategicMerge, build);
+    for (const entry of k.patches) this.applyPatch(k, entry, build);
+    if (k.namespace) applyNamespace(build.resources, k.namespace);
+    if (k.namePrefix) applyNameAffixes(build.resources, k.namePrefix, '');
+    if (k.nameSuffix) applyNameAffixes(build.resources, '', k.nameSuffix);
+    for (const entry of k.patchesJson6902) this.applyPatch(k, entry, build);
+    for (const transform of k.images) applyImageTransform(build.resources, transform);
+  }
+
+  private accumulateResource(k: Kustomization, entry: Entry, build: Build, stack: string[]): void {
+    const path = joinPath(k.dir, entry.value);
+    if (!path.startsWith('..') && isFile(this.tree, path)) {
+      this.appendResources(build, this.loadResources(path, build), k, entry);
+      return;
+    }
+    if (!path.startsWith('..') && isDirectory(this.tree, path) && !looksRemote(entry.value)) {
+      if (stack.includes(path)) {
+        this.reportCycle(k, entry, [...stack, path], build);
+        return;
+      }
+      const sub = this.buildDirectory(path, stack, { file: k.file, line: entry.line });
+      mergeBuildInfo(build, sub);
+      this.appendResources(build, sub.resources, k, entry);
+      return;
+    }
+    this.reportUnresolvable(k, entry, 'resource', build);
+  }
+
+  private accumulateComponent(k: Kustomization, entry: Entry, build: Build, stack: string[]): void {
+    const path = joinPath(k.dir, entry.value);
+    if (path.startsWith('..') || !isDirectory(this.tree, path) || looksRemote(entry.value)) {
+      this.reportUnresolvable(k, entry, 'component', build);
+      return;
+    }
+    if (stack.includes(path)) {
+      this.reportCycle(k, entry, [...stack, path], build);
+      return;
+    }
+    const file = findKustomizationFile(this.tree, path);
+    if (!file) {
+      build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `component ${entry.value} has no kustomization.yaml`, 'error'));
+      return;
+    }
+    this.checkAmbiguous(path, file, build);
+    const component = readKustomization(this.tree, file, build.findings);
+    build.dirs.push(path);
+    build.files.push(file);
+    if (!component) return;
+    if (component.kind !== 'Component') {
+      build.findings.push(
+        finding(k.file, entry.line, 'INVALID_RESOURCE', `component ${entry.value} is not kind: Component; kustomize build fails`, 'error', 'Set kind: Component in its kustomization, or list it under resources.'),
+      );
+      return;
+    }
+    // A component's resources join the accumulated ones, and its transformers apply to all of them.
+    this.accumulate(component, build, [...stack, path]);
+  }
+
+  private reportCycle(k: Kustomization, entry: Entry, chain: string[], build: Build): void {
+    const start = chain.indexOf(chain[chain.length - 1] ?? '');
+    const loop = chain.slice(start).map((d) => d || '.');
+    build.findings.push(
+      finding(k.file, entry.line, 'KUSTOMIZE_CYCLE', `kustomizations include each other: ${loop.join(' → ')}`, 'error', 'Remove one of the references.'),
+    );
+    build.cacheable = false;
+  }
+
+  private reportUnresolvable(k: Kustomization, entry: Entry, what: string, build: Build): void {
+    if (looksRemote(entry.value)) {
+      build.findings.push(
+        finding(k.file, entry.line, 'REMOTE_RESOURCE', `remote ${what} ${entry.value} cannot be resolved offline; its images are not audited`, 'warning', 'Vendor the remote base into the repository to audit it.'),
+      );
+      return;
+    }
+    const path = joinPath(k.dir, entry.value);
+    const outside = path.startsWith('..') ? ' (outside the repository)' : '';
+    build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `${what} ${entry.value} does not exist${outside}`, 'error'));
+  }
+
+  /** The resources of a manifest file (List items expanded), copied so that transformers may change them. */
+  private loadResources(file: string, build: Build): Resource[] {
+    const loaded = loadCached(this.tree, file);
+    build.findings.push(...loaded.findings);
+    build.files.push(file);
+    const resources: Resource[] = [];
+    for (const document of loaded.documents) {
+      if (!isObject(document.value) || typeof document.value['kind'] !== 'string') {
+        build.findings.push(finding(file, document.startLine, 'INVALID_RESOURCE', `document ${document.index + 1} is not a Kubernetes resource (no kind); kustomize build fails`, 'error'));
+        continue;
+      }
+      for (const item of listResources(document)) {
+        if (!item.name) {
+          build.findings.push(finding(file, item.location.line, 'INVALID_RESOURCE', `${item.kind} without metadata.name; kustomize build fails`, 'error'));
+          continue;
+        }
+        const value = structuredClone(item.value) as JsonObject;
+        walkContainers(value, [], (container, path) => {
+          const image = container['image'];
+          provenance.set(container, typeof image === 'string' ? [{ file, line: document.lineOf([...item.path, ...path, 'image']) }] : []);
+        });
+        resources.push({ value, file, index: document.index, prevIds: [] });
+      }
+    }
+    return resources;
+  }
+
+  private appendResources(build: Build, resources: Resource[], k: Kustomization, entry: Entry): void {
+    for (const resource of resources) {
+      const id = currentId(resource.value);
+      if (build.resources.some((r) => sameId(currentId(r.value), id))) {
+        build.findings.push(
+          finding(k.file, entry.line, 'INVALID_RESOURCE', `${describeId(id)} is included twice; kustomize build fails ("may not add resource with an already registered id")`, 'error'),
+        );
+        continue;
+      }
+      build.resources.push(resource);
+    }
+  }
+
+  // ─── Patches ───────────────────────────────────────────────────────────
+
+  private loadPatch(k: Kustomization, entry: PatchEntry, build: Build): PatchDocument[] | undefined {
+    if (entry.path !== undefined) {
+      const file = joinPath(k.dir, entry.path);
+      if (file.startsWith('..') || !isFile(this.tree, file)) {
+        build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `patch ${entry.path} does not exist`, 'error'));
+        return undefined;
+      }
+      const loaded = loadCached(this.tree, file);
+      build.findings.push(...loaded.findings);
+      build.files.push(file);
+      return loaded.documents.map((doc) => ({ value: doc.value, locate: (path) => ({ file, line: doc.lineOf(path) }) }));
+    }
+    if (entry.patch === undefined) return undefined;
+    const offset = entry.patch.firstLine - 1;
+    const loaded = loadYamlDocuments(k.file, entry.patch.text);
+    for (const f of loaded.findings) build.findings.push({ ...f, line: f.line > 0 ? f.line + offset : entry.line });
+    return loaded.documents.map((doc: YamlDocument) => ({ value: doc.value, locate: (path) => ({ file: k.file, line: doc.lineOf(path) + offset }) }));
+  }
+
+  private applyStrategicMergePatches(k: Kustomization, entries: PatchEntry[], build: Build): void {
+    for (const entry of entries) {
+      const docs = this.loadPatch(k, entry, build);
+      if (!docs) continue;
+      for (const doc of docs) this.applySmPatchById(k, entry, doc, build);
+    }
+  }
+
+  private applyPatch(k: Kustomization, entry: PatchEntry, build: Build): void {
+    const docs = this.loadPatch(k, entry, build);
+    if (!docs || docs.length === 0) return;
+    const first = docs[0];
+    if (docs.length === 1 && first && Array.isArray(first.value)) {
+      const ops = parseJsonPatch(first, k, entry, build);
+      if (!ops) return;
+      if (!entry.target) {
+        build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'a JSON 6902 patch needs a target; kustomize build fails', 'error'));
+        return;
+      }
+      for (const resource of select(build.resources, entry.target)) {
+        try {
+          const before = currentId(resource.value);
+          resource.value = applyJsonPatch(resource.value, ops, provenance);
+          if (!sameId(before, currentId(resource.value))) resource.prevIds.push(before);
+        } catch (error) {
+          if (!(error instanceof JsonPatchError)) throw error;
+          build.findings.push(
+            finding(k.file, entry.line, 'INVALID_RESOURCE', `JSON 6902 patch cannot apply to ${describeId(currentId(resource.value))}: ${error.message}; kustomize build fails`, 'error'),
+          );
+        }
+      }
+      return;
+    }
+    if (entry.field === 'patchesJson6902') {
+      build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'patchesJson6902 entry is not a list of operations', 'error'));
+      return;
+    }
+    if (entry.target) {
+      if (docs.length > 1) {
+        build.findings.push(
+          finding(k.file, entry.line, 'INVALID_RESOURCE', 'several strategic merge patches in one patches entry cannot have a target; kustomize build fails', 'error'),
+        );
+        return;
+      }
+      if (!first || !isObject(first.value)) return;
+      const patch = first;
+      for (const resource of select(build.resources, entry.target)) this.applySmPatch(resource, patch, build);
+      return;
+    }
+    for (const doc of docs) this.applySmPatchById(k, entry, doc, build);
+  }
+
+  private applySmPatchById(k: Kustomization, entry: PatchEntry, doc: PatchDocument, build: Build): void {
+    if (!isObject(doc.value)) {
+      build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'strategic merge patch is not a map', 'error'));
+      return;
+    }
+    const id = currentId(doc.value);
+    const matches = build.resources.filter((r) => [...r.prevIds, currentId(r.value)].some((other) => sameId(other, id)));
+    if (matches.length !== 1) {
+      const why = matches.length === 0 ? 'no resource matches' : `${matches.length} resources match`;
+      build.findings.push(
+        finding(k.file, entry.line, 'INVALID_RESOURCE', `${why} strategic merge patch ${describeId(id)}; kustomize build fails`, 'error', 'The patch needs the apiVersion, kind, name and namespace of exactly one resource (before or after name changes).'),
+      );
+      return;
+    }
+    const [target] = matches;
+    if (target) this.applySmPatch(target, doc, build);
+  }
+
+  private applySmPatch(resource: Resource, patch: PatchDocument, build: Build): void {
+    if (!isObject(patch.value)) return;
+    const { name, namespace } = currentId(resource.value);
+    const { apiVersion: _apiVersion, kind: _kind, ...body } = patch.value;
+    const keep = mergeMap(resource.value, body, [], { provenance, locate: patch.locate });
+    if (!keep) {
+      build.resources.splice(build.resources.indexOf(resource), 1);
+      return;
+    }
+    const metadata = metadataOf(resource.value);
+    metadata['name'] = name;
+    if (namespace) metadata['namespace'] = namespace;
+    else delete metadata['namespace'];
+  }
+}
+
+interface PatchDocument {
+  value: unknown;
+  locate: (path: PathSegment[]) => SourceLocation;
+}
+
+function parseJsonPatch(doc: PatchDocument, k: Kustomization, entry: PatchEntry, build: Build): JsonPatchOperation[] | undefined {
+  if (!Array.isArray(doc.value)) return undefined;
+  const ops: JsonPatchOperation[] = [];
+  for (const [i, item] of doc.value.entries()) {
+    if (!isObject(item) || typeof item['op'] !== 'string' || typeof item['path'] !== 'string') {
+      build.findings.push(finding(doc.locate([i]).file, doc.locate([i]).line, 'INVALID_RESOURCE', `JSON 6902 operation ${i + 1} needs op and path; kustomize build fails`, 'error'));
+      return undefined;
+    }
+    const op: JsonPatchOperation = { op: item['op'], path: item['path'], location: doc.locate('value' in item ? [i, 'value'] : [i]) };
+    if (typeof item['from'] === 'string') op.from = item['from'];
+    if ('value' in item) op.value = item['value'];
+    ops.push(op);
+  }
+  if (ops.length === 0) {
+    build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'JSON 6902 patch is empty', 'warning'));
+    return undefined;
+  }
+  return ops;
+}
+
+// ─── Target selection (types.Selector) ─────────────────────────────────────
+
+function anchored(pattern: string): RegExp | null {
+  try {
+    return new RegExp(`^(?:${pattern})$`, 'u');
+  } catch {
+    return null;
+  }
+}
+
+function matchesField(pattern: string | undefined, ...values: string[]): boolean {
+  if (!pattern) return true;
+  const regex = anchored(pattern);
+  return regex !== null && values.some((v) => regex.test(v));
+}
+
+/** resWrangler.Select: name and namespace match the original or the current id; gvk the current one. */
+export function select(resources: Resource[], target: TargetSelector): Resource[] {
+  return resources.filter((r) => {
+    const cur = currentId(r.value);
+    const org = originalId(r);
+    if (!matchesField(target.namespace, effectiveNamespace(org), effectiveNamespace(cur))) return false;
+    if (!matchesField(target.name, org.name, cur.name)) return false;
+    if (!matchesField(target.group, cur.group) || !matchesField(target.version, cur.version) || !matchesField(target.kind, cur.kind)) return false;
+    const metadata = isObject(r.value['metadata']) ? r.value['metadata'] : {};
+    if (target.labelSelector && !matchesSelector(target.labelSelector, metadata['labels'])) return false;
+    if (target.annotationSelector && !matchesSelector(target.annotationSelector, metadata['annotations'])) return false;
+    return true;
+  });
+}
+
+/** Kubernetes label selector syntax: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`. */
+export function matchesSelector(selector: string, labelsValue: unknown): boolean {
+  const labels = isObject(labelsValue) ? labelsValue : {};
+  const has = (key: string): boolean => typeof labels[key] === 'string' || typeof labels[key] === 'number' || typeof labels[key] === 'boolean';
+  const get = (key: string): string | undefined => (has(key) ? String(labels[key]) : undefined);
+  const requirements = selector.match(/([^,(]+(\([^)]*\))?)/g) ?? [];
+  return requirements.every((raw) => {
+    const req = raw.trim();
+    if (req === '') return true;
+    let m = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(req);
+    if (m) {
+      const values = (m[3] ?? '').split(',').map((v) => v.trim());
+      const value = get(m[1] ?? '');
+      return m[2] === 'in' ? value !== undefined && values.includes(value) : value === undefined || !values.includes(value);
+    }
+    m = /^(\S+?)\s*(==|=|!=)\s*(\S*)$/.exec(req);
+    if (m) {
+      const value = get(m[1] ?? '');
+      return m[2] === '!=' ? value !== m[3] : value === m[3];
+    }
+    if (req.startsWith('!')) return !has(req.slice(1).trim());
+    return has(req);
+  });
+}
+
+// ─── Transformers ──────────────────────────────────────────────────────────
+
+function applyNamespace(resources: Resource[], namespace: string): void {
+  for (const resource of resources) {
+    storePreviousId(resource);
+    if (isClusterScoped(currentId(resource.value).kind)) continue;
+    metadataOf(resource.value)['namespace'] = namespace;
+  }
+}
+
+const AFFIX_SKIPPED = new Set(['CustomResourceDefinition', 'Namespace']);
+
+function applyNameAffixes(resources: Resource[], prefix: string, suffix: string): void {
+  if (!prefix && !suffix) return;
+  for (const resource of resources) {
+    const org = originalId(resource);
+    if (AFFIX_SKIPPED.has(org.kind) || (org.kind === 'APIService' && org.group === 'apiregistration.k8s.io')) continue;
+    storePreviousId(resource);
+    const metadata = metadataOf(resource.value);
+    metadata['name'] = `${prefix}${typeof metadata['name'] === 'string' ? metadata['name'] : ''}${suffix}`;
+  }
+}
+
+const FIELD_SPEC_PATHS: readonly string[][] = [
+  ['spec', 'containers'],
+  ['spec', 'initContainers'],
+  ['spec', 'template', 'spec', 'containers'],
+  ['spec', 'template', 'spec', 'initContainers'],
+];
+
+/** One `images:` entry over all resources: the legacy walk, then the default field specs (as kustomize does). */
+export function applyImageTransform(resources: Resource[], transform: ImageTransform): void {
+  const effective = hasEffect(transform);
+  const update = (container: unknown): void => {
+    if (!isObject(container)) return;
+    const image = container['image'];
+    if (typeof image !== 'string') return;
+    const next = transformImage(image, transform);
+    if (next === undefined) return;
+    container['image'] = next;
+    if (effective) provenance.push(container, transform.location);
+  };
+  for (const resource of resources) {
+    if (currentId(resource.value).kind === 'CustomResourceDefinition') continue;
+    legacyWalk(resource.value, update);
+    for (const path of FIELD_SPEC_PATHS) {
+      let node: unknown = resource.value;
+      for (const key of path) node = isObject(node) ? node[key] : undefined;
+      if (Array.isArray(node)) node.forEach(update);
+    }
+  }
+}
+
+/** Every `containers` / `initContainers` list anywhere in the object (children before the list itself). */
+function legacyWalk(value: unknown, update: (container: unknown) => void): void {
+  if (Array.isArray(value)) {
+    for (const item of value) legacyWalk(item, update);
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const [key, item] of Object.entries(value)) {
+    legacyWalk(item, update);
+    if (IMAGE_CONTAINER_FIELDS.includes(key) && Array.isArray(item)) item.forEach(update);
+  }
+}
+
+// ─── Output ────────────────────────────────────────────────────────────────
+
+function collectImages(resources: Resource[], defaultNamespace: string | undefined): RenderedContainerImage[] {
+  const images: RenderedContainerImage[] = [];
+  for (const resource of resources) {
+    const id = currentId(resource.value);
+    const workload: Workload = { kind: id.kind, name: id.name };
+    if (id.namespace) workload.namespace = id.namespace;
+    else if (defaultNamespace && !isClusterScoped(id.kind)) workload.namespace = defaultNamespace;
+    for (const slot of findContainerImages(resource.value)) {
+      if (typeof slot.image !== 'string') continue;
+      const container = valueAt(resource.value, slot.path.slice(0, -1));
+      const locations = isObject(container) ? provenance.get(container) : undefined;
+      images.push({
+        workload: { ...workload },
+        container: slot.container,
+        written: slot.image,
+        locations: locations && locations.length > 0 ? [...locations] : [{ file: resource.file, line: 0 }],
+      });
+    }
+  }
+  return images;
+}
+
+function valueAt(value: unknown, path: PathSegment[]): unknown {
+  let node = value;
+  for (const segment of path) {
+    if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
+    else if (isObject(node)) node = node[String(segment)];
+    else return undefined;
+  }
+  return node;
+}
+
+// ─── Helpers ───────────────────────────────────────────────────────────────
+
+function copyResource(resource: Resource): Resource {
+  return { ...resource, value: provenance.clone(resource.value), prevIds: resource.prevIds.map((id: ResId) => ({ ...id })) };
+}
+
+function mergeBuildInfo(into: Build, from: Build): void {
+  into.findings.push(...from.findings);
+  into.dirs.push(...from.dirs);
+  into.files.push(...from.files);
+  if (!from.cacheable) into.cacheable = false;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function dedupeFindings(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.file}\0${f.line}\0${f.code}\0${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

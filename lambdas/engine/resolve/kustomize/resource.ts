@@ -1,0 +1,202 @@
+/**
+ * Resources as kustomize holds them while it builds: a mutable copy of the document, the ids it had
+ * before namespace and name changes (patches match any of them), and, for every container object,
+ * the locations that set its image (provenance).
+ */
+import type { SourceLocation } from '../../model.js';
+
+export type JsonObject = { [key: string]: unknown };
+export type PathSegment = string | number;
+
+export interface ResId {
+  group: string;
+  version: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+export interface Resource {
+  value: JsonObject;
+  /** Manifest file and document index the resource came from. */
+  file: string;
+  index: number;
+  /** Ids the resource had before namespace, prefix and suffix changes, oldest first. */
+  prevIds: ResId[];
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Container lists kustomize's image transformer rewrites (anywhere in a resource). */
+export const IMAGE_CONTAINER_FIELDS: readonly string[] = ['containers', 'initContainers'];
+/** Container lists whose images we track (ephemeral containers are never rewritten by kustomize). */
+export const CONTAINER_FIELDS: readonly string[] = ['containers', 'initContainers', 'ephemeralContainers'];
+
+/**
+ * Provenance of container images, keyed by the container object itself so that list merges,
+ * inserts and reorders keep it. One map per render.
+ */
+export class Provenance {
+  private readonly byContainer = new WeakMap<object, SourceLocation[]>();
+
+  get(container: object): SourceLocation[] | undefined {
+    return this.byContainer.get(container);
+  }
+
+  set(container: object, locations: SourceLocation[]): void {
+    this.byContainer.set(container, locations);
+  }
+
+  /** Appends a location, unless it is already the last one (a transformer that ran twice). */
+  push(container: object, location: SourceLocation): void {
+    const list = this.byContainer.get(container);
+    if (!list) {
+      this.byContainer.set(container, [location]);
+      return;
+    }
+    const last = list[list.length - 1];
+    if (last && last.file === location.file && last.line === location.line) return;
+    list.push(location);
+  }
+
+  /** A deep copy of a JSON value; copied container objects carry a copy of their provenance. */
+  clone<T>(value: T): T {
+    return this.cloneValue(value) as T;
+  }
+
+  private cloneValue(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((item) => this.cloneValue(item));
+    if (isObject(value)) {
+      const copy: JsonObject = {};
+      for (const [key, item] of Object.entries(value)) copy[key] = this.cloneValue(item);
+      const locations = this.byContainer.get(value);
+      if (locations) this.byContainer.set(copy, [...locations]);
+      return copy;
+    }
+    return value;
+  }
+
+  /**
+   * Gives every container object under `value` that has no provenance yet the location `locate`
+   * returns for its path (relative to `value`). Used for containers a patch brought in.
+   */
+  adopt(value: unknown, locate: (path: PathSegment[]) => SourceLocation, base: PathSegment[] = []): void {
+    walkContainers(value, base, (container, path) => {
+      if (!this.byContainer.has(container)) this.byContainer.set(container, [locate([...path, 'image'])]);
+    });
+  }
+}
+
+/** Calls `visit` for every object element of a container list anywhere under `value`. */
+export function walkContainers(
+  value: unknown,
+  path: PathSegment[],
+  visit: (container: JsonObject, path: PathSegment[]) => void,
+): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => walkContainers(item, [...path, i], visit));
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const [key, item] of Object.entries(value)) {
+    walkContainers(item, [...path, key], visit);
+    if (CONTAINER_FIELDS.includes(key) && Array.isArray(item)) {
+      item.forEach((container, i) => {
+        if (isObject(container)) visit(container, [...path, key, i]);
+      });
+    }
+  }
+}
+
+// ─── Ids ───────────────────────────────────────────────────────────────────
+
+/** Kinds kustomize treats as cluster-scoped (no namespace, no namespace transformer). */
+const CLUSTER_SCOPED = new Set([
+  'APIService',
+  'CertificateSigningRequest',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ComponentStatus',
+  'CSIDriver',
+  'CSINode',
+  'CustomResourceDefinition',
+  'FlowSchema',
+  'IngressClass',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'PodSecurityPolicy',
+  'PriorityClass',
+  'PriorityLevelConfiguration',
+  'RuntimeClass',
+  'StorageClass',
+  'TokenReview',
+  'SelfSubjectAccessReview',
+  'SelfSubjectRulesReview',
+  'SubjectAccessReview',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'ValidatingWebhookConfiguration',
+  'VolumeAttachment',
+]);
+
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_SCOPED.has(kind);
+}
+
+function stringField(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+export function metadataOf(value: JsonObject): JsonObject {
+  const metadata = value['metadata'];
+  if (isObject(metadata)) return metadata;
+  const created: JsonObject = {};
+  value['metadata'] = created;
+  return created;
+}
+
+export function currentId(value: JsonObject): ResId {
+  const apiVersion = stringField(value['apiVersion']);
+  const slash = apiVersion.indexOf('/');
+  const metadata = isObject(value['metadata']) ? value['metadata'] : {};
+  return {
+    group: slash >= 0 ? apiVersion.slice(0, slash) : '',
+    version: slash >= 0 ? apiVersion.slice(slash + 1) : apiVersion,
+    kind: stringField(value['kind']),
+    name: stringField(metadata['name']),
+    namespace: stringField(metadata['namespace']),
+  };
+}
+
+export function originalId(resource: Resource): ResId {
+  return resource.prevIds[0] ?? currentId(resource.value);
+}
+
+/** kustomize's EffectiveNamespace: `default` for none, a marker for cluster-scoped kinds. */
+export function effectiveNamespace(id: ResId): string {
+  if (isClusterScoped(id.kind)) return '~cluster';
+  return id.namespace === '' ? 'default' : id.namespace;
+}
+
+export function sameId(a: ResId, b: ResId): boolean {
+  return (
+    a.group === b.group &&
+    a.version === b.version &&
+    a.kind === b.kind &&
+    a.name === b.name &&
+    effectiveNamespace(a) === effectiveNamespace(b)
+  );
+}
+
+export function describeId(id: ResId): string {
+  const gv = id.group ? `${id.group}/${id.version}` : id.version;
+  return `${gv ? `${gv}, ` : ''}Kind=${id.kind}, ${id.namespace ? `${id.namespace}/` : ''}${id.name}`;
+}
+
+export function storePreviousId(resource: Resource): void {
+  resource.prevIds.push(currentId(resource.value));
+}
