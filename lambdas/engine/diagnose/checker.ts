@@ -1,0 +1,393 @@
+/**
+ * createImageChecker: probes every unique image as the cluster would and turns the probes into one verdict each.
+ * The probe plan (per registry, then per repository; see README.md) keeps the cost near one registry request per
+ * image plus one token per repository.
+ */
+import type { ImageCheckResult, ImageChecker, ImageReference } from '../model.js';
+import { RegistryClient, type AuthMode } from '../registry/client.js';
+import type { RegistryCredentials, Secret } from '../registry/credentials.js';
+import { isDockerHub, parseEndpointMap, resolveEndpoint, type EndpointMapInput } from '../registry/endpoints.js';
+import { toRegistryError } from '../registry/errors.js';
+import { GitHubPackagesClient, type PackageLookup, type VersionsLookup } from '../registry/github-packages.js';
+import { isIndexMediaType } from '../registry/manifests.js';
+import type { RetryPolicy } from '../registry/retry.js';
+import { TokenService } from '../registry/auth/bearer.js';
+import { Semaphore, Transport, type ExchangeEvent } from '../registry/transport.js';
+import { nearestTags, repositoryCandidates } from './hints.js';
+import { diagnose, type ImageFacts, type ProbeOutcome } from './verdict.js';
+
+export interface RegistryHostOptions {
+  /** Serve this host from another base URL (mirror, air-gapped site, test registry). */
+  endpoint?: string;
+  /** Token realm hosts allowed to receive this registry's credential besides its own site. */
+  allowedRealmHosts?: string[];
+  /** Go straight to the token endpoint with Basic user:token (default true for ghcr.io). */
+  directToken?: boolean;
+  /** `n` for tags/list (default 10000 on ghcr.io, unset elsewhere). */
+  tagPageSize?: number;
+}
+
+export interface RegistryCheckOptions {
+  /** From loadRegistryCredentials(); anonymous everywhere when absent. */
+  credentials?: RegistryCredentials;
+  /** Per-host settings, keyed by the host written in image references. */
+  registries?: Readonly<Record<string, RegistryHostOptions>>;
+  /** Shorthand endpoint mapping: `"ghcr.io=http://127.0.0.1:5000"` or a record (registries[].endpoint wins). */
+  endpoints?: EndpointMapInput;
+  /** Realm hosts allowed for every registry (by name). */
+  allowedRealmHosts?: readonly string[];
+  /** Platforms the cluster runs (default ['linux/amd64']); [] skips the platform check. */
+  platforms?: readonly string[];
+  /** Concurrent HTTP exchanges per registry host (default 8). */
+  concurrencyPerRegistry?: number;
+  /** Per-request timeout (default 15 s). */
+  requestTimeoutMs?: number;
+  /** Overall deadline of one check() call (default 5 min). Work not done by then is UNREACHABLE. */
+  deadlineMs?: number;
+  retry?: RetryPolicy;
+  /** GitHub Packages API for ghcr.io images. Used when a token is available (options.github.token, else the credentials' GitHub token). */
+  github?: {
+    enabled?: boolean;
+    token?: Secret;
+    baseUrl?: string;
+    /** A Packages API 404 proves absence (the token sees every package). Default false. */
+    packagesTokenSeesAllPackages?: boolean;
+  };
+  /** Hosts where "exists but anonymous pull denied" is PRIVATE (default ['ghcr.io']). Elsewhere a credentialed 200 is OK. */
+  visibilityCheckHosts?: readonly string[];
+  /** 'auto' (default): anonymous probes only when they can change the verdict; 'always': every image both ways. */
+  anonymousProbe?: 'auto' | 'always';
+  /** Docker Hub: HEAD only (GETs count as pulls) unless allowGet; slow down below the low watermark. */
+  dockerHub?: { allowGet?: boolean; rateLimitLowWatermark?: number; slowdownMs?: number };
+  /** Called for every HTTP exchange (token, HEAD, GET, tags, Packages API); URLs carry no secrets. */
+  onExchange?: (e: ExchangeEvent) => void;
+}
+
+export interface CheckStats {
+  images: number;
+  repositories: number;
+  /** Exchanges with registries (ping, manifests, tags), retries included. */
+  registryRequests: number;
+  tokenRequests: number;
+  packagesApiRequests: number;
+  durationMs: number;
+  perRegistry: Record<string, { registryRequests: number; tokenRequests: number; images: number; repositories: number }>;
+}
+
+export interface DiagnosingImageChecker extends ImageChecker {
+  /** Counts of the last completed check() call. */
+  lastStats(): CheckStats | undefined;
+}
+
+interface RepoGroup {
+  host: string;
+  repository: string;
+  refs: ImageReference[];
+}
+
+function referenceOf(ref: ImageReference): string {
+  return ref.digest ?? ref.tag ?? 'latest';
+}
+
+export function createImageChecker(options: RegistryCheckOptions = {}): DiagnosingImageChecker {
+  let stats: CheckStats | undefined;
+  const platforms = options.platforms ?? ['linux/amd64'];
+  const visibilityHosts = new Set(options.visibilityCheckHosts ?? ['ghcr.io']);
+  const endpointMap = parseEndpointMap(options.endpoints);
+  for (const [host, o] of Object.entries(options.registries ?? {})) {
+    if (o.endpoint) for (const [h, u] of parseEndpointMap({ [host]: o.endpoint })) endpointMap.set(h, u);
+  }
+
+  async function check(images: readonly ImageReference[], onProgress?: (done: number, total: number) => void): Promise<ImageCheckResult[]> {
+    const started = Date.now();
+    const transport = new Transport({
+      concurrencyPerRegistry: options.concurrencyPerRegistry ?? 8,
+      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      deadline: started + (options.deadlineMs ?? 300_000),
+      ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+      ...(options.dockerHub?.rateLimitLowWatermark !== undefined ? { rateLimitLowWatermark: options.dockerHub.rateLimitLowWatermark } : {}),
+      ...(options.dockerHub?.slowdownMs !== undefined ? { slowdownMs: options.dockerHub.slowdownMs } : {}),
+    });
+    const tokens = new TokenService(transport, options.retry);
+    const clients = new Map<string, RegistryClient>();
+    const apiToken = options.github?.token ?? options.credentials?.githubApiToken();
+    const api =
+      options.github?.enabled !== false && apiToken
+        ? new GitHubPackagesClient({
+            token: apiToken,
+            ...(options.github?.baseUrl ? { baseUrl: options.github.baseUrl } : {}),
+            packagesTokenSeesAllPackages: options.github?.packagesTokenSeesAllPackages ?? false,
+            requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+            ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+          })
+        : undefined;
+
+    const clientFor = (host: string): RegistryClient => {
+      let c = clients.get(host);
+      if (!c) {
+        const hostOpts = options.registries?.[host] ?? {};
+        const credential = options.credentials?.forHost(host);
+        const realmHosts = [...(options.allowedRealmHosts ?? []), ...(hostOpts.allowedRealmHosts ?? [])];
+        c = new RegistryClient({
+          endpoint: resolveEndpoint(host, endpointMap),
+          ...(credential ? { credential } : {}),
+          transport,
+          tokens,
+          ...(options.retry ? { retry: options.retry } : {}),
+          ...(realmHosts.length ? { allowedRealmHosts: realmHosts } : {}),
+          directToken: hostOpts.directToken ?? host === 'ghcr.io',
+          ...(hostOpts.tagPageSize ? { tagPageSize: hostOpts.tagPageSize } : {}),
+          headOnly: isDockerHub(host) && !options.dockerHub?.allowGet,
+        });
+        clients.set(host, c);
+      }
+      return c;
+    };
+
+    // Unique images, grouped by registry and repository.
+    const unique = new Map<string, ImageReference>();
+    for (const ref of images) if (!unique.has(ref.canonical)) unique.set(ref.canonical, ref);
+    const groups = new Map<string, RepoGroup>();
+    for (const ref of unique.values()) {
+      const key = `${ref.registry}/${ref.repository}`;
+      let g = groups.get(key);
+      if (!g) {
+        g = { host: ref.registry, repository: ref.repository, refs: [] };
+        groups.set(key, g);
+      }
+      g.refs.push(ref);
+    }
+
+    const results = new Map<string, ImageCheckResult>();
+    let done = 0;
+    const total = unique.size;
+    const repoLimits = new Map<string, Semaphore>();
+    const indexCache = new Map<string, Promise<{ platforms: string[] }>>();
+
+    const runGroup = async (g: RepoGroup): Promise<void> => {
+      let limit = repoLimits.get(g.host);
+      if (!limit) {
+        limit = new Semaphore((options.concurrencyPerRegistry ?? 8) * 2);
+        repoLimits.set(g.host, limit);
+      }
+      const release = await limit.acquire();
+      try {
+        const facts = await checkRepository(g, clientFor(g.host), api, indexCache, {
+          platforms,
+          visibilityMatters: visibilityHosts.has(g.host),
+          anonymousProbe: options.anonymousProbe ?? 'auto',
+        });
+        for (const f of facts) {
+          const d = diagnose(f);
+          results.set(f.ref.canonical, { image: f.ref.canonical, status: d.status, evidence: d.evidence, hint: d.hint });
+          onProgress?.(++done, total);
+        }
+      } finally {
+        release();
+      }
+    };
+
+    try {
+      await Promise.all([...groups.values()].map(runGroup));
+    } finally {
+      await transport.close();
+    }
+
+    const perRegistry: CheckStats['perRegistry'] = {};
+    for (const g of groups.values()) {
+      const p = (perRegistry[g.host] ??= { registryRequests: 0, tokenRequests: 0, images: 0, repositories: 0 });
+      p.images += g.refs.length;
+      p.repositories++;
+    }
+    let registryRequests = 0;
+    let tokenRequests = 0;
+    for (const [host, c] of transport.allCounts()) {
+      registryRequests += c.registry;
+      tokenRequests += c.token;
+      const p = (perRegistry[host] ??= { registryRequests: 0, tokenRequests: 0, images: 0, repositories: 0 });
+      p.registryRequests = c.registry;
+      p.tokenRequests = c.token;
+    }
+    stats = {
+      images: total,
+      repositories: groups.size,
+      registryRequests,
+      tokenRequests,
+      packagesApiRequests: api?.requests ?? 0,
+      durationMs: Date.now() - started,
+      perRegistry,
+    };
+    return [...unique.values()].map((ref) => results.get(ref.canonical) ?? { image: ref.canonical, status: 'UNREACHABLE' as const, evidence: {}, hint: 'not checked' });
+  }
+
+  return { check, lastStats: () => stats };
+}
+
+interface RepoContext {
+  platforms: readonly string[];
+  visibilityMatters: boolean;
+  anonymousProbe: 'auto' | 'always';
+}
+
+async function probe(
+  client: RegistryClient,
+  repository: string,
+  ref: ImageReference,
+  mode: AuthMode,
+  platforms: readonly string[],
+  indexCache: Map<string, Promise<{ platforms: string[] }>>,
+): Promise<ProbeOutcome> {
+  const tally = { requests: 0 };
+  const reference = referenceOf(ref);
+  try {
+    const found = await client.headManifest(repository, reference, mode, tally);
+    const outcome: ProbeOutcome = { ok: true, found, requests: 0 };
+    if (platforms.length && isIndexMediaType(found.mediaType) && !client.headOnly) {
+      const target = found.digest ?? reference;
+      const key = `${client.host}/${repository}@${target}#${mode}`;
+      let p = indexCache.get(key);
+      if (!p) {
+        p = client.indexPlatforms(repository, target, mode, tally);
+        indexCache.set(key, p);
+        p.catch(() => indexCache.delete(key));
+      }
+      try {
+        outcome.platforms = (await p).platforms;
+      } catch (err) {
+        outcome.platformError = toRegistryError(err, 'manifest');
+      }
+    }
+    outcome.requests = tally.requests;
+    return outcome;
+  } catch (err) {
+    return { ok: false, error: toRegistryError(err, 'network'), requests: tally.requests };
+  }
+}
+
+const isHttp = (o: ProbeOutcome | undefined, ...statuses: number[]) =>
+  !!o && !o.ok && !o.error.transient && o.error.status !== undefined && statuses.includes(o.error.status);
+
+/**
+ * The probe plan for one repository (documented in README.md):
+ * 1. Primary probe of every reference: authenticated when a credential exists, else anonymous. One token for the
+ *    repository, one HEAD per reference; a GET only after a 404/401/403 (to read the error code) and for indexes
+ *    (platforms; cached by digest).
+ * 2. tags/list once, only when some reference answered 404 (missing tag vs missing repository; hints).
+ * 3. Packages API (ghcr.io, token available): the package once when visibility matters or something failed;
+ *    versions when a tag is missing or not visible; the owner's packages when the package is not found.
+ * 4. Anonymous probe, with a credential, only when it can change the verdict: references whose credentialed
+ *    probe was refused (is it public anyway? → AUTH_FAILED), and one reference per repository when visibility
+ *    matters and the API did not give it (PRIVATE vs OK). Everything, with anonymousProbe 'always'.
+ */
+async function checkRepository(
+  g: RepoGroup,
+  client: RegistryClient,
+  api: GitHubPackagesClient | undefined,
+  indexCache: Map<string, Promise<{ platforms: string[] }>>,
+  ctx: RepoContext,
+): Promise<ImageFacts[]> {
+  const hasCredential = client.credential !== undefined;
+  const primaryMode: AuthMode = hasCredential ? 'authenticated' : 'anonymous';
+  const isGhcr = g.host === 'ghcr.io';
+
+  const primary = await Promise.all(g.refs.map((ref) => probe(client, g.repository, ref, primaryMode, ctx.platforms, indexCache)));
+
+  // 2. tags/list for 404s
+  let tags: ImageFacts['tags'];
+  const some404 = primary.some((o) => isHttp(o, 404));
+  if (some404) {
+    const tally = { requests: 0 };
+    try {
+      const list = await client.listTags(g.repository, primaryMode, tally);
+      tags = { list };
+      // GHCR lists oldest to newest; other registries sort lexically (no recency).
+      if (isGhcr) tags.recent = list.slice(-5).reverse();
+    } catch (err) {
+      tags = { error: toRegistryError(err, 'tags') };
+    }
+  }
+
+  // 3. Packages API
+  let pkg: PackageLookup | undefined;
+  let ownerPackages: string[] | undefined;
+  const versions = new Map<string, VersionsLookup>();
+  const [owner, ...rest] = g.repository.split('/');
+  const pkgName = rest.join('/');
+  if (api && isGhcr && owner && pkgName) {
+    const anyOk = primary.some((o) => o.ok);
+    const anyFailed = primary.some((o) => isHttp(o, 401, 403, 404));
+    if ((anyOk && ctx.visibilityMatters && hasCredential) || anyFailed) {
+      pkg = await api.getPackage(owner, pkgName);
+      if (pkg.exists === true && pkg.ownerKind) {
+        for (let i = 0; i < g.refs.length; i++) {
+          const ref = g.refs[i];
+          if (ref && isHttp(primary[i], 401, 403, 404)) {
+            const lookup: { tag?: string; digest?: string } = {};
+            if (ref.digest) lookup.digest = ref.digest;
+            else lookup.tag = ref.tag ?? 'latest';
+            versions.set(ref.canonical, await api.findVersion(owner, pkg.ownerKind, pkgName, lookup));
+          }
+        }
+      } else if (pkg.http === 404 || pkg.exists === false) {
+        ownerPackages = await api.ownerPackages(owner);
+      }
+    }
+  }
+
+  // 4. Anonymous probes
+  const anonymous = new Map<number, ProbeOutcome>();
+  if (!hasCredential) {
+    primary.forEach((o, i) => anonymous.set(i, o));
+  } else if (ctx.anonymousProbe === 'always') {
+    const outs = await Promise.all(g.refs.map((ref) => probe(client, g.repository, ref, 'anonymous', [], indexCache)));
+    outs.forEach((o, i) => anonymous.set(i, o));
+  } else {
+    const refused = primary.map((o, i) => (isHttp(o, 401, 403) ? i : -1)).filter((i) => i >= 0);
+    await Promise.all(
+      refused.map(async (i) => {
+        const ref = g.refs[i];
+        if (ref) anonymous.set(i, await probe(client, g.repository, ref, 'anonymous', [], indexCache));
+      }),
+    );
+    const okIdx = primary.map((o, i) => (o.ok ? i : -1)).filter((i) => i >= 0);
+    const first = okIdx[0];
+    if (ctx.visibilityMatters && pkg?.visibility === undefined && first !== undefined) {
+      const ref = g.refs[first];
+      if (ref) {
+        const o = await probe(client, g.repository, ref, 'anonymous', [], indexCache);
+        anonymous.set(first, o);
+        // Visibility belongs to the repository: the other references share this answer (no extra request).
+        for (const i of okIdx.slice(1)) anonymous.set(i, { ...o, requests: 0, viaReference: referenceOf(ref) });
+      }
+    }
+  }
+
+  const withheld = hasCredential ? client.withheldFor(g.repository) : undefined;
+  return g.refs.map((ref, i) => {
+    const f: ImageFacts = { ref, visibilityMatters: ctx.visibilityMatters, platformsWanted: ctx.platforms, isGhcr };
+    const p = primary[i];
+    if (hasCredential) {
+      if (p) f.authenticated = p;
+      const a = anonymous.get(i);
+      if (a) f.anonymous = a;
+      f.credential = { source: client.credential?.source ?? 'config', ...(withheld ? { withheld } : {}) };
+    } else if (p) {
+      f.anonymous = p;
+    }
+    if (tags) f.tags = tags;
+    const v = versions.get(ref.canonical);
+    if (pkg) {
+      f.api = { pkg };
+      if (v) f.api.versions = v;
+      if (ownerPackages) {
+        f.api.ownerPackages = ownerPackages;
+        if (owner) f.api.candidates = repositoryCandidates(owner, pkgName, ownerPackages);
+      }
+    }
+    if (!ref.digest) {
+      const pool = tags?.list ?? v?.allTags;
+      if (pool) f.nearest = nearestTags(ref.tag ?? 'latest', pool);
+    }
+    return f;
+  });
+}

@@ -1,0 +1,271 @@
+/**
+ * A registry client for one registry host, composed of the layers beside it: endpoint mapping, auth discovery
+ * (one anonymous `/v2/` ping per registry, skipped for ghcr.io and docker.io when not remapped), bearer tokens
+ * per repository, Basic for htpasswd registries, retries, and the OCI error type.
+ *
+ * Two modes per repository: `anonymous` (what a cluster without a pull secret sees) and `authenticated` (with
+ * the configured credential). Credentials are never sent to `/v2/` for bearer registries (GHCR rejects them there
+ * without a challenge): the token endpoint gets Basic `user:token`, the registry gets the bearer token.
+ */
+import { KNOWN_TOKEN_ENDPOINTS, type RegistryEndpoint } from './endpoints.js';
+import type { RegistryCredential } from './credentials.js';
+import { RegistryError, parseRegistryErrorBody, type RegistryStage } from './errors.js';
+import { basicAuthorization } from './auth/basic.js';
+import { TokenService, type TokenRequest } from './auth/bearer.js';
+import { parseWwwAuthenticate } from './auth/challenge.js';
+import { mayReceiveCredential } from './auth/realm-policy.js';
+import { MANIFEST_ACCEPT, isIndexMediaType, parseIndexPlatforms } from './manifests.js';
+import { sendWithRetry, type RetryPolicy } from './retry.js';
+import { nextPageUrl, parseTagsPage } from './tags.js';
+import type { HttpResponse, Transport } from './transport.js';
+
+export type AuthMode = 'anonymous' | 'authenticated';
+
+type Discovery = { scheme: 'none' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service?: string };
+
+export interface RegistryClientOptions {
+  endpoint: RegistryEndpoint;
+  credential?: RegistryCredential;
+  transport: Transport;
+  tokens: TokenService;
+  retry?: RetryPolicy;
+  allowedRealmHosts?: readonly string[];
+  /**
+   * Go straight to the token endpoint without waiting for a challenge (default for ghcr.io). With a remapped
+   * endpoint the realm is still learned from one anonymous `/v2/` ping, whose scope is ignored.
+   */
+  directToken?: boolean;
+  /** Page size asked of tags/list (`n`); default 10000 for ghcr.io, none elsewhere. */
+  tagPageSize?: number;
+  /** Upper bound on tag pages followed (default 50). */
+  maxTagPages?: number;
+  /** Send no GET to this registry (Docker Hub: GETs count against the pull limit). */
+  headOnly?: boolean;
+}
+
+export interface ManifestFound {
+  digest?: string;
+  mediaType?: string;
+}
+
+export interface Tally {
+  requests: number;
+}
+
+export class RegistryClient {
+  readonly host: string;
+  readonly endpoint: RegistryEndpoint;
+  readonly credential: RegistryCredential | undefined;
+  readonly headOnly: boolean;
+  readonly #o: RegistryClientOptions;
+  readonly #base: URL;
+  #discovery: Promise<Discovery> | undefined;
+  readonly #withheld = new Map<string, string>();
+
+  constructor(options: RegistryClientOptions) {
+    this.#o = options;
+    this.endpoint = options.endpoint;
+    this.host = options.endpoint.host;
+    this.credential = options.credential;
+    this.headOnly = options.headOnly ?? false;
+    this.#base = new URL(options.endpoint.baseUrl + '/');
+  }
+
+  #url(path: string): URL {
+    return new URL(path.replace(/^\//, ''), this.#base);
+  }
+
+  /** How this registry authenticates; one anonymous `/v2/` ping per run at most. */
+  discover(tally?: Tally): Promise<Discovery> {
+    if (!this.#discovery) {
+      const known = KNOWN_TOKEN_ENDPOINTS[this.host];
+      if (known && !this.endpoint.mapped) {
+        this.#discovery = Promise.resolve({ scheme: 'bearer', realm: known.realm, service: known.service });
+      } else {
+        this.#discovery = this.#ping(tally);
+        // A transient failure must not stick for the whole run.
+        this.#discovery.catch(() => {
+          this.#discovery = undefined;
+        });
+      }
+    }
+    return this.#discovery;
+  }
+
+  async #ping(tally?: Tally): Promise<Discovery> {
+    const res = await sendWithRetry(
+      this.#o.transport,
+      { method: 'GET', url: this.#url('v2/'), stage: 'ping', registryHost: this.host, ...(tally ? { tally } : {}) },
+      this.#o.retry,
+    );
+    if (res.status >= 200 && res.status < 300) return { scheme: 'none' };
+    const challenge = parseWwwAuthenticate(res.headers['www-authenticate']);
+    if (res.status === 401 && challenge?.scheme === 'bearer' && challenge.params.realm) {
+      // The scope of a /v2/ challenge is ignored: GHCR fills it with a placeholder.
+      const d: Discovery = { scheme: 'bearer', realm: challenge.params.realm };
+      if (challenge.params.service) d.service = challenge.params.service;
+      return d;
+    }
+    if (res.status === 401 && challenge?.scheme === 'basic') return { scheme: 'basic' };
+    const info = parseRegistryErrorBody(res.body);
+    throw new RegistryError({
+      kind: 'http',
+      stage: 'ping',
+      status: res.status,
+      message: info.message ?? `GET /v2/ answered HTTP ${res.status}`,
+      ...(info.code ? { code: info.code } : {}),
+    });
+  }
+
+  /** Why the credential was kept from this repository's token realm, if it was (realm policy). */
+  withheldFor(repository: string): string | undefined {
+    return this.#withheld.get(repository);
+  }
+
+  #tokenRequest(repository: string, mode: AuthMode, realm: string, service: string | undefined, tally?: Tally): TokenRequest {
+    if (mode === 'authenticated' && this.credential) {
+      let decision: { allowed: boolean; reason: string };
+      try {
+        decision = mayReceiveCredential(new URL(realm), { registryHost: this.host, endpoint: this.#base, ...(this.#o.allowedRealmHosts ? { allowedRealmHosts: this.#o.allowedRealmHosts } : {}) });
+      } catch {
+        decision = { allowed: false, reason: 'invalid realm URL' };
+      }
+      if (!decision.allowed) this.#withheld.set(repository, decision.reason);
+    }
+    const req: TokenRequest = {
+      registryHost: this.host,
+      endpoint: this.#base,
+      realm,
+      scope: `repository:${repository}:pull`,
+    };
+    if (service) req.service = service;
+    if (mode === 'authenticated' && this.credential) req.credential = this.credential;
+    if (this.#o.allowedRealmHosts) req.allowedRealmHosts = this.#o.allowedRealmHosts;
+    if (tally) req.tally = tally;
+    return req;
+  }
+
+  /** The Authorization header for a repository in a mode (fetching a token when needed). */
+  async authorization(repository: string, mode: AuthMode, tally?: Tally): Promise<{ header?: string; tokenReq?: TokenRequest }> {
+    const d = await this.discover(tally);
+    if (d.scheme === 'none') return {};
+    if (d.scheme === 'basic') {
+      return mode === 'authenticated' && this.credential?.kind === 'basic' ? { header: basicAuthorization(this.credential) } : {};
+    }
+    const tokenReq = this.#tokenRequest(repository, mode, d.realm, d.service, tally);
+    const t = await this.#o.tokens.get(tokenReq);
+    return { header: `Bearer ${t.token}`, tokenReq };
+  }
+
+  /** One authorised request against the registry, re-authenticating once on a 401 challenge. */
+  async request(
+    repository: string,
+    mode: AuthMode,
+    init: { method: 'GET' | 'HEAD'; url: URL; stage: RegistryStage & ('manifest' | 'tags'); accept?: string },
+    tally?: Tally,
+  ): Promise<HttpResponse> {
+    let auth = await this.authorization(repository, mode, tally);
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = {};
+      if (init.accept) headers.accept = init.accept;
+      if (auth.header) headers.authorization = auth.header;
+      const res = await sendWithRetry(
+        this.#o.transport,
+        { method: init.method, url: init.url, headers, stage: init.stage, registryHost: this.host, ...(tally ? { tally } : {}) },
+        this.#o.retry,
+      );
+      if (res.status !== 401 || attempt > 0) return res;
+      const challenge = parseWwwAuthenticate(res.headers['www-authenticate']);
+      if (challenge?.scheme === 'bearer' && challenge.params.realm) {
+        // Expired token, or a registry whose /v2/ did not ask for auth: fetch a token for our own scope.
+        if (auth.tokenReq) this.#o.tokens.invalidate(auth.tokenReq);
+        const tokenReq = this.#tokenRequest(repository, mode, challenge.params.realm, challenge.params.service, tally);
+        if (auth.tokenReq && auth.tokenReq.realm === tokenReq.realm && challenge.params.error === 'insufficient_scope') return res;
+        const t = await this.#o.tokens.get(tokenReq);
+        auth = { header: `Bearer ${t.token}`, tokenReq };
+        continue;
+      }
+      if (challenge?.scheme === 'basic' && mode === 'authenticated' && this.credential?.kind === 'basic' && !auth.header) {
+        auth = { header: basicAuthorization(this.credential) };
+        continue;
+      }
+      return res;
+    }
+  }
+
+  #manifestUrl(repository: string, reference: string): URL {
+    return this.#url(`v2/${repository}/manifests/${reference}`);
+  }
+
+  #errorFrom(res: HttpResponse, stage: RegistryStage, fallback: string): RegistryError {
+    const info = parseRegistryErrorBody(res.body);
+    return new RegistryError({
+      kind: 'http',
+      stage,
+      status: res.status,
+      message: info.message ?? fallback,
+      ...(info.code ? { code: info.code } : {}),
+    });
+  }
+
+  /**
+   * HEAD the manifest with all four media types accepted. On 404/401/403, GET the same URL to read the registry's
+   * error code and message (a HEAD error has no body), unless this registry is HEAD-only. Throws RegistryError.
+   */
+  async headManifest(repository: string, reference: string, mode: AuthMode, tally?: Tally): Promise<ManifestFound> {
+    const url = this.#manifestUrl(repository, reference);
+    const res = await this.request(repository, mode, { method: 'HEAD', url, stage: 'manifest', accept: MANIFEST_ACCEPT }, tally);
+    if (res.status >= 200 && res.status < 300) {
+      const found: ManifestFound = {};
+      const digest = res.headers['docker-content-digest'];
+      const type = res.headers['content-type']?.split(';')[0]?.trim();
+      if (digest) found.digest = digest;
+      if (type) found.mediaType = type;
+      return found;
+    }
+    if ((res.status === 404 || res.status === 401 || res.status === 403) && !this.headOnly) {
+      const get = await this.request(repository, mode, { method: 'GET', url, stage: 'manifest', accept: MANIFEST_ACCEPT }, tally);
+      if (get.status >= 200 && get.status < 300) {
+        // HEAD and GET disagree (eventual consistency): believe the success.
+        const found: ManifestFound = {};
+        const digest = get.headers['docker-content-digest'];
+        const type = get.headers['content-type']?.split(';')[0]?.trim();
+        if (digest) found.digest = digest;
+        if (type) found.mediaType = type;
+        return found;
+      }
+      throw this.#errorFrom(get, 'manifest', `manifest request answered HTTP ${get.status}`);
+    }
+    throw this.#errorFrom(res, 'manifest', `manifest request answered HTTP ${res.status}`);
+  }
+
+  /** GET an index and return its platforms (attestations excluded). Throws RegistryError. */
+  async indexPlatforms(repository: string, reference: string, mode: AuthMode, tally?: Tally): Promise<{ platforms: string[]; mediaType?: string }> {
+    const url = this.#manifestUrl(repository, reference);
+    const res = await this.request(repository, mode, { method: 'GET', url, stage: 'manifest', accept: MANIFEST_ACCEPT }, tally);
+    if (res.status < 200 || res.status >= 300) throw this.#errorFrom(res, 'manifest', `manifest GET answered HTTP ${res.status}`);
+    const type = res.headers['content-type']?.split(';')[0]?.trim();
+    if (!isIndexMediaType(type)) return { platforms: [], ...(type ? { mediaType: type } : {}) };
+    const platforms = parseIndexPlatforms(res.body);
+    if (!platforms) throw new RegistryError({ kind: 'http', stage: 'manifest', status: res.status, message: 'index body is not a valid image index' });
+    return { platforms, ...(type ? { mediaType: type } : {}) };
+  }
+
+  /** All tags, following Link pagination. Throws RegistryError (404 `NAME_UNKNOWN` for a missing repository). */
+  async listTags(repository: string, mode: AuthMode, tally?: Tally): Promise<string[]> {
+    const pageSize = this.#o.tagPageSize ?? (this.host === 'ghcr.io' ? 10_000 : undefined);
+    let url: URL | undefined = this.#url(`v2/${repository}/tags/list`);
+    if (pageSize) url.searchParams.set('n', String(pageSize));
+    const tags: string[] = [];
+    const maxPages = this.#o.maxTagPages ?? 50;
+    for (let page = 0; url && page < maxPages; page++) {
+      const res = await this.request(repository, mode, { method: 'GET', url, stage: 'tags', accept: 'application/json' }, tally);
+      if (res.status !== 200) throw this.#errorFrom(res, 'tags', `tags/list answered HTTP ${res.status}`);
+      const pageTags = parseTagsPage(res.body);
+      if (!pageTags) throw new RegistryError({ kind: 'http', stage: 'tags', status: res.status, message: 'tags/list body is not a tag list' });
+      tags.push(...pageTags);
+      url = nextPageUrl(res.headers.link, url);
+    }
+    return tags;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * One structured error for everything the registry side can fail with: HTTP status, the registry's OCI error code
+ * and message, and the stage that answered. It travels unchanged up to the verdict (diagnose/), where it becomes
+ * ProbeEvidence. Transient failures (429 after retries, 5xx, network) are marked so that they can never be read
+ * as "missing".
+ */
+import { z } from 'zod';
+
+export type RegistryStage = 'ping' | 'token' | 'manifest' | 'tags' | 'network';
+
+export type RegistryErrorKind =
+  /** The registry answered with an HTTP error status. */
+  | 'http'
+  /** Still 429 after retries (or a Retry-After beyond what we may wait). */
+  | 'rate-limited'
+  /** Network failure, timeout or 5xx after retries, or the overall deadline passed. */
+  | 'unreachable';
+
+export interface RegistryErrorInit {
+  kind: RegistryErrorKind;
+  stage: RegistryStage;
+  status?: number;
+  code?: string;
+  message: string;
+  retryAfterMs?: number;
+}
+
+export class RegistryError extends Error {
+  readonly kind: RegistryErrorKind;
+  readonly stage: RegistryStage;
+  readonly status?: number;
+  /** OCI error code (`MANIFEST_UNKNOWN`, `DENIED`...) when the body carried one. */
+  readonly code?: string;
+  readonly retryAfterMs?: number;
+
+  constructor(init: RegistryErrorInit) {
+    super(init.message);
+    this.name = 'RegistryError';
+    this.kind = init.kind;
+    this.stage = init.stage;
+    if (init.status !== undefined) this.status = init.status;
+    if (init.code !== undefined) this.code = init.code;
+    if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
+  }
+
+  get transient(): boolean {
+    return this.kind !== 'http';
+  }
+}
+
+const ociErrorBody = z.object({
+  errors: z
+    .array(
+      z.object({
+        code: z.string().optional(),
+        message: z.string().optional(),
+      }),
+    )
+    .optional(),
+  // Some token servers (Docker Hub, GHCR in places) answer `{"details": "..."}` or `{"message": "..."}`.
+  details: z.string().optional(),
+  message: z.string().optional(),
+});
+
+/** Reads `{"errors":[{code,message}]}` (or the looser token-server forms). Empty or non-JSON bodies give {}. */
+export function parseRegistryErrorBody(text: string): { code?: string; message?: string } {
+  const trimmed = text.trim();
+  if (!trimmed) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(trimmed);
+  } catch {
+    return { message: trimmed.slice(0, 300) };
+  }
+  const parsed = ociErrorBody.safeParse(json);
+  if (!parsed.success) return {};
+  const first = parsed.data.errors?.[0];
+  const out: { code?: string; message?: string } = {};
+  const code = first?.code;
+  if (code) out.code = code.toUpperCase();
+  const message = first?.message ?? parsed.data.details ?? parsed.data.message;
+  if (message) out.message = message;
+  return out;
+}
+
+/** Turns a thrown value into a RegistryError (network errors become `unreachable`). */
+export function toRegistryError(err: unknown, stage: RegistryStage): RegistryError {
+  if (err instanceof RegistryError) return err;
+  const e = err as { code?: unknown; message?: unknown; name?: unknown } | undefined;
+  const parts: string[] = [];
+  if (typeof e?.code === 'string') parts.push(e.code);
+  if (typeof e?.message === 'string' && e.message) parts.push(e.message);
+  else if (typeof e?.name === 'string') parts.push(e.name);
+  return new RegistryError({ kind: 'unreachable', stage, message: parts.join(': ') || String(err) });
+}

@@ -1,0 +1,12 @@
+export { RegistryClient, type AuthMode, type RegistryClientOptions, type ManifestFound } from './client.js';
+export { RegistryError, parseRegistryErrorBody, type RegistryStage, type RegistryErrorKind } from './errors.js';
+export { parseEndpointMap, resolveEndpoint, normaliseHost, type RegistryEndpoint, type EndpointMapInput } from './endpoints.js';
+export { loadRegistryCredentials, makeCredential, RegistryCredentials, Secret, type RegistryCredential, type LoadCredentialsOptions } from './credentials.js';
+export { TokenService } from './auth/bearer.js';
+export { mayReceiveCredential, registrableDomain } from './auth/realm-policy.js';
+export { parseWwwAuthenticate } from './auth/challenge.js';
+export { Transport, type ExchangeEvent, type TransportOptions } from './transport.js';
+export { sendWithRetry, parseRetryAfter, type RetryPolicy } from './retry.js';
+export { MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES, parseIndexPlatforms, platformAvailable } from './manifests.js';
+export { nextPageUrl, parseTagsPage } from './tags.js';
+export { GitHubPackagesClient, type GitHubPackagesOptions } from './github-packages.js';

@@ -1,0 +1,246 @@
+/**
+ * The bottom layer: one undici Pool per origin (keep-alive), a concurrency limit per registry host, a per-request
+ * timeout and an overall deadline. One call = one HTTP exchange; retries, auth and meaning live in the layers above.
+ * Every exchange is counted and reported through `onExchange` (URLs only: credentials travel in headers).
+ */
+import { Pool } from 'undici';
+import { parseRegistryErrorBody } from './errors.js';
+
+export type ExchangeStage = 'ping' | 'token' | 'manifest' | 'tags' | 'packages-api';
+
+export interface ExchangeEvent {
+  method: string;
+  /** Request URL; never carries secrets or tokens. */
+  url: string;
+  status?: number;
+  code?: string;
+  stage: string;
+  note?: string;
+}
+
+export type ExchangeListener = (e: ExchangeEvent) => void;
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'POST';
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  stage: ExchangeStage;
+  /** The registry host (as written in references) this exchange is for: the concurrency and count key. */
+  registryHost: string;
+  /** Bodies above this are cut (default 4 MiB). */
+  maxBodyBytes?: number;
+  /** Incremented once per exchange sent (retries included): per-probe request counts. */
+  tally?: { requests: number };
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+export interface TransportOptions {
+  /** Concurrent exchanges per registry host (default 8). */
+  concurrencyPerRegistry?: number;
+  /** Per-exchange timeout (default 15 s). */
+  requestTimeoutMs?: number;
+  /** Absolute time (ms since epoch) after which nothing is sent. */
+  deadline?: number;
+  onExchange?: ExchangeListener;
+  /** Docker Hub: below this `ratelimit-remaining`, wait `slowdownMs` before each request to that host. */
+  rateLimitLowWatermark?: number;
+  slowdownMs?: number;
+}
+
+export class Semaphore {
+  #free: number;
+  readonly #waiters: Array<() => void> = [];
+  constructor(size: number) {
+    this.#free = Math.max(1, size);
+  }
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) {
+      this.#free--;
+    } else {
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}
+
+export interface ExchangeCounts {
+  /** Exchanges with the registry itself (ping, manifests, tags). */
+  registry: number;
+  /** Exchanges with the token endpoint. */
+  token: number;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref?.());
+}
+
+export class DeadlineExceededError extends Error {
+  constructor() {
+    super('overall deadline exceeded');
+    this.name = 'DeadlineExceededError';
+  }
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(raw)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+export class Transport {
+  readonly #pools = new Map<string, Pool>();
+  readonly #limits = new Map<string, Semaphore>();
+  readonly #counts = new Map<string, ExchangeCounts>();
+  readonly #slow = new Set<string>();
+  readonly #concurrency: number;
+  readonly #timeoutMs: number;
+  readonly #deadline: number;
+  readonly #onExchange: ExchangeListener | undefined;
+  readonly #lowWatermark: number;
+  readonly #slowdownMs: number;
+
+  constructor(options: TransportOptions = {}) {
+    this.#concurrency = options.concurrencyPerRegistry ?? 8;
+    this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.#deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+    this.#onExchange = options.onExchange;
+    this.#lowWatermark = options.rateLimitLowWatermark ?? 10;
+    this.#slowdownMs = options.slowdownMs ?? 1_000;
+  }
+
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  report(e: ExchangeEvent): void {
+    try {
+      this.#onExchange?.(e);
+    } catch {
+      // A tracing callback must never break a check.
+    }
+  }
+
+  counts(host: string): ExchangeCounts {
+    let c = this.#counts.get(host);
+    if (!c) {
+      c = { registry: 0, token: 0 };
+      this.#counts.set(host, c);
+    }
+    return c;
+  }
+
+  allCounts(): Map<string, ExchangeCounts> {
+    return new Map(this.#counts);
+  }
+
+  #pool(origin: string): Pool {
+    let p = this.#pools.get(origin);
+    if (!p) {
+      p = new Pool(origin, {
+        connections: this.#concurrency,
+        keepAliveTimeout: 10_000,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      this.#pools.set(origin, p);
+    }
+    return p;
+  }
+
+  #limit(host: string): Semaphore {
+    let s = this.#limits.get(host);
+    if (!s) {
+      s = new Semaphore(this.#concurrency);
+      this.#limits.set(host, s);
+    }
+    return s;
+  }
+
+  /** One HTTP exchange. Resolves with any status; rejects on network failure, timeout or deadline. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    if (Date.now() >= this.#deadline) throw new DeadlineExceededError();
+    if (this.#slow.has(req.registryHost)) await sleep(this.#slowdownMs);
+    const release = await this.#limit(req.registryHost).acquire();
+    const counts = this.counts(req.registryHost);
+    if (req.stage === 'token') counts.token++;
+    else counts.registry++;
+    if (req.tally) req.tally.requests++;
+    const safeUrl = req.url.origin + req.url.pathname + req.url.search;
+    try {
+      const remaining = this.#deadline - Date.now();
+      if (remaining <= 0) throw new DeadlineExceededError();
+      const signal = AbortSignal.timeout(Math.min(this.#timeoutMs, remaining));
+      const headers: Record<string, string> = { 'user-agent': 'image-drift-auditor/0.1', ...req.headers };
+      const res = await this.#pool(req.url.origin).request({
+        method: req.method,
+        path: req.url.pathname + req.url.search,
+        headers,
+        body: req.body,
+        signal,
+      });
+      const max = req.maxBodyBytes ?? 4 * 1024 * 1024;
+      let body = '';
+      if (req.method !== 'HEAD') {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of res.body) {
+          const b = chunk as Buffer;
+          size += b.length;
+          if (size > max) break;
+          chunks.push(b);
+        }
+        if (size > max) res.body.destroy();
+        body = Buffer.concat(chunks).toString('utf8');
+      } else {
+        await res.body.dump();
+      }
+      const out: HttpResponse = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+      this.#watchRateLimit(req.registryHost, out.headers);
+      const event: ExchangeEvent = { method: req.method, url: safeUrl, status: out.status, stage: req.stage };
+      if (out.status >= 400) {
+        const { code } = parseRegistryErrorBody(body);
+        if (code) event.code = code;
+      }
+      this.report(event);
+      return out;
+    } catch (err) {
+      const e = err as { code?: unknown; name?: unknown; message?: unknown };
+      this.report({
+        method: req.method,
+        url: safeUrl,
+        stage: req.stage,
+        note: `network error: ${typeof e.code === 'string' ? e.code : typeof e.name === 'string' ? e.name : 'error'}`,
+      });
+      throw err;
+    } finally {
+      release();
+    }
+  }
+
+  #watchRateLimit(host: string, headers: Record<string, string | undefined>): void {
+    const remaining = headers['ratelimit-remaining'];
+    if (!remaining) return;
+    const n = Number.parseInt(remaining.split(';')[0] ?? '', 10);
+    if (Number.isFinite(n) && n <= this.#lowWatermark) this.#slow.add(host);
+    else this.#slow.delete(host);
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.allSettled(pools.map((p) => p.close()));
+  }
+}
