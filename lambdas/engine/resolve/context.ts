@@ -15,3 +15,19 @@ export function emitterFor(file: string, locate: Locate, findings: Finding[]): E
     findings.push({ file, line: locate(at), code, severity, message, ...(hint ? { hint } : {}) });
   };
 }
+
+/** What rendering one path (kustomization, chart or directory) produced. */
+export interface RenderResult {
+  images: import('./attribution.js').RenderedImage[];
+  findings: Finding[];
+  /** Repository files the render read: manifests, kustomizations, values files. */
+  files: string[];
+  /** Kustomization directories the render went through (the rendered one first). */
+  kustomizationDirs: string[];
+  /** Manifest documents that ended up in the output, so that Applications among them can be followed. */
+  documents: import('../yaml/index.js').YamlDocument[];
+}
+
+export function emptyRender(): RenderResult {
+  return { images: [], findings: [], files: [], kustomizationDirs: [], documents: [] };
+}

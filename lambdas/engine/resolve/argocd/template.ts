@@ -158,7 +158,7 @@ const FUNCTIONS: Readonly<Record<string, (args: unknown[]) => unknown>> = {
   trim: (a) => str(requireDefined(a)[0]).trim(),
   quote: (a) => JSON.stringify(str(requireDefined(a)[0])),
   squote: (a) => `'${str(requireDefined(a)[0])}'`,
-  toString: (a) => str(requireDefined(a)[0]),
+  toString: (a: unknown[]) => str(requireDefined(a)[0]),
   base: (a) => str(requireDefined(a)[0]).split('/').pop() ?? '',
   dir: (a) => str(requireDefined(a)[0]).split('/').slice(0, -1).join('/') || '.',
   normalize: (a) =>

@@ -1,0 +1,134 @@
+/**
+ * Follows Argo CD Applications and ApplicationSets to the images they deploy. Each source is located
+ * (this repository? which revision?), rendered as a kustomization, a chart or a directory, and its
+ * images attributed to the Application. Applications found in what an Application renders
+ * (app-of-apps) are followed in turn, once each, in the revision they were found in.
+ */
+import type { AppRef } from '../../model.js';
+import type { YamlDocument } from '../../yaml/index.js';
+import { emitterFor, type Emit, type Locate } from '../context.js';
+import { renderPath, type RenderRequest } from '../render.js';
+import type { ResolveRun } from '../run.js';
+import { normalisePath, type Workspace } from '../workspace.js';
+import { readApplication, type ArgoApplication, type ArgoSource } from './application.js';
+import { expandApplicationSet } from './applicationset.js';
+import { argoHelmLayers } from './helm-values.js';
+import { hasTemplate, isRecord } from './template.js';
+
+export type ArgoKind = 'Application' | 'ApplicationSet';
+
+export function argoKind(value: unknown): ArgoKind | undefined {
+  if (!isRecord(value) || typeof value.apiVersion !== 'string' || !value.apiVersion.startsWith('argoproj.io/')) return undefined;
+  return value.kind === 'Application' || value.kind === 'ApplicationSet' ? value.kind : undefined;
+}
+
+/** Processes an Application or ApplicationSet document found in `ws`; does nothing the second time. */
+export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: YamlDocument): Promise<void> {
+  const kind = argoKind(doc.value);
+  const key = `${ws.revision ?? ''}:${doc.file}#${doc.index}`;
+  if (!kind || run.visited.has(key)) return;
+  run.visited.add(key);
+  const locate: Locate = (path) => doc.lineOf(path);
+  if (kind === 'Application') {
+    await resolveApplication(run, ws, doc.file, doc.value, locate);
+    return;
+  }
+  const emit = emitterFor(doc.file, locate, run.findings);
+  const generated = await expandApplicationSet(doc.value, {
+    file: doc.file,
+    locate,
+    emit,
+    treeFor: async (repoURL, revision, at) => {
+      const url = typeof repoURL === 'string' ? repoURL : undefined;
+      if (!run.isSelf(url)) {
+        emit('UNRESOLVED_APP', [...at, 'repoURL'], 'warning', `git generator reads another repository (${url}); the Applications it generates are not audited`);
+        return undefined;
+      }
+      const target = await run.workspaceAt(typeof revision === 'string' ? revision : undefined, emit, [...at, 'revision'], 'this generator');
+      return target?.tree;
+    },
+    readData: (tree, path) => run.workspaceOf(tree).documents(path).map((d) => d.value),
+  });
+  for (const app of generated) {
+    const appKey = `${key}:${app.name}`;
+    if (run.visited.has(appKey)) continue;
+    run.visited.add(appKey);
+    await resolveApplication(run, ws, doc.file, app.value, app.locate);
+  }
+}
+
+async function resolveApplication(run: ResolveRun, ws: Workspace, file: string, value: unknown, locate: Locate): Promise<void> {
+  const emit = emitterFor(file, locate, run.findings);
+  const app = readApplication(value, emit);
+  if (!app) return;
+  const definedAt = { file, line: locate(['metadata', 'name']) };
+  for (const source of app.sources) {
+    if (source.ref !== undefined && source.path === undefined && source.chart === undefined) continue;
+    await resolveSource(run, app, source, definedAt, locate, emit);
+  }
+}
+
+async function resolveSource(
+  run: ResolveRun,
+  app: ArgoApplication,
+  source: ArgoSource,
+  definedAt: { file: string; line: number },
+  locate: Locate,
+  emit: Emit,
+): Promise<void> {
+  const label = `Application ${app.name}`;
+  if (source.chart !== undefined && source.path === undefined) {
+    emit(
+      'REMOTE_RESOURCE',
+      [...source.at, 'chart'],
+      'warning',
+      `${label} installs Helm chart "${source.chart}" from ${source.repoURL ?? 'a Helm repository'}; remote charts are not fetched, so its images are not audited`,
+      'Keep the chart in this repository, or audit the chart repository separately.',
+    );
+    return;
+  }
+  if (!run.isSelf(source.repoURL)) {
+    emit(
+      'UNRESOLVED_APP',
+      [...source.at, 'repoURL'],
+      'warning',
+      `${label} reads another repository (${source.repoURL}); its images are not audited`,
+      'Audit that repository too, or pass its URL in repoUrls if it is this one.',
+    );
+    return;
+  }
+  const ws = await run.workspaceAt(source.targetRevision, emit, [...source.at, 'targetRevision'], `${label}'s desired state`);
+  if (!ws) return;
+  const path = normalisePath(source.path ?? '');
+  if (path === undefined || hasTemplate(source.path ?? '')) {
+    emit('UNRESOLVED_APP', [...source.at, 'path'], 'warning', `${label} has path "${source.path}" that cannot be resolved in this repository`);
+    return;
+  }
+  if (!ws.isDirectory(path)) {
+    emit('MISSING_FILE', [...source.at, 'path'], 'error', `${label} points at ${path || '.'}, which is not in the repository${ws.revision ? ` at ${ws.revision}` : ''}`);
+    return;
+  }
+  const appRef: AppRef = {
+    name: app.name,
+    kind: 'argocd-application',
+    definedAt,
+    path,
+    ...(ws.revision !== undefined ? { revision: ws.revision } : {}),
+  };
+  const request: RenderRequest = {
+    path,
+    emit,
+    at: [...source.at, 'path'],
+    label,
+    kustomizeImages: source.kustomizeImages.map((image) => ({ text: image.value, location: { file: definedAt.file, line: locate(image.at) } })),
+    ...(source.kustomizeNamespace ? { kustomizeNamespace: source.kustomizeNamespace } : {}),
+    ...(source.directory ? { directory: source.directory } : {}),
+    prefer: source.helm ? 'helm' : source.kustomizeImages.length > 0 ? 'kustomize' : source.directory ? 'directory' : undefined,
+  };
+  if (ws.isChartDir(path)) request.helmLayers = await argoHelmLayers(run, ws, path, app, source, definedAt.file, locate, emit);
+  const render = renderPath(run, ws, request);
+  run.addRender(appRef, render, app.namespace, ws === run.audited);
+  for (const doc of render.documents) {
+    if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Turns rendered images into DesiredImage rows: parses each reference, attaches the app, dedupes
+ * identical (app, workload, container, image) rows by merging their locations, and turns invalid or
+ * still-templated references into findings at the line that wrote them last.
+ */
+import type { AppRef, DesiredImage, Finding, SourceLocation, Workload } from '../model.js';
+import { parseImageReference } from '../reference/index.js';
+
+/** One container image as a renderer produced it, before it is attributed to an app. */
+export interface RenderedImage {
+  workload: Workload;
+  container: string;
+  /** The reference as the cluster would receive it. */
+  written: string;
+  /** Base `image:` line first, then every override that changed it. */
+  locations: SourceLocation[];
+}
+
+export function attribute(app: AppRef, images: readonly RenderedImage[], defaultNamespace?: string): DesiredImage[] {
+  return images.map((image) => {
+    const reference = parseImageReference(image.written);
+    const workload =
+      image.workload.namespace === undefined && defaultNamespace !== undefined
+        ? { ...image.workload, namespace: defaultNamespace }
+        : image.workload;
+    return {
+      image: reference.ok ? reference.ref.canonical : image.written,
+      written: image.written,
+      reference,
+      app,
+      workload,
+      container: image.container,
+      locations: image.locations,
+    };
+  });
+}
+
+export function appKey(app: AppRef): string {
+  const at = app.definedAt ? `${app.definedAt.file}:${app.definedAt.line}` : (app.path ?? '');
+  return `${app.kind}\u0000${app.name}\u0000${at}\u0000${app.revision ?? ''}`;
+}
+
+/** Merges rows with the same app, workload, container and image; locations keep their first-seen order. */
+export function dedupeDesiredImages(images: readonly DesiredImage[]): DesiredImage[] {
+  const rows = new Map<string, DesiredImage>();
+  for (const image of images) {
+    const { kind, namespace = '', name } = image.workload;
+    const key = [appKey(image.app), kind, namespace, name, image.container, image.image].join('\u0000');
+    const row = rows.get(key);
+    if (!row) {
+      rows.set(key, { ...image, locations: uniqueLocations(image.locations) });
+    } else {
+      row.locations = uniqueLocations([...row.locations, ...image.locations]);
+    }
+  }
+  return [...rows.values()];
+}
+
+/** One finding per invalid or unresolved reference and location that wrote it. */
+export function referenceFindings(images: readonly DesiredImage[]): Finding[] {
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  for (const image of images) {
+    if (image.reference.ok) continue;
+    const at = image.locations[image.locations.length - 1];
+    if (!at) continue;
+    const key = `${at.file}:${at.line}:${image.written}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const { code, reason, suggestion } = image.reference.problem;
+    findings.push({
+      file: at.file,
+      line: at.line,
+      code,
+      severity: code === 'INVALID_REFERENCE' ? 'error' : 'warning',
+      message: `image "${image.written}" (${image.container} in ${image.workload.kind}/${image.workload.name}, app ${image.app.name}): ${reason}`,
+      ...(suggestion ? { hint: `Did you mean ${suggestion}?` } : {}),
+    });
+  }
+  return findings;
+}
+
+export function uniqueLocations(locations: readonly SourceLocation[]): SourceLocation[] {
+  const seen = new Set<string>();
+  return locations.filter((location) => {
+    const key = `${location.file}:${location.line}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function dedupeFindings(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((finding) => {
+    const key = `${finding.file}:${finding.line}:${finding.code}:${finding.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

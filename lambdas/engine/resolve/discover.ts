@@ -1,0 +1,55 @@
+/**
+ * One pass over the audited tree: which documents declare apps (Argo CD, Flux), which files are
+ * compose files, kustomizations, charts, and which plain manifests carry pod images. Files in the
+ * audit scope only; Helm chart templates are never parsed.
+ */
+import { extractPodImages } from '../extractors/kubernetes/index.js';
+import type { YamlDocument } from '../yaml/index.js';
+import { argoKind } from './argocd/resolve.js';
+import { fluxKind } from './flux.js';
+import { dirname, type Workspace } from './workspace.js';
+
+export interface Discovery {
+  argo: YamlDocument[];
+  flux: YamlDocument[];
+  compose: string[];
+  kustomizationDirs: string[];
+  chartDirs: string[];
+  /** Plain manifest files (outside kustomization and chart directories) whose documents have pod images. */
+  manifestsWithImages: string[];
+}
+
+const COMPOSE_FILE = /(?:^|\/)(?:docker-)?compose[^/]*\.ya?ml$/i;
+const KUSTOMIZATION_FILE = /(?:^|\/)(?:kustomization\.ya?ml|Kustomization)$/;
+
+export function isComposeFile(file: string): boolean {
+  return COMPOSE_FILE.test(file);
+}
+
+export function discover(ws: Workspace, inScope: (path: string) => boolean): Discovery {
+  const found: Discovery = { argo: [], flux: [], compose: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
+  for (const file of ws.tree.paths()) {
+    if (!inScope(file)) continue;
+    if (KUSTOMIZATION_FILE.test(file)) {
+      found.kustomizationDirs.push(dirname(file));
+      continue;
+    }
+    if (file === 'Chart.yaml' || file.endsWith('/Chart.yaml')) {
+      found.chartDirs.push(dirname(file));
+      continue;
+    }
+    if (!ws.isYamlFile(file) || ws.chartOf(file) !== undefined || ws.isHelmTemplate(file)) continue;
+    if (isComposeFile(file)) {
+      found.compose.push(file);
+      continue;
+    }
+    let hasImages = false;
+    for (const doc of ws.documents(file)) {
+      if (argoKind(doc.value)) found.argo.push(doc);
+      else if (fluxKind(doc.value)) found.flux.push(doc);
+      else if (!hasImages && extractPodImages(doc).sites.length > 0) hasImages = true;
+    }
+    if (hasImages && ws.kustomizationFile(dirname(file)) === undefined) found.manifestsWithImages.push(file);
+  }
+  return found;
+}

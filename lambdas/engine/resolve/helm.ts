@@ -1,0 +1,213 @@
+/**
+ * Helm charts kept in the repository. Templates are not rendered: images come from the merged values
+ * (chart values.yaml, then whatever Argo CD or Flux pass, later wins), read by the helm extractor,
+ * with an empty tag falling back to the chart's appVersion. Every value keeps the line of the layer
+ * that set it, so an image's locations name the chart default first, then each override.
+ * One HELM_NOT_RENDERED note per chart says what was not done.
+ */
+import type { Finding, SourceLocation } from '../model.js';
+import { extractHelmValuesImages } from '../extractors/helm/images.js';
+import { isRecord } from './argocd/template.js';
+import type { RenderedImage } from './attribution.js';
+import { emptyRender, type RenderResult, type YamlPath } from './context.js';
+import { join, type Workspace } from './workspace.js';
+
+/** One source of values, in merge order. */
+export interface ValuesLayer {
+  values: Record<string, unknown>;
+  file: string;
+  /** Line of a values path inside `file`. */
+  locate: (path: YamlPath) => number;
+  label: string;
+}
+
+/**
+ * Images of a chart kept in the repository (`chartDir`), or of values alone when the chart is elsewhere
+ * (`chartDir` undefined, `name` names the release).
+ */
+export function renderChart(
+  ws: Workspace,
+  chartDir: string | undefined,
+  overrides: readonly ValuesLayer[],
+  name?: string,
+): RenderResult {
+  const result = emptyRender();
+  const layers: ValuesLayer[] = [];
+  const chart: ChartFacts = { name: name ?? chartDir ?? 'values', subchartKeys: [] };
+  let chartFile: string | undefined;
+  if (chartDir !== undefined) {
+    chartFile = join(chartDir, 'Chart.yaml');
+    const doc = ws.documents(chartFile)[0];
+    const chartValue = isRecord(doc?.value) ? doc.value : {};
+    if (chartValue.appVersion !== undefined && chartValue.appVersion !== null) {
+      chart.appVersion = String(chartValue.appVersion);
+      chart.appVersionLocation = { file: chartFile, line: doc?.lineOf(['appVersion']) ?? 0 };
+    }
+    if (typeof chartValue.name === 'string') chart.name = chartValue.name;
+    if (Array.isArray(chartValue.dependencies)) {
+      for (const dependency of chartValue.dependencies) {
+        if (!isRecord(dependency)) continue;
+        const key = typeof dependency.alias === 'string' ? dependency.alias : dependency.name;
+        if (typeof key === 'string') chart.subchartKeys.push(key);
+      }
+    }
+    result.files.push(chartFile);
+    const valuesFile = join(chartDir, 'values.yaml');
+    if (ws.has(valuesFile)) {
+      result.files.push(valuesFile);
+      const doc = ws.documents(valuesFile)[0];
+      if (doc && isRecord(doc.value)) layers.push({ values: doc.value, file: valuesFile, locate: (p) => doc.lineOf(p), label: valuesFile });
+    }
+  }
+  layers.push(...overrides);
+  for (const layer of overrides) if (!result.files.includes(layer.file)) result.files.push(layer.file);
+  const values = mergeLayers(layers);
+  const fallback: SourceLocation = { file: chartFile ?? overrides[0]?.file ?? '', line: 0 };
+  const extracted = imagesFromValues(values, chart, layers, fallback);
+  result.images = extracted.images;
+  result.findings.push(...extracted.findings);
+  if (chartFile !== undefined) {
+    result.findings.push({
+      file: chartFile,
+      line: 0,
+      code: 'HELM_NOT_RENDERED',
+      severity: 'info',
+      message: `chart ${chart.name}: templates are not rendered; images come from values${chart.appVersion ? ` (an empty tag falls back to appVersion ${chart.appVersion})` : ''}`,
+      hint: 'Images hard-coded in templates or built from non-standard value keys are not audited.',
+    });
+  }
+  return result;
+}
+
+interface ChartFacts {
+  name: string;
+  appVersion?: string | undefined;
+  appVersionLocation?: SourceLocation | undefined;
+  subchartKeys: string[];
+}
+
+function imagesFromValues(
+  values: Record<string, unknown>,
+  chart: ChartFacts,
+  layers: readonly ValuesLayer[],
+  fallback: SourceLocation,
+): { images: RenderedImage[]; findings: Finding[] } {
+  const extracted = extractHelmValuesImages(values, {
+    ...(chart.appVersion !== undefined ? { appVersion: chart.appVersion } : {}),
+    ...(chart.appVersionLocation ? { appVersionLocation: chart.appVersionLocation } : {}),
+    locate: (path) => locateValue(layers, path),
+    fallbackLocation: fallback,
+    subchartKeys: chart.subchartKeys,
+    chartName: chart.name,
+  });
+  return {
+    images: extracted.sites.map((site) => ({
+      workload: site.workload,
+      container: site.container,
+      written: site.written,
+      locations: site.locations,
+    })),
+    findings: extracted.findings,
+  };
+}
+
+/**
+ * Where a values path is written: a scalar at the last layer that set it; a map (an image object)
+ * at the first layer that has it, so that an image's locations start at the chart default.
+ */
+function locateValue(layers: readonly ValuesLayer[], path: YamlPath): SourceLocation | undefined {
+  let first: SourceLocation | undefined;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i];
+    if (!layer) continue;
+    const value = valueAt(layer.values, path);
+    if (value === undefined || value === null) continue;
+    const location = { file: layer.file, line: layer.locate(path) };
+    if (!isRecord(value)) return location;
+    first = location;
+  }
+  return first;
+}
+
+/** Helm's coalescing: maps merge deeply, anything else is replaced, `null` deletes the key. */
+export function mergeLayers(layers: readonly ValuesLayer[]): Record<string, unknown> {
+  let merged: Record<string, unknown> = {};
+  for (const layer of layers) merged = mergeValues(merged, layer.values);
+  return merged;
+}
+
+function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    if (value === null) delete out[key];
+    else if (isRecord(current) && isRecord(value)) out[key] = mergeValues(current, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function valueAt(value: unknown, path: YamlPath): unknown {
+  let current = value;
+  for (const key of path) {
+    if (Array.isArray(current) && typeof key === 'number') current = current[key];
+    else if (isRecord(current)) current = current[String(key)];
+    else return undefined;
+  }
+  return current;
+}
+
+/**
+ * An Argo CD `helm.parameters` entry (Helm `--set` syntax: `a.b[0].c`, `\.` for a literal dot) as a
+ * values layer of its own, so that the image it changes points at the parameter's line.
+ */
+export function parameterLayer(
+  parameter: { name: string; value: string; forceString: boolean },
+  file: string,
+  line: number,
+): ValuesLayer | undefined {
+  const path = parseSetPath(parameter.name);
+  if (!path) return undefined;
+  const value = parameter.forceString ? parameter.value : typedSetValue(parameter.value);
+  let nested: unknown = value;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const key = path[i];
+    if (typeof key === 'number') {
+      const list: unknown[] = [];
+      list[key] = nested;
+      nested = list;
+    } else nested = { [key ?? '']: nested };
+  }
+  if (!isRecord(nested)) return undefined;
+  return { values: nested, file, locate: () => line, label: `parameter ${parameter.name}` };
+}
+
+function parseSetPath(name: string): (string | number)[] | undefined {
+  const path: (string | number)[] = [];
+  let current = '';
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    if (ch === '\\' && i + 1 < name.length) current += name[++i];
+    else if (ch === '.') {
+      if (current !== '') path.push(current);
+      current = '';
+    } else if (ch === '[') {
+      const end = name.indexOf(']', i);
+      const index = Number(name.slice(i + 1, end));
+      if (end < 0 || !Number.isInteger(index) || index < 0 || index > 1000) return undefined;
+      if (current !== '') path.push(current);
+      current = '';
+      path.push(index);
+      i = end;
+    } else current += ch;
+  }
+  if (current !== '') path.push(current);
+  return path.length > 0 ? path : undefined;
+}
+
+function typedSetValue(text: string): unknown {
+  if (text === 'true' || text === 'false') return text === 'true';
+  if (text === 'null') return null;
+  if (/^-?(0|[1-9]\d{0,15})$/.test(text)) return Number(text);
+  return text;
+}

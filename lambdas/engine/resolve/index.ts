@@ -1,0 +1,78 @@
+/**
+ * The desired-state resolver: which images each app of a GitOps repository really deploys, overlays
+ * applied, with the app and the file lines that decided each one.
+ *
+ * Apps are Argo CD Applications (ApplicationSets expanded, app-of-apps followed), Flux HelmReleases
+ * and Kustomizations, docker compose files, and, listed as unreferenced, top-level kustomizations,
+ * charts and manifest directories that nothing points at. Bad input anywhere becomes a finding with
+ * file and line; the run goes on.
+ */
+import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource } from '../model.js';
+import { createPathFilter } from '../sources/relevance.js';
+import { dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
+import { resolveArgoDocument } from './argocd/resolve.js';
+import { resolveComposeFile } from './compose.js';
+import { discover } from './discover.js';
+import { resolveFluxDocument } from './flux.js';
+import { ResolveRun } from './run.js';
+import { resolveUnreferenced } from './unreferenced.js';
+import { Workspace } from './workspace.js';
+
+export interface ResolveOptions {
+  /**
+   * Audit only apps, kustomizations, charts and directories declared under these repository paths.
+   * Apps may still render paths outside them (`../../base`).
+   */
+  paths?: string[] | undefined;
+  /** URLs of the audited repository, as apps write them; other repoURLs are reported, not followed. */
+  repoUrls?: string[] | undefined;
+  /** The tree at the audited revision, when the caller already loaded it. */
+  tree?: FileTree | undefined;
+}
+
+export async function resolveDesiredState(source: RepoSource, options: ResolveOptions = {}): Promise<DesiredState> {
+  let tree = options.tree;
+  if (!tree) {
+    try {
+      tree = await source.load();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        source: source.description,
+        images: [],
+        findings: [{ file: '', line: 0, code: 'SOURCE_ERROR', severity: 'error', message: `cannot load the repository: ${message}` }],
+      };
+    }
+  }
+  const findings: Finding[] = [...tree.findings];
+  const ws = new Workspace(tree, undefined, findings);
+  const run = new ResolveRun(source, ws, options.repoUrls, findings);
+  const found = discover(ws, createPathFilter(options.paths));
+
+  for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
+  for (const doc of found.flux) resolveFluxDocument(run, ws, doc);
+  for (const file of found.compose) resolveComposeFile(run, ws, file);
+  resolveUnreferenced(run, ws, found);
+
+  const images = dedupeDesiredImages(run.images).sort(compareImages);
+  const all = dedupeFindings([...run.findings, ...referenceFindings(images)]).sort(compareFindings);
+  const state: DesiredState = { source: tree.description, images, findings: all };
+  if (run.notes.length > 0) state.notes = [...new Set(run.notes)];
+  return state;
+}
+
+function compareImages(a: DesiredImage, b: DesiredImage): number {
+  const key = (image: DesiredImage) =>
+    [image.app.name, image.app.kind, image.workload.namespace ?? '', image.workload.kind, image.workload.name, image.container, image.image];
+  const left = key(a);
+  const right = key(b);
+  for (let i = 0; i < left.length; i++) {
+    const cmp = (left[i] ?? '') < (right[i] ?? '') ? -1 : (left[i] ?? '') > (right[i] ?? '') ? 1 : 0;
+    if (cmp !== 0) return cmp;
+  }
+  return 0;
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
+}

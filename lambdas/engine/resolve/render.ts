@@ -1,0 +1,71 @@
+/**
+ * Renders one repository path the way the GitOps tool that points at it would: a kustomization
+ * (kustomize build, with the app's image overrides), a Helm chart kept in the repository (values
+ * only) or a plain manifest directory. Argo CD's precedence: an explicit source type, else a
+ * kustomization file, else a Chart.yaml, else a directory.
+ */
+import type { SourceLocation } from '../model.js';
+import { type Emit, type RenderResult, type YamlPath } from './context.js';
+import { renderDirectory, type DirectoryOptions } from './directory.js';
+import { renderChart, type ValuesLayer } from './helm.js';
+import { parseArgoKustomizeImage } from './argocd/kustomize-images.js';
+import { renderKustomization, type KustomizeImageOverride } from './kustomize/render.js';
+import type { ResolveRun } from './run.js';
+import type { Workspace } from './workspace.js';
+
+export interface RenderRequest {
+  path: string;
+  emit: Emit;
+  /** Where the path is written (for findings about it). */
+  at: YamlPath;
+  /** `Application x`, `HelmRelease y`: who asks, for messages. */
+  label: string;
+  prefer?: 'helm' | 'kustomize' | 'directory' | undefined;
+  /** Argo CD `kustomize.images` entries, as written. */
+  kustomizeImages?: { text: string; location: SourceLocation }[];
+  /** Image overrides already parsed (Flux `spec.images`). */
+  imageOverrides?: KustomizeImageOverride[];
+  /** Namespace forced onto every rendered workload (Argo `kustomize.namespace`, Flux `targetNamespace`). */
+  kustomizeNamespace?: string;
+  directory?: DirectoryOptions;
+  helmLayers?: ValuesLayer[];
+}
+
+export function renderPath(run: ResolveRun, ws: Workspace, request: RenderRequest): RenderResult {
+  const { path } = request;
+  const kustomization = ws.kustomizationFile(path) !== undefined;
+  const chart = ws.isChartDir(path);
+  let kind: 'helm' | 'kustomize' | 'directory';
+  if (request.prefer === 'helm' && chart) kind = 'helm';
+  else if (request.prefer === 'directory') kind = 'directory';
+  else if (kustomization) kind = 'kustomize';
+  else if (chart) kind = 'helm';
+  else kind = 'directory';
+
+  let result: RenderResult;
+  if (kind === 'kustomize') {
+    const overrides = [...(request.imageOverrides ?? [])];
+    for (const image of request.kustomizeImages ?? []) {
+      const parsed = parseArgoKustomizeImage(image.text, image.location);
+      if (parsed) overrides.push(parsed);
+      else run.findings.push({ ...image.location, code: 'INVALID_RESOURCE', severity: 'error', message: `kustomize image override "${image.text}" cannot be parsed` });
+    }
+    const rendered = renderKustomization(ws.tree, path, { extraImages: overrides });
+    result = {
+      images: rendered.images,
+      findings: rendered.findings,
+      files: rendered.files,
+      kustomizationDirs: rendered.kustomizationDirs,
+      documents: rendered.files.filter((file) => ws.isYamlFile(file)).flatMap((file) => ws.documents(file)),
+    };
+  } else if (kind === 'helm') {
+    result = renderChart(ws, path, request.helmLayers ?? []);
+  } else {
+    result = request.directory ? renderDirectory(ws, path, request.directory) : renderDirectory(ws, path);
+  }
+  if (request.kustomizeNamespace !== undefined) {
+    const namespace = request.kustomizeNamespace;
+    result.images = result.images.map((image) => ({ ...image, workload: { ...image.workload, namespace } }));
+  }
+  return result;
+}

@@ -1,0 +1,70 @@
+/**
+ * Desired state no app points at: top-level kustomizations (not included by another kustomization),
+ * charts and plain manifest directories. They are still listed, under their path, `unreferenced: true`,
+ * with one info finding each, since something (a human, a CI job) may apply them.
+ */
+import type { AppRef } from '../model.js';
+import type { Discovery } from './discover.js';
+import { renderDirectory } from './directory.js';
+import { renderChart } from './helm.js';
+import { renderKustomization } from './kustomize/render.js';
+import type { ResolveRun } from './run.js';
+import { dirname, type Workspace } from './workspace.js';
+
+export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Discovery): void {
+  const renders = new Map(found.kustomizationDirs.map((dir) => [dir, renderKustomization(ws.tree, dir)]));
+  const included = new Set<string>();
+  for (const [dir, render] of renders) {
+    for (const other of render.kustomizationDirs) if (other !== dir) included.add(other);
+  }
+  for (const [dir, render] of renders) {
+    if (included.has(dir) || run.referencedDirs.has(dir)) continue;
+    const file = ws.kustomizationFile(dir) ?? dir;
+    report(run, { name: dir || '.', kind: 'kustomization', path: dir, unreferenced: true }, file, `kustomization ${dir || '.'}`);
+    run.addRender({ name: dir || '.', kind: 'kustomization', path: dir, unreferenced: true }, {
+      images: render.images,
+      findings: render.findings,
+      files: render.files,
+      kustomizationDirs: render.kustomizationDirs,
+      documents: [],
+    });
+  }
+
+  const charts = new Set(found.chartDirs);
+  for (const dir of found.chartDirs) {
+    const parent = dirname(dir);
+    // A subchart (`charts/<name>` inside another chart) is part of its parent.
+    if (dir !== '' && ws.chartOf(parent) !== undefined && charts.has(ws.chartOf(parent) ?? '')) continue;
+    if (run.referencedDirs.has(dir)) continue;
+    const app: AppRef = { name: dir || '.', kind: 'directory', path: dir, unreferenced: true };
+    report(run, app, ws.kustomizationFile(dir) ?? `${dir ? `${dir}/` : ''}Chart.yaml`, `chart ${dir || '.'}`);
+    run.addRender(app, renderChart(ws, dir, []));
+  }
+
+  const byDir = new Map<string, string[]>();
+  for (const file of found.manifestsWithImages) {
+    if (run.coveredFiles.has(file)) continue;
+    const dir = dirname(file);
+    const list = byDir.get(dir);
+    if (list) list.push(file);
+    else byDir.set(dir, [file]);
+  }
+  for (const [dir, files] of byDir) {
+    const app: AppRef = { name: dir || '.', kind: 'directory', path: dir, unreferenced: true };
+    report(run, app, files[0] ?? dir, `manifest directory ${dir || '.'}`);
+    const render = renderDirectory(ws, dir);
+    render.images = render.images.filter((image) => image.locations.some((location) => files.includes(location.file)));
+    run.addRender(app, render);
+  }
+}
+
+function report(run: ResolveRun, app: AppRef, file: string, what: string): void {
+  run.findings.push({
+    file,
+    line: 0,
+    code: 'UNREFERENCED',
+    severity: 'info',
+    message: `${what} is not pointed at by any Argo CD Application or Flux object; its images are listed under ${app.name}`,
+    hint: 'If nothing deploys it, delete it; if something outside this repository does, this is expected.',
+  });
+}
