@@ -288,7 +288,8 @@ export function renderDesiredTable(state: DesiredState, options: TableOptions): 
     const about = [app.kind, app.definedAt ? formatLocation(app.definedAt) : undefined, app.path ? `path ${app.path}` : undefined, app.revision ? `revision ${app.revision}` : undefined]
       .filter((part): part is string => part !== undefined)
       .join(' \u00b7 ');
-    lines.push(`${colors.bold(appName)} ${colors.dim(`(${about})`)}`);
+    if (appName.length + about.length + 3 <= width) lines.push(`${colors.bold(appName)} ${colors.dim(`(${about})`)}`);
+    else lines.push(colors.bold(appName), ...wrapText(about, width - 2).map((line) => colors.dim(`  ${line}`)));
     lines.push(colors.dim(`  ${pad('WORKLOAD', workloadWidth)}  ${pad('CONTAINER', containerWidth)}  IMAGE`));
     const sorted = [...entries].sort(
       (a, b) => formatWorkload(a).localeCompare(formatWorkload(b)) || a.container.localeCompare(b.container),
