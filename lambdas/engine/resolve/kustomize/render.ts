@@ -177,10 +177,10 @@ class Renderer {
     build.dirs.push(dir);
     build.files.push(file);
     if (!k) return build;
-    if (k.kind === 'Component') {
-      const where = from ?? { file, line: 0 };
+    if (k.kind === 'Component' && from) {
+      // kustomize builds a Component on its own, but refuses one listed under resources.
       build.findings.push(
-        finding(where.file, where.line, 'INVALID_RESOURCE', `${dir || '.'} is a Component: include it under components, not resources; kustomize build fails`, 'error'),
+        finding(from.file, from.line, 'INVALID_RESOURCE', `${dir || '.'} is a Component: include it under components, not resources; kustomize build fails`, 'error'),
       );
       return build;
     }
