@@ -528,7 +528,10 @@ export function matchesSelector(selector: string, labelsValue: unknown): boolean
 function applyNamespace(resources: Resource[], namespace: string): void {
   for (const resource of resources) {
     storePreviousId(resource);
-    if (isClusterScoped(currentId(resource.value).kind)) continue;
+    const id = currentId(resource.value);
+    // kustomize's namespace field specs also rename Namespace objects to the new namespace.
+    if (id.kind === 'Namespace' && id.group === '') metadataOf(resource.value)['name'] = namespace;
+    if (isClusterScoped(id.kind)) continue;
     metadataOf(resource.value)['namespace'] = namespace;
   }
 }
