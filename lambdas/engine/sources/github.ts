@@ -99,6 +99,8 @@ class GitHubSource implements RepoSource {
   private readonly fetchImpl: typeof globalThis.fetch;
   private readonly useMemory: boolean;
   private readonly loads = new Map<string, Promise<FileTree>>();
+  /** Snapshots of this source by commit: one download per commit even without the shared caches. */
+  private readonly snapshots = new Map<string, Promise<Snapshot>>();
   private repository: Promise<string> | undefined;
   private defaultCommit: string | undefined;
 
@@ -223,7 +225,17 @@ class GitHubSource implements RepoSource {
 
   // ─── Snapshots ────────────────────────────────────────────────────────────────────────────
 
-  private async snapshot(commit: string): Promise<Snapshot> {
+  private snapshot(commit: string): Promise<Snapshot> {
+    let pending = this.snapshots.get(commit);
+    if (pending === undefined) {
+      pending = this.cachedOrDownloaded(commit);
+      this.snapshots.set(commit, pending);
+      pending.catch(() => this.snapshots.delete(commit));
+    }
+    return pending;
+  }
+
+  private async cachedOrDownloaded(commit: string): Promise<Snapshot> {
     const memoryKey = `${this.apiBase}|${this.location}|${commit}|${this.rulesKey}`;
     const inMemory = this.useMemory ? memorySnapshots.get(memoryKey) : undefined;
     if (inMemory) return inMemory;

@@ -1,0 +1,272 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as tar from 'tar-stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
+import { SourceUnavailableError } from '../../lambdas/engine/sources/errors.js';
+import { createGitHubSource, type GitHubSourceOptions } from '../../lambdas/engine/sources/github.js';
+import { openSource, parseRepoSpec } from '../../lambdas/engine/sources/index.js';
+import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
+
+const TOKEN = 'ghp_testtokenvalue0123456789';
+const SHA_MAIN = 'a'.repeat(40);
+const SHA_TAG = 'b'.repeat(40);
+const SHA_MOVED = 'c'.repeat(40);
+
+/** A repository archive as codeload serves it: gzip'd tar, one `<owner>-<repo>-<sha7>/` directory. */
+async function archive(owner: string, repo: string, sha: string, files: Record<string, string | Buffer>): Promise<Buffer> {
+  const pack = tar.pack();
+  const top = `${owner}-${repo}-${sha.slice(0, 7)}`;
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const add = (header: Partial<tar.Header> & { name: string }, content?: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
+      if (content === undefined) pack.entry(header, callback);
+      else pack.entry(header, content, callback);
+    });
+  // Like `git archive`: a pax global header carrying the commit (packed as a file, retyped below).
+  await add({ name: 'pax_global_header', type: 'file', mode: 0o666, mtime: new Date(0) }, Buffer.from(`52 comment=${sha}\n`));
+  await add({ name: `${top}/`, type: 'directory' });
+  for (const [path, content] of Object.entries(files)) {
+    const body = Buffer.from(content);
+    await add({ name: `${top}/${path}`, type: 'file', size: body.length, mode: 0o644 }, body);
+  }
+  await add({ name: `${top}/link.yaml`, type: 'symlink', linkname: '../../etc/passwd' });
+  pack.finalize();
+  await done;
+  const tarball = Buffer.concat(chunks);
+  retypeAsPaxGlobalHeader(tarball.subarray(0, 512));
+  return gzipSync(tarball);
+}
+
+/** Sets a ustar header block's typeflag to `g` (pax global header) and recomputes its checksum. */
+function retypeAsPaxGlobalHeader(block: Buffer): void {
+  block.write('g', 156, 'latin1');
+  block.fill(' ', 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+}
+
+let github: FakeGitHub;
+const cleanup: string[] = [];
+
+function cacheDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'idrift-gh-cache-'));
+  cleanup.push(dir);
+  return dir;
+}
+
+async function addRepository(options: { private?: boolean; owner?: string; name?: string } = {}): Promise<void> {
+  const owner = options.owner ?? 'acme';
+  const name = options.name ?? 'gitops';
+  github.addRepository({
+    owner,
+    name,
+    private: options.private ?? false,
+    defaultBranch: 'main',
+    refs: { main: SHA_MAIN, 'v1.0.0': SHA_TAG, 'feature/x': SHA_TAG },
+    archives: {
+      [SHA_MAIN]: await archive(owner, name, SHA_MAIN, {
+        'apps/web/deployment.yaml': 'image: ghcr.io/acme/web:1.0.0\n',
+        'apps/web/kustomization.yaml': 'resources: [deployment.yaml]\n',
+        'README.md': '# not kept\n',
+        'node_modules/x/a.yaml': 'a: 1\n',
+      }),
+      [SHA_TAG]: await archive(owner, name, SHA_TAG, { 'apps/web/deployment.yaml': 'image: ghcr.io/acme/web:0.9.0\n' }),
+    },
+  });
+}
+
+function source(options: Partial<GitHubSourceOptions> = {}) {
+  return createGitHubSource({ owner: 'acme', repo: 'gitops', baseUrl: github.baseUrl, memoryCache: false, ...options });
+}
+
+const archiveDownloads = () => github.requests.filter((r) => r.path.includes('/legacy.tar.gz/'));
+
+beforeEach(async () => {
+  github = await startFakeGitHub({ token: TOKEN });
+});
+
+afterEach(async () => {
+  await github.close();
+  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('GitHub source', () => {
+  it('loads the default branch with one archive download, top-level directory stripped, relevant files only', async () => {
+    await addRepository();
+    const repoSource = source();
+    const tree = await repoSource.load();
+    expect(tree.description).toEqual({ kind: 'github', location: 'acme/gitops', ref: 'main', commit: SHA_MAIN });
+    expect(tree.paths()).toEqual(['apps/web/deployment.yaml', 'apps/web/kustomization.yaml']);
+    expect(tree.read('apps/web/deployment.yaml')?.toString()).toBe('image: ghcr.io/acme/web:1.0.0\n');
+    expect(tree.findings).toEqual([]);
+    expect(github.requests.map((r) => `${r.server} ${r.path} ${r.status}`)).toEqual([
+      'api /repos/acme/gitops 200',
+      'api /repos/acme/gitops/commits/main 200',
+      `api /repos/acme/gitops/tarball/${SHA_MAIN} 302`,
+      `codeload /acme/gitops/legacy.tar.gz/${SHA_MAIN} 200`,
+    ]);
+    expect(repoSource.description.commit).toBe(SHA_MAIN);
+  });
+
+  it('a second run with an unchanged ref costs only 304s and no download (disk cache)', async () => {
+    await addRepository();
+    const dir = cacheDir();
+    await source({ cacheDir: dir }).load();
+    const before = github.requests.length;
+    const remaining = github.rateLimit.remaining;
+    const tree = await source({ cacheDir: dir }).load();
+    const second = github.requests.slice(before);
+    expect(second.map((r) => r.status)).toEqual([304, 304]);
+    expect(second.every((r) => r.ifNoneMatch !== undefined)).toBe(true);
+    expect(github.rateLimit.remaining).toBe(remaining);
+    expect(tree.paths()).toEqual(['apps/web/deployment.yaml', 'apps/web/kustomization.yaml']);
+    expect(tree.read('apps/web/kustomization.yaml')?.toString()).toBe('resources: [deployment.yaml]\n');
+    expect(archiveDownloads()).toHaveLength(1);
+  });
+
+  it('a second run in a warm process costs only 304s and no download (memory cache)', async () => {
+    await addRepository();
+    await source({ memoryCache: true }).load();
+    const before = github.requests.length;
+    const tree = await source({ memoryCache: true }).load();
+    expect(github.requests.slice(before).map((r) => r.status)).toEqual([304, 304]);
+    expect(tree.description.commit).toBe(SHA_MAIN);
+    expect(archiveDownloads()).toHaveLength(1);
+  });
+
+  it('downloads again when the ref moved, and only once per snapshot', async () => {
+    await addRepository();
+    const dir = cacheDir();
+    await source({ cacheDir: dir, ref: 'main' }).load();
+    github.setRef('acme', 'gitops', 'main', SHA_MOVED, await archive('acme', 'gitops', SHA_MOVED, { 'moved.yaml': 'a: 1\n' }));
+    const moved = source({ cacheDir: dir, ref: 'main' });
+    const tree = await moved.load();
+    await moved.load();
+    expect(tree.description.commit).toBe(SHA_MOVED);
+    expect(tree.paths()).toEqual(['moved.yaml']);
+    expect(archiveDownloads().map((r) => r.path)).toEqual([`/acme/gitops/legacy.tar.gz/${SHA_MAIN}`, `/acme/gitops/legacy.tar.gz/${SHA_MOVED}`]);
+  });
+
+  it('load(revision) reads a tag or a branch with a slash; an unknown revision is RevisionUnavailableError', async () => {
+    await addRepository();
+    const repoSource = source();
+    const tagged = await repoSource.load('v1.0.0');
+    expect(tagged.description).toEqual({ kind: 'github', location: 'acme/gitops', ref: 'v1.0.0', commit: SHA_TAG });
+    expect(tagged.read('apps/web/deployment.yaml')?.toString()).toBe('image: ghcr.io/acme/web:0.9.0\n');
+    const branch = await repoSource.load('feature/x');
+    expect(branch.description.commit).toBe(SHA_TAG);
+    expect(archiveDownloads()).toHaveLength(1);
+    await expect(repoSource.load('no-such-branch')).rejects.toBeInstanceOf(RevisionUnavailableError);
+  });
+
+  it('an unknown ref in the source specification is SourceUnavailableError', async () => {
+    await addRepository();
+    const error = await source({ ref: 'typo' }).load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SourceUnavailableError);
+    expect(error).toMatchObject({ reason: 'not-found', status: 422 });
+  });
+
+  it('a missing repository (octokit 404) is SourceUnavailableError', async () => {
+    await addRepository();
+    const error = await source({ repo: 'nope' }).load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SourceUnavailableError);
+    expect(error).toMatchObject({ reason: 'not-found', status: 404, location: 'acme/nope' });
+  });
+
+  it('a private repository needs the token, which is never sent to a different redirect host', async () => {
+    await addRepository({ private: true });
+    const anonymous = await source().load().catch((e: unknown) => e);
+    expect(anonymous).toMatchObject({ name: 'SourceUnavailableError', reason: 'not-found' });
+    expect((anonymous as SourceUnavailableError).hint).toContain('token');
+
+    const tree = await source({ token: TOKEN }).load();
+    expect(tree.paths()).toEqual(['apps/web/deployment.yaml', 'apps/web/kustomization.yaml']);
+    const api = github.requests.filter((r) => r.server === 'api' && r.status !== 404);
+    expect(api.length).toBeGreaterThan(0);
+    expect(api.every((r) => r.authorization === `token ${TOKEN}`)).toBe(true);
+    const downloads = archiveDownloads();
+    expect(downloads).toHaveLength(1);
+    expect(downloads[0]?.authorization).toBeUndefined();
+  });
+
+  it('a rejected token is SourceUnavailableError without the token in the message', async () => {
+    await addRepository({ private: true });
+    const error = await source({ token: 'ghp_wrong_secret_value' }).load().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SourceUnavailableError', reason: 'unauthorized', status: 401 });
+    expect(String((error as Error).message)).not.toContain('ghp_wrong_secret_value');
+    expect(JSON.stringify(error)).not.toContain('ghp_wrong_secret_value');
+  });
+
+  it('an exhausted rate limit is SourceUnavailableError with the reset time', async () => {
+    await addRepository();
+    github.rateLimit.remaining = 0;
+    const error = await source().load().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SourceUnavailableError', reason: 'rate-limited', status: 403 });
+    expect((error as SourceUnavailableError).resetAt).toBe(new Date(github.rateLimit.reset * 1000).toISOString());
+  });
+
+  it('skips oversized entries with FILE_TOO_LARGE and stops at the total cap with SOURCE_ERROR', async () => {
+    github.addRepository({
+      owner: 'acme',
+      name: 'big',
+      defaultBranch: 'main',
+      refs: { main: SHA_MAIN },
+      archives: {
+        [SHA_MAIN]: await archive('acme', 'big', SHA_MAIN, {
+          'a/huge.yaml': `x: "${'y'.repeat(50_000)}"\n`,
+          'b/one.yaml': 'z'.repeat(600),
+          'c/two.yaml': 'z'.repeat(600),
+          'd/three.yaml': 'z'.repeat(10),
+        }),
+      },
+    });
+    const tree = await source({ repo: 'big', maxFileBytes: 1024, maxTotalBytes: 1000 }).load();
+    expect(tree.paths()).toEqual(['b/one.yaml']);
+    expect(tree.findings).toEqual([
+      expect.objectContaining({ file: 'a/huge.yaml', line: 0, code: 'FILE_TOO_LARGE' }),
+      expect.objectContaining({ file: 'c/two.yaml', line: 0, code: 'SOURCE_ERROR' }),
+    ]);
+  });
+
+  it('works under a GitHub Enterprise /api/v3 prefix and sends the token to archives served by the same host', async () => {
+    await github.close();
+    github = await startFakeGitHub({ token: TOKEN, pathPrefix: '/api/v3', archivesOnApiHost: true });
+    await addRepository({ private: true });
+    expect(github.baseUrl).toMatch(/\/api\/v3$/);
+    const tree = await source({ token: TOKEN }).load();
+    expect(tree.paths()).toEqual(['apps/web/deployment.yaml', 'apps/web/kustomization.yaml']);
+    const downloads = archiveDownloads();
+    expect(downloads).toHaveLength(1);
+    expect(downloads[0]?.authorization).toBe(`token ${TOKEN}`);
+  });
+});
+
+describe('openSource and parseRepoSpec', () => {
+  it('parses OWNER/NAME[@REF], refs with slashes, URLs and .git', () => {
+    expect(parseRepoSpec('acme/gitops')).toEqual({ owner: 'acme', repo: 'gitops' });
+    expect(parseRepoSpec('acme/gitops@release/2024')).toEqual({ owner: 'acme', repo: 'gitops', ref: 'release/2024' });
+    expect(parseRepoSpec('https://github.com/acme/gitops.git')).toEqual({ owner: 'acme', repo: 'gitops' });
+    for (const bad of ['gitops', '/gitops', 'acme/', 'acme/gitops@', 'ac me/gitops', 'acme/gi tops']) {
+      expect(() => parseRepoSpec(bad), bad).toThrow(SourceUnavailableError);
+    }
+  });
+
+  it('opens a GitHub source from --repo and refuses both or neither of dir and repo', async () => {
+    await addRepository();
+    const opened = openSource({ repo: 'acme/gitops@v1.0.0', baseUrl: github.baseUrl });
+    expect(opened.description).toEqual({ kind: 'github', location: 'acme/gitops', ref: 'v1.0.0' });
+    expect((await opened.load()).description.commit).toBe(SHA_TAG);
+    expect(() => openSource({})).toThrow(SourceUnavailableError);
+    expect(() => openSource({ dir: '.', repo: 'acme/gitops' })).toThrow(SourceUnavailableError);
+  });
+});
