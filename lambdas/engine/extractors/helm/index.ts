@@ -1,0 +1,13 @@
+export { extractHelmValuesImages, dotted, type HelmImageSite, type HelmImageOptions } from './images.js';
+export { loadHelmChart, chartValuesLayer, subchartKeys, type HelmChart, type HelmDependency } from './chart.js';
+export {
+  mergeHelmValues,
+  mergeHelmValueLayers,
+  applyHelmParameters,
+  helmParameterLayer,
+  parseHelmParameterName,
+  typedHelmValue,
+  valueAt,
+  type HelmParameter,
+  type HelmValuesLayer,
+} from './values.js';
