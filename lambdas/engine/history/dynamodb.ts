@@ -6,6 +6,11 @@
 import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -568,4 +573,64 @@ export function monthsDescending(since: Date, until: Date): string[] {
 function backoff(baseMs: number, attempt: number): number {
   const cap = Math.min(2000, baseMs * 2 ** attempt);
   return cap / 2 + Math.random() * (cap / 2);
+}
+
+/**
+ * Creates the history table from HISTORY_TABLE_DESIGN when it does not exist (local store, tests).
+ * TTL is enabled when the endpoint supports it (dynalite does not: tolerated).
+ */
+export async function ensureHistoryTable(client: DynamoDBClient, tableName: string = HISTORY_TABLE_DESIGN.defaultTableName): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
+  const d = HISTORY_TABLE_DESIGN;
+  const attrs = new Map<string, 'S'>();
+  attrs.set(d.partitionKey.name, d.partitionKey.type);
+  attrs.set(d.sortKey.name, d.sortKey.type);
+  for (const g of d.globalSecondaryIndexes) {
+    attrs.set(g.partitionKey.name, g.partitionKey.type);
+    attrs.set(g.sortKey.name, g.sortKey.type);
+  }
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: d.billingMode,
+        AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+        KeySchema: [
+          { AttributeName: d.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: d.sortKey.name, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: d.globalSecondaryIndexes.map((g) => ({
+          IndexName: g.indexName,
+          KeySchema: [
+            { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: g.sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: g.projection.type },
+        })),
+      }),
+    );
+  } catch (err) {
+    // Another process created it between our describe and create.
+    if (!(err instanceof ResourceInUseException)) throw err;
+  }
+  for (let i = 0; i < 100; i++) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (out.Table?.TableStatus === 'ACTIVE') break;
+    await sleep(100);
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: d.timeToLiveAttribute, Enabled: true },
+      }),
+    );
+  } catch {
+    // dynalite has no UpdateTimeToLive (UnknownOperationException); expired items then simply stay.
+  }
 }
