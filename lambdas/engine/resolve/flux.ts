@@ -90,7 +90,7 @@ function resolveHelmRelease(run: ResolveRun, ws: Workspace, object: FluxObject):
         `HelmRelease ${name}: chart ${chart ?? ''} comes from ${from} and is not fetched; only images in spec.values are audited`,
       );
     }
-    render = renderChart(ws, undefined, layers, name);
+    render = renderChart(ws, undefined, layers, chart ?? name);
   }
   run.addRender(app, render, namespace, ws === run.audited);
 }

@@ -43,8 +43,8 @@ export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Disco
 
   const byDir = new Map<string, string[]>();
   for (const file of found.manifestsWithImages) {
-    if (run.coveredFiles.has(file)) continue;
     const dir = dirname(file);
+    if (run.coveredFiles.has(file) || run.referencedDirs.has(dir)) continue;
     const list = byDir.get(dir);
     if (list) list.push(file);
     else byDir.set(dir, [file]);

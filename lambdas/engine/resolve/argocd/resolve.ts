@@ -97,10 +97,12 @@ async function resolveSource(
     );
     return;
   }
+  const path = normalisePath(source.path ?? '');
+  // The path counts as pointed at even when its revision cannot be read: it is not unreferenced.
+  if (path !== undefined && !hasTemplate(path)) run.referencedDirs.add(path);
   const ws = await run.workspaceAt(source.targetRevision, emit, [...source.at, 'targetRevision'], `${label}'s desired state`);
   if (!ws) return;
-  const path = normalisePath(source.path ?? '');
-  if (path === undefined || hasTemplate(source.path ?? '')) {
+  if (path === undefined || hasTemplate(path)) {
     emit('UNRESOLVED_APP', [...source.at, 'path'], 'warning', `${label} has path "${source.path}" that cannot be resolved in this repository`);
     return;
   }

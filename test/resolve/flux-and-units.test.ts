@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { application, codes, deployment, kustomization, resolveFiles, rows } from './helpers.js';
+
+const chart = {
+  'charts/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 1.0.0\nappVersion: "2.0.0"\n',
+  'charts/web/values.yaml': 'image:\n  repository: ghcr.io/acme/web\n  tag: ""\n',
+  'charts/web/templates/deployment.yaml': 'spec:\n  image: "{{ .Values.image.repository }}"\n  broken: [\n',
+};
+
+const helmRelease = (chartRef: string, values = 'image:\n      tag: "3.0.0"') => `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: web
+  namespace: shop
+spec:
+  chart:
+    spec:
+${chartRef}
+  values:
+    ${values}
+`;
+
+describe('Flux', () => {
+  it('HelmRelease with a chart path in this repository merges spec.values over the chart values', async () => {
+    const state = await resolveFiles({
+      ...chart,
+      'flux/web.yaml': helmRelease('      chart: ./charts/web\n      sourceRef:\n        kind: GitRepository\n        name: gitops'),
+    });
+    expect(rows(state)).toEqual(['web | HelmValues/shop/image | web | ghcr.io/acme/web:3.0.0']);
+    expect(state.images[0]?.app).toMatchObject({ kind: 'flux-helmrelease', path: 'charts/web', definedAt: { file: 'flux/web.yaml', line: 4 } });
+    expect(state.images[0]?.locations).toEqual([
+      { file: 'charts/web/values.yaml', line: 2 },
+      { file: 'flux/web.yaml', line: 15 },
+    ]);
+    // templates/ is never parsed, so its broken YAML gives no finding
+    expect(codes(state)).toEqual(['HELM_NOT_RENDERED charts/web/Chart.yaml:0']);
+  });
+
+  it('HelmRelease with a chart from a Helm repository audits spec.values alone and says so', async () => {
+    const state = await resolveFiles({
+      'flux/web.yaml': helmRelease(
+        '      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo',
+        'image:\n      repository: ghcr.io/stefanprodan/podinfo\n      tag: 6.5.0',
+      ),
+    });
+    expect(rows(state)).toEqual(['web | HelmValues/shop/image | podinfo | ghcr.io/stefanprodan/podinfo:6.5.0']);
+    expect(state.findings.map((f) => [f.code, f.severity])).toEqual([['REMOTE_RESOURCE', 'info']]);
+  });
+
+  it('Kustomization renders spec.path with spec.images and postBuild.substitute; unknown variables stay UNRESOLVED_TEMPLATE', async () => {
+    const state = await resolveFiles({
+      'clusters/prod/app.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+spec:
+  path: ./svc/prod
+  targetNamespace: prod
+  sourceRef:
+    kind: GitRepository
+    name: gitops
+  images:
+    - name: ghcr.io/acme/api
+      newTag: flux-tag
+  postBuild:
+    substitute:
+      SIDE_TAG: "1.2"
+`,
+      'svc/prod/kustomization.yaml': kustomization('resources: [d.yaml]'),
+      'svc/prod/d.yaml': deployment('api', 'ghcr.io/acme/api:1', `        - name: side\n          image: ghcr.io/acme/side:\${SIDE_TAG}\n        - name: extra\n          image: ghcr.io/acme/extra:\${NOPE}\n`),
+    });
+    expect(rows(state)).toEqual([
+      'app | Deployment/prod/api | api | ghcr.io/acme/api:flux-tag',
+      'app | Deployment/prod/api | extra | ghcr.io/acme/extra:${NOPE}',
+      'app | Deployment/prod/api | side | ghcr.io/acme/side:1.2',
+    ]);
+    expect(state.images[0]?.locations).toEqual([
+      { file: 'svc/prod/d.yaml', line: 10 },
+      { file: 'clusters/prod/app.yaml', line: 12 },
+    ]);
+    expect(state.images[2]?.locations).toEqual([
+      { file: 'svc/prod/d.yaml', line: 12 },
+      { file: 'clusters/prod/app.yaml', line: 16 },
+    ]);
+    expect(codes(state)).toEqual(['UNRESOLVED_TEMPLATE svc/prod/d.yaml:14']);
+  });
+
+  it('Kustomization over a plain directory takes every manifest below it, as Flux generates a kustomization', async () => {
+    const state = await resolveFiles({
+      'flux/app.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+spec:
+  path: ./deploy
+  images:
+    - name: ghcr.io/acme/b
+      newTag: "2"
+`,
+      'deploy/a.yaml': deployment('a', 'ghcr.io/acme/a:1'),
+      'deploy/nested/b.yaml': deployment('b', 'ghcr.io/acme/b:1'),
+    });
+    expect(rows(state)).toEqual(['app | Deployment/-/a | a | ghcr.io/acme/a:1', 'app | Deployment/-/b | b | ghcr.io/acme/b:2']);
+  });
+});
+
+describe('units no app points at, compose, and bad input', () => {
+  it('lists a top-level kustomization as unreferenced but never its bases on their own', async () => {
+    const state = await resolveFiles({
+      'svc/base/kustomization.yaml': kustomization('resources: [d.yaml]'),
+      'svc/base/d.yaml': deployment('api', 'ghcr.io/acme/api:latest'),
+      'svc/overlays/dev/kustomization.yaml': kustomization('resources: [../../base]\nimages:\n  - name: ghcr.io/acme/api\n    newTag: dev'),
+    });
+    expect(rows(state)).toEqual(['svc/overlays/dev | Deployment/-/api | api | ghcr.io/acme/api:dev']);
+    expect(state.images[0]?.app).toEqual({ name: 'svc/overlays/dev', kind: 'kustomization', path: 'svc/overlays/dev', unreferenced: true });
+    expect(codes(state)).toEqual(['UNREFERENCED svc/overlays/dev/kustomization.yaml:0']);
+  });
+
+  it('lists plain manifest directories no app points at, and not those an app renders', async () => {
+    const state = await resolveFiles({
+      'apps/a.yaml': application('a', 'path: used'),
+      'used/d.yaml': deployment('a', 'ghcr.io/acme/a:1'),
+      'ops/pod.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n    - name: sh\n      image: busybox:1.36\n',
+    });
+    expect(rows(state)).toEqual(['a | Deployment/a-ns/a | a | ghcr.io/acme/a:1', 'ops | Pod/-/debug | sh | docker.io/library/busybox:1.36']);
+    expect(state.images[1]?.app.unreferenced).toBe(true);
+    expect(codes(state)).toEqual(['UNREFERENCED ops/pod.yaml:0']);
+  });
+
+  it('reads docker compose files as apps named after their path', async () => {
+    const state = await resolveFiles({
+      'docker-compose.yml': 'services:\n  cache:\n    image: redis:7.2\n',
+      'deploy/compose.prod.yaml': 'services:\n  api:\n    image: ghcr.io/acme/api:${TAG:-1.0}\n',
+    });
+    expect(rows(state)).toEqual([
+      'deploy/compose.prod.yaml | ComposeService/-/api | api | ghcr.io/acme/api:1.0',
+      'docker-compose.yml | ComposeService/-/cache | cache | docker.io/library/redis:7.2',
+    ]);
+    expect(state.images[1]?.app.kind).toBe('compose');
+  });
+
+  it('dedupes identical (app, workload, container, image) rows and merges their locations', async () => {
+    const state = await resolveFiles({
+      'apps/a.yaml': application('a', 'path: m\ndirectory:\n  recurse: true'),
+      'm/one.yaml': deployment('api', 'ghcr.io/acme/api:1'),
+      'm/two.yaml': deployment('api', 'ghcr.io/acme/api:1'),
+    });
+    expect(rows(state)).toEqual(['a | Deployment/a-ns/api | api | ghcr.io/acme/api:1']);
+    expect(state.images[0]?.locations).toEqual([
+      { file: 'm/one.yaml', line: 10 },
+      { file: 'm/two.yaml', line: 10 },
+    ]);
+  });
+
+  it('turns bad input into findings with file and line and keeps everything valid', async () => {
+    const state = await resolveFiles({
+      'apps/a.yaml': `${application('a', 'path: m')}---\nkind: [broken\n`,
+      'apps/b.yaml': 'apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: b\n',
+      'm/good.yaml': deployment('api', 'ghcr.io/Acme/api:1'),
+      'm/bad.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x\n',
+    });
+    expect(rows(state)).toEqual(['a | Deployment/a-ns/api | api | ghcr.io/Acme/api:1']);
+    expect(state.findings.map((f) => `${f.code} ${f.file}`)).toEqual([
+      'YAML_ERROR apps/a.yaml',
+      'INVALID_RESOURCE apps/b.yaml',
+      'YAML_ERROR m/bad.yaml',
+      'INVALID_REFERENCE m/good.yaml',
+    ]);
+    expect(state.findings.every((f) => f.line > 0)).toBe(true);
+  });
+
+  it('restricts apps and unreferenced units to the given paths, while apps still render paths outside them', async () => {
+    const state = await resolveFiles(
+      {
+        'team-a/app.yaml': application('a', 'path: shared'),
+        'team-b/app.yaml': application('b', 'path: shared'),
+        'shared/d.yaml': deployment('api', 'ghcr.io/acme/api:1'),
+        'ops/pod.yaml': deployment('ops', 'ghcr.io/acme/ops:1'),
+      },
+      { paths: ['team-a'] },
+    );
+    expect(rows(state)).toEqual(['a | Deployment/a-ns/api | api | ghcr.io/acme/api:1']);
+  });
+});
