@@ -170,7 +170,9 @@ export function diagnose(f: ImageFacts): Diagnosis {
       );
     }
     if (rejected) {
-      return result('AUTH_FAILED', `${who} was rejected (${describe(err)}). Renew it: for ghcr.io a classic PAT with read:packages.`);
+      const anon = f.anonymous;
+      const seen = anon && !anon.ok ? ` Anonymously: ${describe(anon.error)}.` : '';
+      return result('AUTH_FAILED', `${who} was rejected (${describe(err)}). Renew it${f.isGhcr ? ': for ghcr.io a classic PAT with read:packages' : ''}.${seen}`);
     }
     if (pkg?.exists === true) {
       if (versions && versions.http === 200 && !versions.tagFound) return tagMissing(f, result, 'the Packages API lists the package but no version carries it');
@@ -219,7 +221,7 @@ function missing(f: ImageFacts, err: RegistryError, result: Result): Diagnosis {
 function tagMissing(f: ImageFacts, result: Result, because: string): Diagnosis {
   const { ref } = f;
   const name = `${ref.registry}/${ref.repository}`;
-  const evidenceTags: { nearest: string[]; recent: string[]; total?: number } = { nearest: f.nearest ?? [], recent: f.tags?.recent ?? f.api?.versions?.recentTags.slice(0, 5) ?? [] };
+  const evidenceTags: { nearest: string[]; recent: string[]; total?: number } = { nearest: f.nearest ?? [], recent: (f.api?.versions?.http === 200 ? f.api.versions.recentTags.slice(0, 5) : undefined) ?? f.tags?.recent ?? [] };
   const total = f.tags?.list?.length ?? f.api?.versions?.allTags.length;
   if (total !== undefined) evidenceTags.total = total;
   const d: Diagnosis = result('TAG_MISSING', '');

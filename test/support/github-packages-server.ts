@@ -1,0 +1,148 @@
+/**
+ * FAKE, written for the tests: a loopback server speaking the GitHub Packages REST wire format as documented
+ * (docs.github.com/rest/packages; octokit/plugin-rest-endpoint-methods docs/packages/*) for the calls the
+ * auditor makes. It is not GitHub. Routes:
+ *   GET /orgs/{org}/packages/container/{name}            GET /users/{user}/packages/container/{name}
+ *   GET /orgs/{org}/packages/container/{name}/versions   GET /users/{user}/packages/container/{name}/versions
+ *   GET /orgs/{org}/packages?package_type=container      GET /users/{user}/packages?package_type=container
+ * Behaviour as documented or observed (registry-facts §2): no/unknown token → 401; token without read:packages
+ * → 403; owner of the other kind, missing package, or a private package the token cannot see → 404.
+ * Package names arrive percent-encoded (`team%2Fapp`). Pagination: per_page/page with a Link header.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeVersion {
+  id: number;
+  /** The manifest digest (GitHub puts it in `name`). */
+  digest: string;
+  tags: string[];
+  updatedAt: string;
+  /** Set for deleted versions. */
+  deletedAt?: string;
+}
+
+export interface FakePackage {
+  name: string;
+  visibility: 'public' | 'private' | 'internal';
+  versions: FakeVersion[];
+}
+
+export interface FakeOwner {
+  login: string;
+  type: 'Organization' | 'User';
+  packages: FakePackage[];
+}
+
+export interface FakeApiToken {
+  token: string;
+  scopes: string[];
+  /** Private packages this token can see (`owner/name`), or 'all'. Public ones are always visible. */
+  sees?: 'all' | string[];
+}
+
+export interface GitHubPackagesServer {
+  url: string;
+  requests: Array<{ method: string; path: string; authorization?: string }>;
+  owners: FakeOwner[];
+  stop(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tokens: FakeApiToken[] }): Promise<GitHubPackagesServer> {
+  const requests: GitHubPackagesServer['requests'] = [];
+  let base = '';
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://api.invalid');
+    const rec: { method: string; path: string; authorization?: string } = { method: req.method ?? 'GET', path: url.pathname + url.search };
+    if (req.headers.authorization) rec.authorization = '<present>';
+    requests.push(rec);
+    const docs = 'https://docs.github.com/rest/packages/packages';
+    const m = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (!m?.[1]) return send(res, 401, { message: 'Requires authentication', documentation_url: docs, status: '401' });
+    const token = init.tokens.find((t) => t.token === m[1]);
+    if (!token) return send(res, 401, { message: 'Bad credentials', documentation_url: docs, status: '401' });
+    if (!token.scopes.includes('read:packages')) {
+      return send(res, 403, { message: 'You need at least read:packages scope to list packages.', documentation_url: docs, status: '403' });
+    }
+    const notFound = () => send(res, 404, { message: 'Not Found', documentation_url: docs, status: '404' });
+
+    const route = /^\/(orgs|users)\/([^/]+)\/packages(?:\/container\/([^/]+)(\/versions)?)?$/.exec(url.pathname);
+    if (!route || req.method !== 'GET') return notFound();
+    const [, kind, ownerRaw, nameRaw, versionsPart] = route;
+    const owner = init.owners.find((o) => o.login.toLowerCase() === decodeURIComponent(ownerRaw ?? '').toLowerCase());
+    if (!owner || (kind === 'orgs') !== (owner.type === 'Organization')) return notFound();
+    const canSee = (p: FakePackage) =>
+      p.visibility === 'public' || token.sees === 'all' || (Array.isArray(token.sees) && token.sees.includes(`${owner.login}/${p.name}`));
+    const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? '30'));
+    const page = Math.max(1, Number(url.searchParams.get('page') ?? '1'));
+    const paginate = <T>(items: T[]) => {
+      const slice = items.slice((page - 1) * perPage, page * perPage);
+      const headers: Record<string, string> = {};
+      if (page * perPage < items.length) {
+        const next = new URL(url.pathname + url.search, base);
+        next.searchParams.set('page', String(page + 1));
+        headers.link = `<${next.href}>; rel="next"`;
+      }
+      return { slice, headers };
+    };
+    const ownerJson = { login: owner.login, type: owner.type };
+
+    if (!nameRaw) {
+      if (url.searchParams.get('package_type') !== 'container') return send(res, 400, { message: 'Invalid argument', status: '400' });
+      const visible = owner.packages.filter(canSee);
+      const { slice, headers } = paginate(visible);
+      return send(res, 200, slice.map((p, i) => ({ id: 1000 + i, name: p.name, package_type: 'container', owner: ownerJson, visibility: p.visibility })), headers);
+    }
+    const name = decodeURIComponent(nameRaw);
+    const pkg = owner.packages.find((p) => p.name === name);
+    if (!pkg || !canSee(pkg)) return notFound();
+    if (!versionsPart) {
+      return send(res, 200, {
+        id: 1,
+        name: pkg.name,
+        package_type: 'container',
+        owner: ownerJson,
+        visibility: pkg.visibility,
+        url: `${base}/${kind}/${owner.login}/packages/container/${encodeURIComponent(pkg.name)}`,
+      });
+    }
+    const state = url.searchParams.get('state') ?? 'active';
+    const versions = pkg.versions
+      .filter((v) => (state === 'deleted' ? v.deletedAt !== undefined : v.deletedAt === undefined))
+      .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
+    const { slice, headers } = paginate(versions);
+    return send(
+      res,
+      200,
+      slice.map((v) => ({
+        id: v.id,
+        name: v.digest,
+        url: `${base}/versions/${v.id}`,
+        package_html_url: `https://github.com/${owner.login}/packages/container/package/${pkg.name}`,
+        created_at: v.updatedAt,
+        updated_at: v.updatedAt,
+        ...(v.deletedAt ? { deleted_at: v.deletedAt } : {}),
+        metadata: { package_type: 'container', container: { tags: v.tags } },
+      })),
+      headers,
+    );
+  };
+  const server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: base,
+    requests,
+    owners: init.owners,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

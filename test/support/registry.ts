@@ -1,0 +1,247 @@
+/**
+ * A real CNCF distribution registry (Debian `docker-registry`) on 127.0.0.1, port 0, with token auth served by
+ * the GHCR-like fake token server (ghcr-token-server.ts), a temporary storage directory and `delete.enabled`.
+ * Push helpers speak the registry API over raw HTTP (undici): single-platform OCI manifests and multi-platform
+ * OCI indexes. Used by tests, the bench and demo scripts.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Agent, request } from 'undici';
+import { startGhcrTokenServer, type GhcrTokenServer, type TokenGrant, type TokenServerRequest } from './ghcr-token-server.js';
+
+export interface LocalRegistryOptions {
+  /** Repositories anonymous callers may not see (GHCR-like 403 DENIED at the token step). */
+  privateRepositories?: string[];
+  /** Tokens accepted as Basic passwords at the token endpoint (any username). */
+  tokens?: Array<string | TokenGrant>;
+  /** Token `service` (default `ghcr-test`). */
+  service?: string;
+}
+
+export interface PushedManifest {
+  digest: string;
+  mediaType: string;
+}
+
+export interface LocalRegistry {
+  /** `http://127.0.0.1:PORT`: the registry endpoint. */
+  url: string;
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  /** `http://127.0.0.1:PORT2/token`: the token realm. */
+  tokenUrl: string;
+  storageDir: string;
+  /** Every request the token server saw (authorization header included, for isolation tests). */
+  tokenRequests: TokenServerRequest[];
+  /** Push a single-platform OCI image manifest (distinct digest per tag). */
+  pushImage(repository: string, tag: string, options?: { platform?: string }): Promise<PushedManifest>;
+  /** Push an OCI index with one manifest per platform; `attestation` adds an `unknown/unknown` entry. */
+  pushIndex(repository: string, tag: string, platforms: string[], options?: { attestation?: boolean }): Promise<PushedManifest>;
+  /** Resolve the tag's digest and delete that manifest (registry 2.8 cannot delete by tag). */
+  deleteTag(repository: string, tag: string): Promise<void>;
+  setPrivate(repository: string, isPrivate: boolean): void;
+  setTokens(tokens: Array<string | TokenGrant>): void;
+  stop(): Promise<void>;
+}
+
+const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+export async function startLocalRegistry(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'ida-registry-'));
+  const storageDir = join(dir, 'storage');
+  const keyPath = join(dir, 'token.key');
+  const certPath = join(dir, 'token.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=ghcr-test-token-issuer'], { stdio: 'ignore' });
+  const keyPem = readFileSync(keyPath, 'utf8');
+  const certPem = readFileSync(certPath, 'utf8');
+  const certDer = Buffer.from(certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+
+  const service = options.service ?? 'ghcr-test';
+  const issuer = 'ghcr-test-issuer';
+  const privateRepos = new Set(options.privateRepositories ?? []);
+  let grants: TokenGrant[] = (options.tokens ?? []).map((t) => (typeof t === 'string' ? { password: t } : t));
+  const pushPassword = randomBytes(16).toString('hex');
+  const repositoryExists = (name: string) => existsSync(join(storageDir, 'docker/registry/v2/repositories', name, '_manifests'));
+
+  const tokenServer: GhcrTokenServer = await startGhcrTokenServer({
+    service,
+    issuer,
+    keyPem,
+    certDer,
+    repositoryExists,
+    isPrivate: (n) => privateRepos.has(n),
+    tokens: () => grants,
+    pushPassword,
+  });
+  const tokenUrl = `${tokenServer.url}/token`;
+
+  const configPath = join(dir, 'config.yml');
+  writeFileSync(
+    configPath,
+    [
+      'version: 0.1',
+      'log: { level: info, accesslog: { disabled: true } }',
+      `storage: { filesystem: { rootdirectory: ${JSON.stringify(storageDir)} }, delete: { enabled: true } }`,
+      'http: { addr: 127.0.0.1:0, secret: local-test-secret }',
+      `auth: { token: { realm: ${JSON.stringify(tokenUrl)}, service: ${JSON.stringify(service)}, issuer: ${JSON.stringify(issuer)}, rootcertbundle: ${JSON.stringify(certPath)} } }`,
+      '',
+    ].join('\n'),
+  );
+
+  const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`docker-registry did not start: ${seen.slice(-500)}`)), 10_000);
+    timer.unref();
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(seen);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        seen = '';
+        resolve(Number(m[1]));
+      }
+      if (seen.length > 100_000) seen = seen.slice(-10_000);
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`docker-registry exited with ${code}: ${seen.slice(-500)}`));
+    });
+  });
+  // Keep draining stderr so the registry never blocks on a full pipe.
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.on('data', () => undefined);
+
+  const url = `http://127.0.0.1:${port}`;
+  const dispatcher = new Agent({ connections: 16 });
+  const pushTokens = new Map<string, string>();
+
+  async function pushToken(repository: string): Promise<string> {
+    const cached = pushTokens.get(repository);
+    if (cached) return cached;
+    const u = new URL(tokenUrl);
+    u.searchParams.set('service', service);
+    u.searchParams.set('scope', `repository:${repository}:pull,push,delete`);
+    const res = await request(u, { dispatcher, headers: { authorization: `Basic ${Buffer.from(`pusher:${pushPassword}`).toString('base64')}` } });
+    const body = (await res.body.json()) as { token: string };
+    pushTokens.set(repository, body.token);
+    return body.token;
+  }
+
+  async function call(repository: string, method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE', path: string, headers: Record<string, string> = {}, body?: Buffer | string) {
+    const token = await pushToken(repository);
+    const res = await request(new URL(path, url), { dispatcher, method, headers: { ...headers, authorization: `Bearer ${token}` }, ...(body !== undefined ? { body } : {}) });
+    const text = method === 'HEAD' ? '' : await res.body.text();
+    if (method === 'HEAD') await res.body.dump();
+    return { status: res.statusCode, headers: res.headers, text };
+  }
+
+  async function pushBlob(repository: string, content: Buffer): Promise<{ digest: string; size: number }> {
+    const digest = sha256(content);
+    const head = await call(repository, 'HEAD', `/v2/${repository}/blobs/${digest}`);
+    if (head.status === 200) return { digest, size: content.length };
+    const start = await call(repository, 'POST', `/v2/${repository}/blobs/uploads/`);
+    if (start.status !== 202) throw new Error(`blob upload start ${start.status}: ${start.text}`);
+    const location = String(start.headers.location);
+    const put = new URL(location, url);
+    put.searchParams.set('digest', digest);
+    const done = await call(repository, 'PUT', put.pathname + put.search, { 'content-type': 'application/octet-stream' }, content);
+    if (done.status !== 201) throw new Error(`blob upload ${done.status}: ${done.text}`);
+    return { digest, size: content.length };
+  }
+
+  async function putManifest(repository: string, reference: string, mediaType: string, json: unknown): Promise<PushedManifest> {
+    const bytes = Buffer.from(JSON.stringify(json));
+    const res = await call(repository, 'PUT', `/v2/${repository}/manifests/${reference}`, { 'content-type': mediaType }, bytes);
+    if (res.status !== 201) throw new Error(`manifest put ${res.status}: ${res.text}`);
+    return { digest: sha256(bytes), mediaType };
+  }
+
+  async function platformManifest(repository: string, platform: string, note: string): Promise<{ digest: string; size: number; mediaType: string }> {
+    const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
+    const layerRaw = Buffer.from(`layer for ${platform}\n`);
+    const layer = await pushBlob(repository, gzipSync(layerRaw));
+    const config = await pushBlob(
+      repository,
+      Buffer.from(JSON.stringify({ architecture, os, ...(variant ? { variant } : {}), rootfs: { type: 'layers', diff_ids: [sha256(layerRaw)] }, config: {} })),
+    );
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config.digest, size: config.size },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layer.digest, size: layer.size }],
+      annotations: { 'org.example.note': note },
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const pushed = await putManifest(repository, sha256(bytes), manifest.mediaType, manifest);
+    return { digest: pushed.digest, size: bytes.length, mediaType: manifest.mediaType };
+  }
+
+  return {
+    url,
+    host: `127.0.0.1:${port}`,
+    tokenUrl,
+    storageDir,
+    tokenRequests: tokenServer.requests,
+    async pushImage(repository, tag, opts = {}) {
+      const m = await platformManifest(repository, opts.platform ?? 'linux/amd64', `${repository}:${tag}`);
+      const res = await call(repository, 'GET', `/v2/${repository}/manifests/${m.digest}`, { accept: m.mediaType });
+      return putManifest(repository, tag, m.mediaType, JSON.parse(res.text));
+    },
+    async pushIndex(repository, tag, platforms, opts = {}) {
+      const manifests: unknown[] = [];
+      for (const p of platforms) {
+        const m = await platformManifest(repository, p, `${repository}:${tag}:${p}`);
+        const [os, architecture, variant] = p.split('/');
+        manifests.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { os, architecture, ...(variant ? { variant } : {}) } });
+      }
+      if (opts.attestation) {
+        const first = manifests[0] as { digest: string } | undefined;
+        const att = await platformManifest(repository, 'unknown/unknown', `attestation ${tag}`);
+        manifests.push({
+          mediaType: att.mediaType,
+          digest: att.digest,
+          size: att.size,
+          platform: { os: 'unknown', architecture: 'unknown' },
+          annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': first?.digest ?? '' },
+        });
+      }
+      return putManifest(repository, tag, 'application/vnd.oci.image.index.v1+json', {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests,
+      });
+    },
+    async deleteTag(repository, tag) {
+      const head = await call(repository, 'HEAD', `/v2/${repository}/manifests/${tag}`, {
+        accept: 'application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json',
+      });
+      const digest = head.headers['docker-content-digest'];
+      if (head.status !== 200 || typeof digest !== 'string') throw new Error(`cannot resolve ${repository}:${tag} (${head.status})`);
+      const del = await call(repository, 'DELETE', `/v2/${repository}/manifests/${digest}`);
+      if (del.status !== 202) throw new Error(`delete ${repository}@${digest}: ${del.status} ${del.text}`);
+    },
+    setPrivate(repository, isPrivate) {
+      if (isPrivate) privateRepos.add(repository);
+      else privateRepos.delete(repository);
+    },
+    setTokens(tokens) {
+      grants = tokens.map((t) => (typeof t === 'string' ? { password: t } : t));
+    },
+    async stop() {
+      await dispatcher.close().catch(() => undefined);
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await tokenServer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
