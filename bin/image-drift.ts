@@ -1,0 +1,4 @@
+// CLI entry: `image-drift <command>`. All behaviour lives in cli/ and lambdas/engine/.
+import { main } from '../cli/main.js';
+
+process.exitCode = await main(process.argv.slice(2));

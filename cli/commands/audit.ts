@@ -1,0 +1,152 @@
+/**
+ * `image-drift audit`: desired state plus registry verdicts, drift history in the embedded
+ * store, and a report in the chosen format. Also the pull-request gate (`--changed-since`).
+ */
+import { randomUUID } from 'node:crypto';
+import { runAudit } from '../../lambdas/engine/audit.js';
+import { openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
+import { trackDrift } from '../../lambdas/engine/history/index.js';
+import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
+import type { AuditReport, DesiredState, RepoSource } from '../../lambdas/engine/model.js';
+import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
+import { createProgress } from '../../lambdas/engine/report/progress.js';
+import { ExitCode, IncompleteAuditError, UsageError } from '../exit-codes.js';
+import {
+  buildChecker,
+  failingResults,
+  loadCliConfig,
+  openCliSource,
+  resolveFailOn,
+  stateDirFrom,
+  type Env,
+  type RegistryFlags,
+  type SourceFlags,
+} from '../runtime.js';
+import { parseFormat, writeAuditReport, type OutputFormat } from '../output.js';
+import { colorEnabled } from '../color.js';
+
+export interface AuditFlags extends SourceFlags, RegistryFlags {
+  path?: string[];
+  repoUrl?: string[];
+  format?: string;
+  json?: boolean;
+  failOn?: string[];
+  changedSince?: string;
+  base?: string;
+  head?: string;
+  stateDir?: string;
+  history?: boolean;
+  progress?: boolean;
+}
+
+export async function auditCommand(flags: AuditFlags, env: Env = process.env): Promise<ExitCode> {
+  const format: OutputFormat = flags.json ? 'json' : parseFormat(flags.format ?? 'table');
+  const { config } = await loadCliConfig(flags.config);
+  const failOn = resolveFailOn(flags.failOn, config);
+  const stateDir = stateDirFrom(flags.stateDir, env);
+  const prMode = pullRequestMode(flags);
+
+  const source = openCliSource(
+    { ...flags, ...(prMode?.head && flags.repo ? { repo: withRef(flags.repo, prMode.head) } : {}) },
+    env,
+    config,
+    stateDir,
+  );
+  const checker = await buildChecker(flags, config, env);
+  const progress = createProgress(process.stderr, {
+    enabled: flags.progress !== false && Boolean(process.stderr.isTTY) && (format === 'table' || format === 'markdown'),
+  });
+
+  const tree = await source.load().catch((error: unknown) => {
+    throw new IncompleteAuditError(`cannot read ${source.description.location}: ${messageOf(error)}`, { cause: error });
+  });
+  const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path) : undefined;
+  const { report } = await runAudit({
+    source,
+    checker,
+    tree,
+    ...(flags.path?.length ? { paths: flags.path } : {}),
+    ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
+    ...(baseline ? { baseline } : {}),
+    onProgress: (done, total) => progress.update(done, total),
+  });
+  progress.done();
+
+  // A pull-request check previews a change: it must not move the history of the deployed state.
+  if (!prMode && flags.history !== false) await recordHistory(report, stateDir, config);
+
+  writeAuditReport(report, format, { color: colorEnabled(env), revision: report.source.commit });
+  return failingResults(report.results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
+}
+
+interface PullRequestMode {
+  base: string;
+  head?: string;
+}
+
+function pullRequestMode(flags: AuditFlags): PullRequestMode | undefined {
+  if (flags.changedSince && (flags.base || flags.head)) throw new UsageError('use --changed-since REF, or --base REF with --head REF, not both');
+  if (flags.changedSince) return { base: flags.changedSince };
+  if (flags.head && !flags.base) throw new UsageError('--head needs --base');
+  if (flags.base) {
+    if (flags.head && !flags.repo) throw new UsageError('--head is for --repo; with --dir the working tree is the head');
+    return { base: flags.base, ...(flags.head ? { head: flags.head } : {}) };
+  }
+  return undefined;
+}
+
+function withRef(repo: string, ref: string): string {
+  return `${repo.replace(/@.*$/, '')}@${ref}`;
+}
+
+async function desiredStateAt(source: RepoSource, revision: string, paths: string[] | undefined): Promise<DesiredState> {
+  try {
+    const tree = await source.load(revision);
+    return await resolveDesiredState(source, { tree, ...(paths?.length ? { paths } : {}) });
+  } catch (error) {
+    if (error instanceof RevisionUnavailableError) throw new UsageError(`cannot read the base revision: ${error.message}`);
+    throw error;
+  }
+}
+
+async function recordHistory(report: AuditReport, stateDir: string, config: { unverifiedAfterRuns: number; reminderIntervalHours: number }): Promise<void> {
+  let local;
+  try {
+    local = await openLocalHistoryStore(stateDir);
+  } catch (error) {
+    throw new IncompleteAuditError(`cannot open the history store in ${stateDir}: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    const outcome = await trackDrift(
+      {
+        runId: randomUUID(),
+        repository: report.source.location,
+        ...(report.source.commit ? { commit: report.source.commit } : {}),
+        startedAt: new Date(report.startedAt),
+        durationMs: report.durationMs,
+        results: report.results,
+      },
+      {
+        store: local.store,
+        options: { unverifiedAfterRuns: config.unverifiedAfterRuns, reminderIntervalHours: config.reminderIntervalHours },
+      },
+    );
+    for (const result of report.results) {
+      const drift = outcome.drift.get(result.image);
+      if (drift) result.drift = drift;
+    }
+    const changes = outcome.transitions.filter((transition) => transition.kind !== 'TRACKED' || transition.to !== 'PRESENT');
+    if (changes.length > 0) {
+      report.notes = [
+        ...(report.notes ?? []),
+        ...changes.map((transition) => `history: ${transition.image} ${transition.from ?? 'new'} → ${transition.to ?? 'untracked'}${transition.reason ? ` (${transition.reason})` : ''}`),
+      ];
+    }
+  } finally {
+    await local.close();
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,33 @@
+/** `image-drift desired`: the images each app really deploys, with provenance; no registry traffic. */
+import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
+import { ExitCode, IncompleteAuditError } from '../exit-codes.js';
+import { writeDesiredState } from '../output.js';
+import { loadCliConfig, openCliSource, stateDirFrom, type Env, type SourceFlags } from '../runtime.js';
+import { UsageError } from '../exit-codes.js';
+import { colorEnabled } from '../color.js';
+
+export interface DesiredFlags extends SourceFlags {
+  path?: string[];
+  repoUrl?: string[];
+  json?: boolean;
+  format?: string;
+  config?: string;
+  stateDir?: string;
+}
+
+export async function desiredCommand(flags: DesiredFlags, env: Env = process.env): Promise<ExitCode> {
+  const format = flags.json ? 'json' : (flags.format ?? 'table');
+  if (format !== 'json' && format !== 'table') throw new UsageError(`--format must be table or json, got "${format}"`);
+  const { config } = await loadCliConfig(flags.config);
+  const source = openCliSource(flags, env, config, stateDirFrom(flags.stateDir, env));
+  const tree = await source.load().catch((error: unknown) => {
+    throw new IncompleteAuditError(`cannot read ${source.description.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  });
+  const state = await resolveDesiredState(source, {
+    tree,
+    ...(flags.path?.length ? { paths: flags.path } : {}),
+    ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
+  });
+  writeDesiredState(state, format, colorEnabled(env));
+  return ExitCode.Clean;
+}

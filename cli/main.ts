@@ -1,0 +1,147 @@
+/**
+ * The `image-drift` command line: commander wiring only. Each command lives in commands/
+ * and returns an exit code; errors are mapped to exit codes here, in one place.
+ * Commands are imported when run, so `desired` never loads the AWS SDK or the registry client.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../lambdas/engine/config/schema.js';
+import { CredentialError } from '../lambdas/engine/config/secret.js';
+import { SourceUnavailableError } from '../lambdas/engine/sources/errors.js';
+import { EXIT_CODES_HELP, ExitCode, IncompleteAuditError, UsageError } from './exit-codes.js';
+import { collect } from './parse.js';
+import { TOOL_VERSION } from './version.js';
+
+function sourceOptions(command: Command): Command {
+  return command
+    .option('--dir <path>', 'audit a local directory (a git checkout also lets apps read other revisions)')
+    .option('--repo <owner/name[@ref]>', 'audit a GitHub repository through the REST API (token from GITHUB_TOKEN or GH_TOKEN)')
+    .option('--path <subdir>', 'only apps under this repository path (repeatable)', collect)
+    .option('--repo-url <url>', 'a URL under which Argo CD apps refer to this repository (repeatable)', collect)
+    .option('--github-api-url <url>', 'GitHub API base URL (GitHub Enterprise: https://HOST/api/v3)')
+    .option('--state-dir <dir>', 'history and cache directory (default .image-drift, or IMAGE_DRIFT_STATE_DIR)');
+}
+
+function registryOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'config file (default: image-drift.config.yaml|yml|json in the working directory)')
+    .option('--registry-endpoint <host=url>', 'serve a registry host from another endpoint, e.g. ghcr.io=http://127.0.0.1:5000 (repeatable)', collect)
+    .option('--platform <os/arch>', 'platform the cluster runs (repeatable; default linux/amd64)', collect)
+    .option('--concurrency <n>', 'registry requests in flight per registry (default 8)')
+    .option('--packages-token-sees-all', 'the GitHub token sees every package of the owner, so a Packages API 404 proves absence');
+}
+
+const CREDENTIALS_HELP = `
+Credentials (never taken from flags, never printed):
+  Docker config file   $DOCKER_CONFIG/config.json, else ~/.docker/config.json ("auths" by registry host)
+  GITHUB_TOKEN/GH_TOKEN ghcr.io and the GitHub Packages API, when no Docker config entry covers ghcr.io
+                       (a classic PAT with read:packages settles "missing or private")
+  config file          registries.<host>.credential.env names an environment variable`;
+
+export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
+  const program = new Command('image-drift')
+    .description('Finds the container images a GitOps repository deploys that a registry cannot serve, and says why.')
+    .version(TOOL_VERSION)
+    .showHelpAfterError()
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  sourceOptions(program.command('desired'))
+    .description('list the images each app really deploys (overlays applied), with file:line provenance; no registry traffic')
+    .option('--json', 'JSON output (images, findings)')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--config <file>', 'config file')
+    .action(async (options) => setExitCode(await (await import('./commands/desired.js')).desiredCommand(options)));
+
+  registryOptions(sourceOptions(program.command('audit')))
+    .description('check every desired image against its registry and report drift, grouped by status and app')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'sarif', 'markdown']).default('table'))
+    .option('--json', 'same as --format json')
+    .option('--fail-on <statuses>', 'statuses that make the exit code 1 (comma-separated, repeatable; NONE for never)', collect)
+    .option('--changed-since <ref>', 'pull-request mode: only check images new or changed since this git revision')
+    .option('--base <ref>', 'pull-request mode with --repo: the base revision (with --head)')
+    .option('--head <ref>', 'pull-request mode with --repo: the head revision')
+    .option('--no-history', 'do not record this run in the history store')
+    .option('--no-progress', 'no progress line on the terminal')
+    .addHelpText('after', `${CREDENTIALS_HELP}\n\nDefault --fail-on: NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE${EXIT_CODES_HELP}`)
+    .action(async (options) => setExitCode(await (await import('./commands/audit.js')).auditCommand(options)));
+
+  registryOptions(program.command('check'))
+    .description('check images named on the command line and say why each cannot be pulled')
+    .argument('<image...>', 'image references, e.g. ghcr.io/acme/auth-api:latest')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'sarif', 'markdown']).default('table'))
+    .option('--json', 'same as --format json')
+    .option('--fail-on <statuses>', 'statuses that make the exit code 1', collect)
+    .option('--github-api-url <url>', 'GitHub API base URL for the Packages API')
+    .addHelpText('after', `${CREDENTIALS_HELP}${EXIT_CODES_HELP}`)
+    .action(async (images: string[], options) => setExitCode(await (await import('./commands/check.js')).checkCommand(images, options)));
+
+  registryOptions(program.command('explain'))
+    .description('walk the diagnosis of one image step by step: every probe with its HTTP status and error code, then the verdict')
+    .argument('[image]', 'image reference (optional with --from-event when the event names it)')
+    .option('--from-event <line>', 'a kubelet/containerd error line (ErrImagePull, ImagePullBackOff...) to interpret first')
+    .option('--json', 'JSON output')
+    .option('--github-api-url <url>', 'GitHub API base URL for the Packages API')
+    .addHelpText('after', CREDENTIALS_HELP)
+    .action(async (image: string | undefined, options) => setExitCode(await (await import('./commands/explain.js')).explainCommand(image, options)));
+
+  const storeOptions = (command: Command): Command =>
+    command
+      .option('--table <name>', 'query a deployed DynamoDB table instead of the embedded store')
+      .option('--region <region>', 'AWS region of --table (default AWS_REGION)')
+      .option('--state-dir <dir>', 'embedded store directory (default .image-drift, or IMAGE_DRIFT_STATE_DIR)')
+      .option('--json', 'JSON output');
+
+  storeOptions(program.command('history'))
+    .description('list recorded drift events (transitions, digest changes), newest first')
+    .option('--image <ref>', 'events of one image')
+    .option('--app <name>', 'events of one app')
+    .option('--status <status>', 'events that entered this drift state')
+    .option('--since <duration|date>', 'events newer than this: 7d, 12h, 30m, or a date')
+    .option('--limit <n>', 'at most this many events (default 200)')
+    .action(async (options) => setExitCode(await (await import('./commands/history.js')).historyCommand(options)));
+
+  storeOptions(program.command('open'))
+    .description('list drifts open now (exit code 1 when there are any)')
+    .action(async (options) => setExitCode(await (await import('./commands/history.js')).openCommand(options)));
+
+  program
+    .command('init')
+    .description('write a commented starter image-drift.config.yaml')
+    .option('--force', 'overwrite an existing file')
+    .option('--output <file>', 'where to write it (default image-drift.config.yaml)')
+    .action(async (options) => setExitCode(await (await import('./commands/init.js')).initCommand(options)));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit (tests call it in-process). */
+export async function main(argv: readonly string[]): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.Clean;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): ExitCode {
+  if (error instanceof CommanderError) {
+    // --help and --version end here with exit code 0; commander already printed the message.
+    return error.exitCode === 0 ? ExitCode.Clean : ExitCode.Usage;
+  }
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof CredentialError) {
+    process.stderr.write(`image-drift: ${error.message}\n`);
+    return ExitCode.Usage;
+  }
+  if (error instanceof IncompleteAuditError || error instanceof SourceUnavailableError) {
+    const hint = error instanceof SourceUnavailableError && error.hint ? `\n  ${error.hint}` : '';
+    process.stderr.write(`image-drift: the audit could not complete: ${error.message}${hint}\n`);
+    return ExitCode.Incomplete;
+  }
+  process.stderr.write(`image-drift: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return ExitCode.Incomplete;
+}

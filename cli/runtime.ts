@@ -1,0 +1,155 @@
+/**
+ * Builds the engine's pieces from the command line, the config file and the environment.
+ * Precedence: flags, then the config file, then defaults. Secrets come only from the
+ * environment and the Docker config file, never from flags (they would show in `ps`).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  CONFIG_FILE_NAMES,
+  ConfigError,
+  loadConfigFile,
+  parseConfig,
+  type AuditorConfig,
+  type FailOnValue,
+  FAIL_ON_VALUES,
+} from '../lambdas/engine/config/schema.js';
+import { credentialFromEnv } from '../lambdas/engine/config/secret.js';
+import { createImageChecker, type DiagnosingImageChecker, type ExchangeEvent } from '../lambdas/engine/diagnose/index.js';
+import { loadRegistryCredentials, makeCredential, RegistryCredentials } from '../lambdas/engine/registry/credentials.js';
+import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
+import type { AuditResult, RepoSource } from '../lambdas/engine/model.js';
+import { UsageError } from './exit-codes.js';
+import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
+
+export interface SourceFlags {
+  dir?: string;
+  repo?: string;
+  githubApiUrl?: string;
+}
+
+export interface RegistryFlags {
+  config?: string;
+  registryEndpoint?: string[];
+  platform?: string[];
+  concurrency?: string;
+  githubApiUrl?: string;
+  packagesTokenSeesAll?: boolean;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The config file named by --config, else the first of CONFIG_FILE_NAMES in the working directory, else defaults. */
+export async function loadCliConfig(path: string | undefined, cwd = process.cwd()): Promise<{ config: AuditorConfig; file?: string }> {
+  const file = path ?? CONFIG_FILE_NAMES.map((name) => resolve(cwd, name)).find((candidate) => existsSync(candidate));
+  if (!file) return { config: parseConfig({}) };
+  if (!existsSync(file)) throw new UsageError(`--config ${file}: no such file`);
+  try {
+    return { config: await loadConfigFile(file), file };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+export function stateDirFrom(flag: string | undefined, env: Env): string {
+  return resolve(flag ?? env.IMAGE_DRIFT_STATE_DIR ?? '.image-drift');
+}
+
+export function openCliSource(flags: SourceFlags, env: Env, config: AuditorConfig, stateDir: string): RepoSource {
+  if (!flags.dir && !flags.repo) throw new UsageError('give the repository to audit: --dir PATH or --repo OWNER/NAME[@REF]');
+  if (flags.dir && flags.repo) throw new UsageError('give either --dir or --repo, not both');
+  if (flags.dir && !existsSync(flags.dir)) throw new UsageError(`--dir ${flags.dir}: no such directory`);
+  const token = env.GITHUB_TOKEN || env.GH_TOKEN;
+  const baseUrl = flags.githubApiUrl ?? config.github.baseUrl;
+  try {
+    return openSource({
+      ...(flags.dir ? { dir: flags.dir } : {}),
+      ...(flags.repo ? { repo: flags.repo } : {}),
+      ...(token ? { token } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+      cacheDir: resolve(stateDir, 'cache'),
+    });
+  } catch (error) {
+    if (error instanceof SourceUnavailableError && error.reason === 'invalid') throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Registry credentials: the Docker config file and GITHUB_TOKEN/GH_TOKEN (loadRegistryCredentials),
+ * plus config entries that name an environment variable (`registries.<host>.credential.env`).
+ */
+export async function loadCliCredentials(config: AuditorConfig, env: Env): Promise<RegistryCredentials> {
+  let base: RegistryCredentials;
+  try {
+    base = await loadRegistryCredentials({ env });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const fromConfig = [];
+  for (const [host, registry] of Object.entries(config.registries)) {
+    if (!registry.credential) continue;
+    const basic = credentialFromEnv(host, registry.credential, env);
+    if (basic) fromConfig.push(makeCredential({ host, username: basic.username, secret: basic.password, source: 'config' }));
+  }
+  if (fromConfig.length === 0) return base;
+  const merged = new Map(base.hosts().map((host) => [host, base.forHost(host)!]));
+  for (const credential of fromConfig) merged.set(credential.host, credential);
+  const githubApiToken = env.GITHUB_TOKEN || env.GH_TOKEN;
+  return new RegistryCredentials({
+    credentials: [...merged.values()],
+    helperHosts: [...base.helperHosts],
+    ...(githubApiToken ? { githubApiToken } : {}),
+  });
+}
+
+export async function buildChecker(
+  flags: RegistryFlags,
+  config: AuditorConfig,
+  env: Env,
+  onExchange?: (event: ExchangeEvent) => void,
+): Promise<DiagnosingImageChecker> {
+  const credentials = await loadCliCredentials(config, env);
+  const registries: Record<string, { endpoint?: string; allowedRealmHosts?: string[] }> = {};
+  for (const [host, registry] of Object.entries(config.registries)) {
+    registries[host] = {
+      ...(registry.endpoint ? { endpoint: registry.endpoint } : {}),
+      ...(registry.allowedRealmHosts ? { allowedRealmHosts: registry.allowedRealmHosts } : {}),
+    };
+  }
+  for (const mapping of flags.registryEndpoint ?? []) {
+    const [host, endpoint] = parseEndpointMapping(mapping);
+    registries[host] = { ...registries[host], endpoint };
+  }
+  const platforms = flags.platform?.length ? flags.platform.map(parsePlatform) : config.platforms;
+  const concurrency = flags.concurrency ? parsePositiveInteger('--concurrency', flags.concurrency) : config.concurrency;
+  const githubBaseUrl = flags.githubApiUrl ?? config.github.baseUrl;
+  return createImageChecker({
+    credentials,
+    registries,
+    platforms,
+    ...(concurrency ? { concurrencyPerRegistry: concurrency } : {}),
+    github: {
+      ...(githubBaseUrl ? { baseUrl: githubBaseUrl } : {}),
+      packagesTokenSeesAllPackages: flags.packagesTokenSeesAll ?? config.github.packagesTokenSeesAllPackages ?? false,
+    },
+    ...(onExchange ? { onExchange } : {}),
+  });
+}
+
+/** `--fail-on` accepts a comma-separated list and may be repeated; the config's failOn is the default. */
+export function resolveFailOn(flags: string[] | undefined, config: AuditorConfig): Set<FailOnValue> {
+  if (!flags?.length) return new Set(config.failOn);
+  const values = flags.flatMap((flag) => flag.split(',')).map((value) => value.trim().toUpperCase()).filter(Boolean);
+  const known = new Set<string>(FAIL_ON_VALUES);
+  for (const value of values) {
+    if (value === 'NONE') continue;
+    if (!known.has(value)) throw new UsageError(`--fail-on: unknown status "${value}"; use NONE or any of ${FAIL_ON_VALUES.join(', ')}`);
+  }
+  return new Set(values.filter((value): value is FailOnValue => known.has(value)));
+}
+
+export function failingResults(results: readonly AuditResult[], failOn: ReadonlySet<FailOnValue>): AuditResult[] {
+  return results.filter((result) => failOn.has(result.status) || (result.drift !== undefined && failOn.has(result.drift)));
+}
