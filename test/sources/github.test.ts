@@ -207,6 +207,14 @@ describe('GitHub source', () => {
     expect(JSON.stringify(error)).not.toContain('ghp_wrong_secret_value');
   });
 
+  it('an unreachable API is SourceUnavailableError', async () => {
+    const closed = await startFakeGitHub();
+    const baseUrl = closed.baseUrl;
+    await closed.close();
+    const error = await source({ baseUrl, ref: 'main' }).load().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SourceUnavailableError', reason: 'unreachable' });
+  });
+
   it('an exhausted rate limit is SourceUnavailableError with the reset time', async () => {
     await addRepository();
     github.rateLimit.remaining = 0;

@@ -102,6 +102,7 @@ class GitHubSource implements RepoSource {
   /** Snapshots of this source by commit: one download per commit even without the shared caches. */
   private readonly snapshots = new Map<string, Promise<Snapshot>>();
   private repository: Promise<string> | undefined;
+  private stateWrites: Promise<void> = Promise.resolve();
   private defaultCommit: string | undefined;
 
   constructor(private readonly options: GitHubSourceOptions) {
@@ -306,13 +307,17 @@ class GitHubSource implements RepoSource {
     return stored;
   }
 
-  private async writeEtag(key: string, value: ConditionalValue): Promise<void> {
+  private writeEtag(key: string, value: ConditionalValue): Promise<void> {
     if (this.useMemory) memoryEtags.set(`${this.apiBase}|${this.location}|${key}`, value);
     const dir = this.repoCacheDir();
-    if (dir === undefined) return;
-    const state = await this.readState();
-    state[key] = value;
-    await writeAtomically(join(dir, 'etags.json'), JSON.stringify(state)).catch(() => undefined);
+    if (dir === undefined) return Promise.resolve();
+    // Read-modify-write of one file: serialise this source's writes so parallel loads lose nothing.
+    this.stateWrites = this.stateWrites.then(async () => {
+      const state = await this.readState();
+      state[key] = value;
+      await writeAtomically(join(dir, 'etags.json'), JSON.stringify(state));
+    }).catch(() => undefined);
+    return this.stateWrites;
   }
 
   private async readState(): Promise<Record<string, ConditionalValue>> {
