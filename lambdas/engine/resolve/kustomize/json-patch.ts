@@ -10,8 +10,8 @@ export interface JsonPatchOperation {
   path: string;
   from?: string;
   value?: unknown;
-  /** Where the operation (its `value` when it has one) is written. */
-  location: SourceLocation;
+  /** Where a path inside the operation's `value` is written (`[]`: the value itself, or the operation when it has none). */
+  locate: (path: PathSegment[]) => SourceLocation;
 }
 
 export class JsonPatchError extends Error {}
@@ -104,11 +104,13 @@ export function applyJsonPatch(value: JsonObject, ops: JsonPatchOperation[], pro
     const parentField = tokens[tokens.length - 2] ?? '';
     const fresh = (): unknown => {
       const copy: unknown = structuredClone(op.value);
-      provenance.adopt(copy, () => op.location);
+      provenance.adopt(copy, op.locate);
       // A container inserted whole (`/containers/-`, `/containers/0`) or a whole container list.
-      if (CONTAINER_FIELDS.includes(parentField) && isObject(copy)) provenance.set(copy, [op.location]);
+      if (CONTAINER_FIELDS.includes(parentField) && isObject(copy)) provenance.set(copy, [op.locate(['image'])]);
       if (CONTAINER_FIELDS.includes(last) && Array.isArray(copy)) {
-        for (const item of copy) if (isObject(item)) provenance.set(item, [op.location]);
+        copy.forEach((item, i) => {
+          if (isObject(item)) provenance.set(item, [op.locate([i, 'image'])]);
+        });
       }
       return copy;
     };
@@ -142,7 +144,7 @@ export function applyJsonPatch(value: JsonObject, ops: JsonPatchOperation[], pro
     }
     if (op.op !== 'remove' && op.op !== 'test') {
       const container = containerOfImagePath(doc, tokens);
-      if (container) provenance.push(container, op.location);
+      if (container) provenance.push(container, op.locate([]));
     }
   }
   return doc;

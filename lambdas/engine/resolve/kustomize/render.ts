@@ -455,7 +455,7 @@ function parseJsonPatch(doc: PatchDocument, k: Kustomization, entry: PatchEntry,
       build.findings.push(finding(doc.locate([i]).file, doc.locate([i]).line, 'INVALID_RESOURCE', `JSON 6902 operation ${i + 1} needs op and path; kustomize build fails`, 'error'));
       return undefined;
     }
-    const op: JsonPatchOperation = { op: item['op'], path: item['path'], location: doc.locate('value' in item ? [i, 'value'] : [i]) };
+    const op: JsonPatchOperation = { op: item['op'], path: item['path'], locate: (path) => doc.locate('value' in item ? [i, 'value', ...path] : [i]) };
     if (typeof item['from'] === 'string') op.from = item['from'];
     if ('value' in item) op.value = item['value'];
     ops.push(op);

@@ -112,15 +112,14 @@ function mergeList(field: string, target: unknown[] | undefined, patch: unknown[
   const key = target && !replace ? mergeKeyFor(field, target, patch) : undefined;
   const isContainerList = CONTAINER_FIELDS.includes(field);
   if (!target || replace || !key) {
-    const fresh = withoutDirectives(plainClone(patch)) as unknown[];
-    ctx.provenance.adopt(fresh, ctx.locate, path);
-    if (isContainerList) {
-      // adopt() only sees nested container lists; the elements of this one are containers too.
-      fresh.forEach((item, i) => {
-        if (isObject(item) && !ctx.provenance.get(item)) ctx.provenance.set(item, [ctx.locate([...path, i, 'image'])]);
-      });
-    }
-    return fresh;
+    // Directive-only elements (`- $patch: replace`) are dropped; keep each element's index in the patch.
+    const kept = patch.map((item, index) => ({ item, index })).filter(({ item }) => !(isObject(item) && directive(item) !== undefined && Object.keys(item).length === 1));
+    return kept.map(({ item, index }) => {
+      const fresh = withoutDirectives(plainClone(item));
+      ctx.provenance.adopt(fresh, ctx.locate, [...path, index]);
+      if (isContainerList && isObject(fresh)) ctx.provenance.set(fresh, [ctx.locate([...path, index, 'image'])]);
+      return fresh;
+    });
   }
   const remaining = [...target];
   const result: unknown[] = [];

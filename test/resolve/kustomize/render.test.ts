@@ -1,0 +1,382 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { SourceLocation } from '../../../lambdas/engine/model.js';
+import {
+  findKustomizationFile,
+  isKustomizationDir,
+  renderKustomization,
+  type KustomizeRender,
+  type RenderedContainerImage,
+} from '../../../lambdas/engine/resolve/kustomize/index.js';
+import { directoryTree, memoryTree } from '../../support/memory-tree.js';
+
+const fixtures = fileURLToPath(new URL('./__fixtures__', import.meta.url));
+const tree = directoryTree(fixtures);
+
+/** The location of the `occurrence`-th line of a fixture file that contains `needle`. */
+function at(file: string, needle: string, occurrence = 1): SourceLocation {
+  const lines = readFileSync(join(fixtures, file), 'utf8').split('\n');
+  let seen = 0;
+  for (const [i, text] of lines.entries()) {
+    if (text.includes(needle) && ++seen === occurrence) return { file, line: i + 1 };
+  }
+  throw new Error(`${needle} not found ${occurrence} time(s) in ${file}`);
+}
+
+function image(render: KustomizeRender, workload: string, container: string): RenderedContainerImage {
+  const found = render.images.find((i) => i.workload.name === workload && i.container === container);
+  if (!found) throw new Error(`no image for ${workload}/${container}: ${JSON.stringify(render.images.map((i) => `${i.workload.name}/${i.container}`))}`);
+  return found;
+}
+
+const written = (render: KustomizeRender): Record<string, string> =>
+  Object.fromEntries(render.images.map((i) => [`${i.workload.kind}/${i.workload.name}/${i.container}`, i.written]));
+
+describe('renderKustomization: images as the overlay renders them', () => {
+  it('reports the tag the overlay sets, with the base image line and the overlay newTag line', () => {
+    const render = renderKustomization(tree, 'incident/overlays/dev');
+    expect(render.images).toEqual([
+      {
+        workload: { kind: 'Deployment', namespace: 'auth-dev', name: 'auth-api' },
+        container: 'auth-api',
+        written: 'ghcr.io/acme/auth-api:dev-latest',
+        locations: [at('incident/base/deployment.yaml', 'image: ghcr.io/acme/auth-api:latest'), at('incident/overlays/dev/kustomization.yaml', 'newTag: dev-latest')],
+      },
+    ]);
+    expect(render.findings).toEqual([]);
+  });
+
+  it('lists every kustomization directory and file the render read', () => {
+    const render = renderKustomization(tree, 'incident/overlays/prod/');
+    expect(render.kustomizationDirs).toEqual(['incident/overlays/prod', 'incident/base']);
+    expect(render.files).toEqual([
+      'incident/overlays/prod/kustomization.yaml',
+      'incident/base/kustomization.yaml',
+      'incident/base/deployment.yaml',
+      'incident/base/service.yaml',
+    ]);
+  });
+
+  it('applies newName keeping the tag, and matches names exactly as written (the registry port is part of the name)', () => {
+    const render = renderKustomization(tree, 'new-name/overlay');
+    expect(written(render)).toEqual({
+      'Deployment/worker/worker': 'ghcr.io/acme/worker:2.1',
+      // written docker.io/prom/statsd-exporter: the short name in images: does not match it
+      'Deployment/worker/metrics': 'docker.io/prom/statsd-exporter:v0.26.0',
+      'Deployment/worker/proxy': 'mirror.gcr.io/library/nginx:1.27-alpine',
+      'Deployment/worker/registry-port': 'registry.internal:5000/team/proxy:4',
+      // kustomize compiles the name as a regular expression: '.' matches 'X'
+      'Deployment/worker/lookalike': 'ghcrXio/acme/tool:2',
+      'Deployment/worker/tool': 'ghcr.io/acme/tool:2',
+      // acme/worker does not match acme/worker-extra
+      'Deployment/worker/suffix-only': 'acme/worker-extra:1',
+    });
+    expect(image(render, 'worker', 'metrics').locations).toEqual([at('new-name/base/workers.yaml', 'image: docker.io/prom/statsd-exporter')]);
+    expect(image(render, 'worker', 'worker').locations).toEqual([at('new-name/base/workers.yaml', 'image: acme/worker:2.1'), at('new-name/overlay/kustomization.yaml', 'newName: ghcr.io/acme/worker')]);
+  });
+
+  it('replaces the tag with a digest, keeps newTag and digest together, and drops a base digest on newTag', () => {
+    const render = renderKustomization(tree, 'digest/overlay');
+    expect(written(render)).toEqual({
+      'StatefulSet/store/digest-only': 'ghcr.io/acme/store@sha256:4444444444444444444444444444444444444444444444444444444444444444',
+      'StatefulSet/store/tag-and-digest': 'ghcr.io/acme/cache:2.0@sha256:5555555555555555555555555555555555555555555555555555555555555555',
+      'StatefulSet/store/tag-with-digest': 'ghcr.io/acme/index:2.0@sha256:6666666666666666666666666666666666666666666666666666666666666666',
+      'StatefulSet/store/pinned-in-base': 'ghcr.io/acme/pinned:3.0',
+      'StatefulSet/store/new-tag-drops-digest': 'ghcr.io/acme/agent:1.0',
+    });
+    expect(image(render, 'store', 'digest-only').locations.at(-1)).toEqual(at('digest/overlay/kustomization.yaml', 'digest: sha256:4444'));
+  });
+
+  it('applies each level of a three-deep overlay chain in order, inner first, with every location', () => {
+    const render = renderKustomization(tree, 'nested/region/eu-west');
+    const web = image(render, 'team-web-staging', 'web');
+    expect(web.workload).toEqual({ kind: 'Deployment', namespace: 'web-eu-west', name: 'team-web-staging' });
+    expect(web.written).toBe('eu.gcr.io/acme-mirror/web:1.2-rc.1');
+    expect(web.locations).toEqual([
+      at('nested/base/web.yaml', 'image: web:1.0', 2),
+      at('nested/base/kustomization.yaml', 'newName: ghcr.io/acme/web'),
+      at('nested/team/kustomization.yaml', 'newTag: "1.1"'),
+      at('nested/env/staging/kustomization.yaml', 'newTag: 1.2-rc.1'),
+      at('nested/region/eu-west/kustomization.yaml', 'newName: eu.gcr.io/acme-mirror/web'),
+    ]);
+    expect(image(render, 'team-web-staging', 'migrate').locations[0]).toEqual(at('nested/base/web.yaml', 'image: web:1.0', 1));
+    const sidecar = image(render, 'team-web-staging', 'sidecar');
+    expect(sidecar.written).toBe('eu.gcr.io/acme-mirror/envoy:v1.31.0');
+    // the inline patch's image line inside the kustomization file
+    expect(sidecar.locations).toEqual([
+      at('nested/base/web.yaml', 'image: envoyproxy/envoy:v1.30.0'),
+      at('nested/env/staging/kustomization.yaml', 'image: envoyproxy/envoy:v1.31.0'),
+      at('nested/region/eu-west/kustomization.yaml', 'newName: eu.gcr.io/acme-mirror/envoy'),
+    ]);
+    expect(render.kustomizationDirs).toEqual(['nested/region/eu-west', 'nested/env/staging', 'nested/team', 'nested/base']);
+  });
+
+  it('applies components after resources: their patches and images reach the including kustomization\'s resources', () => {
+    const render = renderKustomization(tree, 'components/overlay');
+    expect(written(render)).toEqual({
+      'Deployment/api/debugger': 'busybox:1.36',
+      'Deployment/api/api': 'ghcr.io/acme/api:3.2.0-debug',
+      'Deployment/api/otel-agent': 'ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector:0.100.0',
+      'DaemonSet/otel-collector/collector': 'ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector:0.100.0',
+    });
+    expect(image(render, 'api', 'otel-agent').locations).toEqual([
+      at('components/components/tracing/kustomization.yaml', 'image: otel/opentelemetry-collector:0.98.0'),
+      at('components/components/tracing/kustomization.yaml', 'newTag: 0.99.0'),
+      at('components/overlay/kustomization.yaml', 'newTag: 0.100.0'),
+    ]);
+    expect(image(render, 'api', 'debugger').locations).toEqual([at('components/components/debug/debug-patch.yaml', 'image: busybox:1.36')]);
+    expect(render.kustomizationDirs).toContain('components/components/tracing');
+  });
+
+  it('applies strategic merge and JSON 6902 patches, from files and inline, and records the patch lines', () => {
+    const render = renderKustomization(tree, 'patches/overlay');
+    expect(written(render)).toEqual({
+      'Deployment/frontend/frontend': 'ghcr.io/acme/frontend:1.1.0',
+      'Deployment/frontend/nginx': 'nginx:1.27',
+      'Deployment/backend/log-shipper': 'fluent/fluent-bit:3.1',
+      'Deployment/backend/backend': 'ghcr.io/acme/backend:2.0.0',
+      'Deployment/backend/wait-for-db': 'busybox:1.36',
+      'Deployment/batch/log-shipper': 'fluent/fluent-bit:3.1',
+      'Deployment/batch/batch': 'ghcr.io/acme/batch:1.0.0',
+    });
+    expect(image(render, 'frontend', 'frontend').locations).toEqual([
+      at('patches/base/apps.yaml', 'image: ghcr.io/acme/frontend:1.0.0'),
+      at('patches/overlay/frontend-image.yaml', 'image: ghcr.io/acme/frontend:1.1.0'),
+    ]);
+    expect(image(render, 'frontend', 'nginx').locations).toEqual([at('patches/base/apps.yaml', 'image: nginx:1.25'), at('patches/overlay/kustomization.yaml', '"value": "nginx:1.27"')]);
+    expect(image(render, 'backend', 'backend').locations).toEqual([
+      at('patches/base/apps.yaml', 'image: ghcr.io/acme/backend:1.0.0'),
+      at('patches/overlay/backend-json.yaml', 'value: ghcr.io/acme/backend:2.0.0'),
+    ]);
+    expect(image(render, 'backend', 'wait-for-db').locations).toEqual([at('patches/overlay/backend-json.yaml', 'image: busybox:1.36')]);
+    expect(image(render, 'batch', 'log-shipper').locations).toEqual([
+      at('patches/overlay/kustomization.yaml', 'image: fluent/fluent-bit:3.0'),
+      at('patches/overlay/kustomization.yaml', 'newTag: "3.1"'),
+    ]);
+    expect(render.files).toEqual(expect.arrayContaining(['patches/overlay/frontend-image.yaml', 'patches/overlay/backend-json.yaml']));
+  });
+
+  it('applies legacy bases, patchesStrategicMerge (file and inline), patchesJson6902 and imageTags', () => {
+    const render = renderKustomization(tree, 'patches/legacy');
+    expect(written(render)).toEqual({
+      'Deployment/frontend/frontend': 'ghcr.io/acme/frontend:0.9.0',
+      'Deployment/frontend/nginx': 'nginx:1.25',
+      'Deployment/backend/backend': 'ghcr.io/acme/backend:1.5.0',
+      'Deployment/batch/batch-init-sidecar': 'ghcr.io/acme/sidecar:0.4',
+      'Deployment/batch/batch': 'ghcr.io/acme/batch:1.2.0',
+    });
+    expect(image(render, 'batch', 'batch').locations.at(-1)).toEqual(at('patches/legacy/batch-patch.yaml', 'image: ghcr.io/acme/batch:1.2.0'));
+    expect(image(render, 'backend', 'backend').locations.at(-1)).toEqual(at('patches/legacy/kustomization.yaml', 'image: ghcr.io/acme/backend:1.5.0'));
+    expect(image(render, 'frontend', 'frontend').locations.at(-1)).toEqual(at('patches/legacy/frontend-json.yaml', 'value: ghcr.io/acme/frontend:0.9.0'));
+    expect(image(render, 'batch', 'batch-init-sidecar').locations).toEqual([
+      at('patches/legacy/kustomization.yaml', 'image: ghcr.io/acme/sidecar:0.3'),
+      at('patches/legacy/kustomization.yaml', 'newTag: "0.4"'),
+    ]);
+  });
+
+  it('runs images after patches in the same kustomization, and chains entries in order', () => {
+    const render = renderKustomization(tree, 'order/overlay');
+    expect(written(render)).toEqual({ 'Deployment/app/app': 'registry.acme.io/app:from-overlay', 'Deployment/app/cache': 'mirror.gcr.io/library/redis:7.4' });
+    expect(image(render, 'app', 'app').locations).toEqual([
+      at('order/base/app.yaml', 'image: ghcr.io/acme/app:1.0'),
+      at('order/base/kustomization.yaml', 'image: ghcr.io/acme/app:from-base-patch'),
+      at('order/base/kustomization.yaml', 'newTag: from-base-images'),
+      at('order/overlay/kustomization.yaml', 'newName: registry.acme.io/app'),
+      at('order/overlay/kustomization.yaml', 'newTag: from-overlay'),
+    ]);
+    // the name-only `redis` entry in the base changed nothing and is not a location
+    expect(image(render, 'app', 'cache').locations).toEqual([
+      at('order/base/app.yaml', 'image: redis:7.2'),
+      at('order/overlay/kustomization.yaml', 'value: redis:7.4'),
+      at('order/overlay/kustomization.yaml', 'newName: mirror.gcr.io/library/redis'),
+    ]);
+  });
+
+  it('covers CronJobs, Jobs, DaemonSets, Pods, List items and CRD pod templates, containers and initContainers but not ephemeralContainers', () => {
+    const render = renderKustomization(tree, 'workloads/overlay');
+    expect(written(render)).toEqual({
+      'CronJob/prod-nightly-report/fetch': 'curlimages/curl:8.8.0',
+      'CronJob/prod-nightly-report/report': 'ghcr.io/acme/report:2024.06',
+      'Job/prod-db-migrate/migrate': 'ghcr.io/acme/migrate:1.0',
+      'DaemonSet/prod-node-agent/sysctl': 'busybox:1.37',
+      'DaemonSet/prod-node-agent/agent': 'ghcr.io/acme/node-agent:0.5',
+      'Pod/prod-debug-pod/shell': 'busybox:1.37',
+      'Pod/prod-debug-pod/debugger': 'busybox:1.36',
+      'ReplicaSet/prod-legacy-rs/legacy': 'ghcr.io/acme/legacy-v2:0.1',
+      'Rollout/prod-checkout/checkout': 'ghcr.io/acme/checkout:5.1',
+    });
+    // namespace: overrides the namespace written in the base
+    expect(image(render, 'prod-node-agent', 'agent').workload.namespace).toBe('batch');
+    expect(image(render, 'prod-legacy-rs', 'legacy').locations[0]).toEqual(at('workloads/base/list.yaml', 'image: ghcr.io/acme/legacy:0.1'));
+    expect(image(render, 'prod-db-migrate', 'migrate').locations).toEqual([at('workloads/base/multi.yaml', 'image: ghcr.io/acme/migrate:1.0')]);
+  });
+
+  it('matches patches by the original or the current id, and applies $patch: replace and whole-list JSON replacements', () => {
+    const render = renderKustomization(tree, 'edge/replace');
+    expect(written(render)).toEqual({ 'Deployment/blue-edge/only': 'ghcr.io/acme/only:1', 'Deployment/blue-listed/replaced-list': 'ghcr.io/acme/replaced:2' });
+    expect(image(render, 'blue-edge', 'only').locations).toEqual([at('edge/replace/kustomization.yaml', 'image: ghcr.io/acme/only:1')]);
+    expect(image(render, 'blue-listed', 'replaced-list').locations).toEqual([at('edge/replace/kustomization.yaml', 'image: ghcr.io/acme/replaced:2')]);
+  });
+
+  it('renders the same base twice when two overlays tell the copies apart', () => {
+    const render = renderKustomization(tree, 'edge/diamond');
+    expect(written(render)).toEqual({
+      'Deployment/blue-edge/edge': 'ghcr.io/acme/edge:blue',
+      'Deployment/blue-edge/helper': 'ghcr.io/acme/helper:1.0',
+      'Deployment/blue-listed/listed': 'ghcr.io/acme/listed:1.0',
+      'Deployment/edge/edge': 'ghcr.io/acme/edge:1.0',
+      'Deployment/edge/helper': 'ghcr.io/acme/helper:1.0',
+      'Deployment/listed/listed': 'ghcr.io/acme/listed:1.1',
+    });
+    expect(render.findings).toEqual([]);
+  });
+});
+
+describe('renderKustomization: what cannot be rendered becomes findings, the rest still renders', () => {
+  it('reports remote bases with their lines and renders the local ones', () => {
+    const render = renderKustomization(tree, 'errors/remote');
+    expect(render.findings.map((f) => [f.code, f.line])).toEqual([
+      ['REMOTE_RESOURCE', 3],
+      ['REMOTE_RESOURCE', 4],
+      ['REMOTE_RESOURCE', 5],
+    ]);
+    expect(render.findings.every((f) => f.file === 'errors/remote/kustomization.yaml')).toBe(true);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.1' });
+  });
+
+  it('reports missing resources, directories and patches at the line of their entry', () => {
+    const render = renderKustomization(tree, 'errors/missing');
+    expect(render.findings.map((f) => [f.code, f.file, f.line])).toEqual([
+      ['MISSING_FILE', 'errors/missing/kustomization.yaml', 3],
+      ['MISSING_FILE', 'errors/missing/kustomization.yaml', 4],
+      ['MISSING_FILE', 'errors/missing/kustomization.yaml', 6],
+    ]);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.2' });
+  });
+
+  it('reports a cycle with its chain and renders what the cycle does not involve', () => {
+    const render = renderKustomization(tree, 'errors/cycle-a');
+    expect(render.findings).toEqual([
+      expect.objectContaining({
+        code: 'KUSTOMIZE_CYCLE',
+        file: 'errors/cycle-b/kustomization.yaml',
+        line: 2,
+        message: expect.stringContaining('errors/cycle-a → errors/cycle-b → errors/cycle-a'),
+      }),
+    ]);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.0' });
+  });
+
+  it('reports helm charts as not rendered offline', () => {
+    const render = renderKustomization(tree, 'errors/helm');
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'REMOTE_RESOURCE', line: 4, message: expect.stringContaining('helm chart redis') })]);
+    expect(render.images).toHaveLength(1);
+  });
+
+  it('keeps the YAML loader\'s findings for a broken file and renders the other files', () => {
+    const render = renderKustomization(tree, 'errors/bad-yaml');
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'YAML_ERROR', file: 'errors/bad-yaml/broken.yaml' })]);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.0', 'Job/good/good': 'ghcr.io/acme/good:1' });
+  });
+
+  it('refuses a Component under resources and a plain kustomization under components, as kustomize does', () => {
+    const render = renderKustomization(tree, 'errors/wrong-kind');
+    expect(render.findings.map((f) => [f.code, f.line])).toEqual([
+      ['INVALID_RESOURCE', 3],
+      ['INVALID_RESOURCE', 5],
+    ]);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.0' });
+  });
+
+  it('reports an unquoted numeric newTag (kustomize refuses it) and a directory without kustomization, and applies the valid entries', () => {
+    const render = renderKustomization(tree, 'errors/number-tag');
+    expect(render.findings.map((f) => [f.code, f.line])).toEqual([
+      ['INVALID_RESOURCE', 6],
+      ['MISSING_FILE', 3],
+    ]);
+    expect(render.findings[0]?.message).toContain('newTag must be a string');
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc-renamed:1.0' });
+  });
+
+  it('reports a resource included twice', () => {
+    const render = renderKustomization(tree, 'errors/duplicate');
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'INVALID_RESOURCE', line: 3, message: expect.stringContaining('included twice') })]);
+    expect(render.images).toHaveLength(1);
+  });
+
+  it('reports a kustomization that patches a resource it does not have', () => {
+    const render = renderKustomization(tree, 'components/components/debug');
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'INVALID_RESOURCE', message: expect.stringContaining('no resource matches strategic merge patch') })]);
+  });
+
+  it('reports a directory that is not a kustomization', () => {
+    const render = renderKustomization(tree, 'errors/no-kustomization');
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'MISSING_FILE', file: 'errors/no-kustomization' })]);
+    expect(render.images).toEqual([]);
+  });
+});
+
+describe('renderKustomization: options and trees', () => {
+  it('gives workloads without a namespace the default namespace', () => {
+    const render = renderKustomization(tree, 'incident/base', { namespace: 'apps' });
+    expect(render.images[0]?.workload).toEqual({ kind: 'Deployment', namespace: 'apps', name: 'auth-api' });
+    expect(renderKustomization(tree, 'incident/overlays/dev', { namespace: 'apps' }).images[0]?.workload.namespace).toBe('auth-dev');
+  });
+
+  it('applies extra images after the kustomization\'s own, with their location last', () => {
+    const argo = { file: 'apps/auth.yaml', line: 12 };
+    const render = renderKustomization(tree, 'incident/overlays/dev', { extraImages: [{ name: 'ghcr.io/acme/auth-api', newTag: 'sha-1234', location: argo }] });
+    expect(render.images[0]?.written).toBe('ghcr.io/acme/auth-api:sha-1234');
+    expect(render.images[0]?.locations).toEqual([at('incident/base/deployment.yaml', 'image: ghcr.io/acme/auth-api'), at('incident/overlays/dev/kustomization.yaml', 'newTag: dev-latest'), argo]);
+  });
+
+  it('replaces the kustomization\'s entry of the same name in argocd and flux modes (kustomize edit set image)', () => {
+    const argo = { file: 'apps/auth.yaml', line: 12 };
+    for (const mode of ['argocd', 'flux'] as const) {
+      const render = renderKustomization(tree, 'nested/team', {
+        extraImages: [{ name: 'ghcr.io/acme/web', newName: 'ghcr.io/acme/web-next', location: argo }],
+        extraImagesMerge: mode,
+      });
+      // team's newTag "1.1" is replaced, not applied: the tag comes from the base
+      expect(image(render, 'team-web', 'web').written).toBe('ghcr.io/acme/web-next:1.0');
+      expect(image(render, 'team-web', 'web').locations.at(-1)).toEqual(argo);
+    }
+    const preserved = renderKustomization(tree, 'nested/team', {
+      extraImages: [{ name: 'ghcr.io/acme/web', newName: 'ghcr.io/acme/web-next', newTag: '*', location: argo }],
+      extraImagesMerge: 'argocd',
+    });
+    expect(image(preserved, 'team-web', 'web').written).toBe('ghcr.io/acme/web-next:1.1');
+  });
+
+  it('renders from an in-memory tree, at the repository root, and refuses paths that climb out of it', () => {
+    const memory = memoryTree({
+      'kustomization.yaml': 'resources:\n  - app.yaml\n  - ../outside\nimages:\n  - name: app\n    newTag: v2\n',
+      'app.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n    - name: app\n      image: app:v1\n',
+    });
+    expect(isKustomizationDir(memory, '')).toBe(true);
+    expect(findKustomizationFile(memory, '.')).toBe('kustomization.yaml');
+    const render = renderKustomization(memory, '');
+    expect(render.images).toEqual([
+      { workload: { kind: 'Pod', name: 'app' }, container: 'app', written: 'app:v2', locations: [{ file: 'app.yaml', line: 8 }, { file: 'kustomization.yaml', line: 6 }] },
+    ]);
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'MISSING_FILE', line: 3, message: expect.stringContaining('outside the repository') })]);
+  });
+
+  it('gives the same result when a shared base is rendered again after other overlays changed their copies', () => {
+    const first = renderKustomization(tree, 'incident/overlays/dev');
+    renderKustomization(tree, 'incident/overlays/prod');
+    renderKustomization(tree, 'incident/overlays/prod', { extraImages: [{ name: 'ghcr.io/acme/auth-api', newTag: 'x', location: { file: 'a', line: 1 } }] });
+    expect(renderKustomization(tree, 'incident/overlays/dev')).toEqual(first);
+    expect(renderKustomization(tree, 'incident/base').images[0]?.written).toBe('ghcr.io/acme/auth-api:latest');
+  });
+
+  it('finds kustomization.yaml, kustomization.yml and Kustomization, and nothing in other directories', () => {
+    expect(findKustomizationFile(tree, 'edge/base')).toBe('edge/base/kustomization.yml');
+    expect(findKustomizationFile(tree, 'edge/capital')).toBe('edge/capital/Kustomization');
+    expect(findKustomizationFile(tree, 'incident/base')).toBe('incident/base/kustomization.yaml');
+    expect(isKustomizationDir(tree, 'errors/no-kustomization')).toBe(false);
+    expect(isKustomizationDir(tree, 'incident')).toBe(false);
+  });
+});
