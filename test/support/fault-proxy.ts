@@ -19,6 +19,8 @@ export interface ProxiedRequest {
   /** 1-based sequence number. */
   n: number;
   fault?: Fault['kind'];
+  /** Scheme of the Authorization header the client sent (`Bearer`, `Basic`), never its value. */
+  authScheme?: string;
 }
 
 interface Rule {
@@ -64,6 +66,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   const server = createServer((req, res) => {
     const r: ProxiedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', n: ++n };
+    const scheme = req.headers.authorization?.split(' ')[0];
+    if (scheme) r.authScheme = scheme;
     requests.push(r);
     const rule = rules.find((x) => x.remaining > 0 && x.match(r));
     const go = () => {
