@@ -1,17 +1,251 @@
 /**
- * PLACEHOLDER written by the infrastructure work so that the CDK stack can bundle and be tested
- * before the real handler exists. The lead replaces this file: the real handler builds the engine
- * from readLambdaEnv(process.env), runs the audit with the EventBridge event id as run id, and
- * emits ImagesWithoutVerdict / RunsFailed (lambdas/engine/config/metrics.ts).
+ * The scheduled auditor: a thin shell over the engine. It reads its configuration from the
+ * environment the stack set, its credentials from Secrets Manager (cached per container), audits
+ * every configured repository, records drift in DynamoDB, publishes to SNS, and emits metrics.
+ * One repository or registry failing never stops the others: it is logged, counted, and reported.
  */
-import { readLambdaEnv } from '../engine/config/runtime-env.js';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { runAudit } from '../engine/audit.js';
+import { loadAuditorSecret, type SecretValueReader } from '../engine/config/load-secret.js';
+import {
+  METRIC_IMAGES_AUDITED,
+  METRIC_IMAGES_FAILING,
+  METRIC_IMAGES_WITHOUT_VERDICT,
+  METRIC_RUNS_FAILED,
+} from '../engine/config/metrics.js';
+import { readLambdaEnv, type LambdaEnv } from '../engine/config/runtime-env.js';
+import { credentialFromSecret, GITHUB_TOKEN_USERNAME, type AuditorSecret } from '../engine/config/secret.js';
+import type { AuditorConfig, RepositoryConfig } from '../engine/config/schema.js';
+import { createImageChecker } from '../engine/diagnose/index.js';
+import { DynamoHistoryStore } from '../engine/history/dynamodb.js';
+import { trackDrift } from '../engine/history/index.js';
+import { TRANSIENT_VERDICTS, type AuditResult, type Verdict } from '../engine/model.js';
+import { SnsNotifier } from '../engine/notify/sns.js';
+import { makeCredential, RegistryCredentials } from '../engine/registry/credentials.js';
+import { createGitHubSource } from '../engine/sources/github.js';
 
 export interface ScheduledEvent {
+  /** EventBridge event id: the run id, identical on a retried delivery. */
   id?: string;
+  time?: string;
 }
 
-export async function handler(event: ScheduledEvent): Promise<{ runId: string; repositories: number }> {
-  const env = readLambdaEnv(process.env);
-  const runId = event.id ?? `manual-${new Date().toISOString()}`;
-  return { runId, repositories: env.config.repositories.length };
+export interface RunSummaryOutput {
+  runId: string;
+  repositories: { repo: string; commit?: string; images: number; failing: number; error?: string }[];
+  transitions: number;
+  notified: boolean;
+  errors: string[];
 }
+
+/** Everything the handler talks to; tests pass clients pointed at local servers. */
+export interface HandlerDependencies {
+  env: Readonly<Record<string, string | undefined>>;
+  dynamodb: DynamoDBClient;
+  sns: SNSClient;
+  secrets: SecretValueReader;
+  logger: Logger;
+  metrics: Metrics;
+  clock: () => Date;
+  /** Where the GitHub source keeps ETags and snapshots between warm invocations. */
+  cacheDir: string;
+  /** How long a fetched secret is reused (a rotated token is picked up after this). */
+  secretTtlMs: number;
+}
+
+const SECRET_TTL_MS = 5 * 60_000;
+
+export function createHandler(overrides: Partial<HandlerDependencies> = {}) {
+  let deps: HandlerDependencies | undefined;
+  let cachedSecret: { value: AuditorSecret; arn: string; at: number } | undefined;
+
+  const dependencies = (): HandlerDependencies => {
+    deps ??= {
+      env: overrides.env ?? process.env,
+      dynamodb: overrides.dynamodb ?? new DynamoDBClient({}),
+      sns: overrides.sns ?? new SNSClient({}),
+      secrets: overrides.secrets ?? new SecretsManagerClient({}),
+      logger: overrides.logger ?? new Logger(),
+      metrics: overrides.metrics ?? new Metrics(),
+      clock: overrides.clock ?? (() => new Date()),
+      cacheDir: overrides.cacheDir ?? '/tmp/image-drift',
+      secretTtlMs: overrides.secretTtlMs ?? SECRET_TTL_MS,
+    };
+    return deps;
+  };
+
+  const secretFor = async (d: HandlerDependencies, arn: string): Promise<AuditorSecret> => {
+    const now = d.clock().getTime();
+    if (cachedSecret && cachedSecret.arn === arn && now - cachedSecret.at < d.secretTtlMs) return cachedSecret.value;
+    const value = await loadAuditorSecret(d.secrets, arn);
+    cachedSecret = { value, arn, at: now };
+    return value;
+  };
+
+  return async function handler(event: ScheduledEvent, context?: { awsRequestId?: string }): Promise<RunSummaryOutput> {
+    const d = dependencies();
+    const env = readLambdaEnv(d.env);
+    const runId = event.id ?? context?.awsRequestId ?? `manual-${d.clock().toISOString()}`;
+    d.logger.appendKeys({ runId });
+    try {
+      const secret = await secretFor(d, env.secretArn);
+      return await auditAll(d, env, secret, runId);
+    } catch (error) {
+      d.metrics.addMetric(METRIC_RUNS_FAILED, MetricUnit.Count, 1);
+      d.logger.error('run failed', { error: describe(error) });
+      throw error;
+    } finally {
+      d.metrics.publishStoredMetrics();
+    }
+  };
+}
+
+async function auditAll(d: HandlerDependencies, env: LambdaEnv, secret: AuditorSecret, runId: string): Promise<RunSummaryOutput> {
+  const { config } = env;
+  const startedAt = d.clock();
+  const checker = createImageChecker(checkerOptions(config, secret));
+  const summary: RunSummaryOutput = { runId, repositories: [], transitions: 0, notified: false, errors: [] };
+  const results: AuditResult[] = [];
+  const commits: string[] = [];
+
+  // Repositories one after another: the registry client already works in parallel, and the
+  // reserved concurrency of 1 means this container is the only one running.
+  for (const repository of config.repositories) {
+    try {
+      const { report } = await runAudit({
+        source: gitHubSource(repository, config, secret, d.cacheDir),
+        checker,
+        ...(repository.paths ? { paths: repository.paths } : {}),
+      });
+      const failing = report.results.filter((result) => config.failOn.includes(result.status)).length;
+      results.push(...report.results);
+      if (report.source.commit) commits.push(`${repository.repo}@${report.source.commit.slice(0, 7)}`);
+      summary.repositories.push({ repo: repository.repo, ...(report.source.commit ? { commit: report.source.commit } : {}), images: report.results.length, failing });
+      d.logger.info('repository audited', {
+        repo: repository.repo,
+        commit: report.source.commit,
+        images: report.results.length,
+        findings: report.findings.length,
+        counts: countByStatus(report.results),
+      });
+    } catch (error) {
+      const message = `${repository.repo}: ${describe(error)}`;
+      summary.errors.push(message);
+      summary.repositories.push({ repo: repository.repo, images: 0, failing: 0, error: describe(error) });
+      d.metrics.addMetric(METRIC_RUNS_FAILED, MetricUnit.Count, 1);
+      d.logger.error('repository could not be audited', { repo: repository.repo, error: describe(error) });
+    }
+  }
+
+  const merged = mergeByImage(results);
+  const drift = await trackDrift(
+    {
+      runId,
+      repository: config.repositories.map((repository) => repository.repo).join(', '),
+      ...(commits.length ? { commit: commits.join(' ') } : {}),
+      startedAt,
+      durationMs: d.clock().getTime() - startedAt.getTime(),
+      results: merged,
+      errors: summary.errors,
+      // An unreadable repository must not turn its images into "no longer desired".
+      complete: summary.errors.length === 0,
+    },
+    {
+      store: new DynamoHistoryStore({ client: d.dynamodb, tableName: env.historyTableName, runRetentionDays: config.historyRetentionDays }),
+      notifier: new SnsNotifier({ client: d.sns, topicArn: env.topicArn }),
+      clock: d.clock,
+      options: { unverifiedAfterRuns: config.unverifiedAfterRuns, reminderIntervalHours: config.reminderIntervalHours, runRetentionDays: config.historyRetentionDays },
+    },
+  );
+  summary.transitions = drift.transitions.length;
+  summary.notified = drift.notification?.sent ?? false;
+  if (drift.notification?.error) summary.errors.push(`notification: ${drift.notification.error}`);
+
+  emitVerdictMetrics(d.metrics, merged, config);
+  d.logger.info('run finished', { transitions: summary.transitions, notified: summary.notified, errors: summary.errors.length });
+  return summary;
+}
+
+function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secret: AuditorSecret, cacheDir: string) {
+  const [owner = '', repo = ''] = repository.repo.split('/');
+  return createGitHubSource({
+    owner,
+    repo,
+    ...(repository.ref ? { ref: repository.ref } : {}),
+    ...(secret.githubToken ? { token: secret.githubToken } : {}),
+    ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+    cacheDir,
+  });
+}
+
+/** Registry credentials from the secret, by the config's `credential` entries; ghcr.io falls back to githubToken. */
+function checkerOptions(config: AuditorConfig, secret: AuditorSecret) {
+  const credentials = [];
+  const registries: Record<string, { endpoint?: string; allowedRealmHosts?: string[] }> = {};
+  for (const [host, registry] of Object.entries(config.registries)) {
+    registries[host] = {
+      ...(registry.endpoint ? { endpoint: registry.endpoint } : {}),
+      ...(registry.allowedRealmHosts ? { allowedRealmHosts: registry.allowedRealmHosts } : {}),
+    };
+    const basic = registry.credential ? credentialFromSecret(host, registry.credential, secret) : undefined;
+    if (basic) credentials.push(makeCredential({ host, username: basic.username, secret: basic.password, source: 'config' }));
+  }
+  if (secret.githubToken && !credentials.some((credential) => credential.host === 'ghcr.io')) {
+    credentials.push(makeCredential({ host: 'ghcr.io', username: GITHUB_TOKEN_USERNAME, secret: secret.githubToken, source: 'config' }));
+  }
+  return {
+    credentials: new RegistryCredentials({ credentials, ...(secret.githubToken ? { githubApiToken: secret.githubToken } : {}) }),
+    registries,
+    platforms: config.platforms,
+    ...(config.concurrency ? { concurrencyPerRegistry: config.concurrency } : {}),
+    github: {
+      ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+      packagesTokenSeesAllPackages: config.github.packagesTokenSeesAllPackages ?? false,
+    },
+  };
+}
+
+/** The same image desired by several repositories is one history entry: union its apps and locations. */
+function mergeByImage(results: AuditResult[]): AuditResult[] {
+  const byImage = new Map<string, AuditResult>();
+  for (const result of results) {
+    const seen = byImage.get(result.image);
+    if (!seen) {
+      byImage.set(result.image, { ...result });
+      continue;
+    }
+    seen.apps = [...new Set([...seen.apps, ...result.apps])].sort();
+    seen.locations = [...seen.locations, ...result.locations];
+  }
+  return [...byImage.values()];
+}
+
+function emitVerdictMetrics(metrics: Metrics, results: AuditResult[], config: AuditorConfig): void {
+  const withoutVerdict = results.filter((result) => TRANSIENT_VERDICTS.includes(result.status)).length;
+  const failing = results.filter((result) => config.failOn.includes(result.status) || (result.drift && config.failOn.includes(result.drift))).length;
+  metrics.addMetric(METRIC_IMAGES_AUDITED, MetricUnit.Count, results.length);
+  metrics.addMetric(METRIC_IMAGES_WITHOUT_VERDICT, MetricUnit.Count, withoutVerdict);
+  metrics.addMetric(METRIC_IMAGES_FAILING, MetricUnit.Count, failing);
+  for (const [status, count] of Object.entries(countByStatus(results))) {
+    const single = metrics.singleMetric();
+    single.addDimension('verdict', status);
+    single.addMetric('Images', MetricUnit.Count, count);
+  }
+}
+
+function countByStatus(results: AuditResult[]): Partial<Record<Verdict, number>> {
+  const counts: Partial<Record<Verdict, number>> = {};
+  for (const result of results) counts[result.status] = (counts[result.status] ?? 0) + 1;
+  return counts;
+}
+
+/** Error text for logs: name and message only (messages of our errors never carry secrets). */
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export const handler = createHandler();

@@ -1,0 +1,11 @@
+/**
+ * The AWS SDK warns on every start that its 2027 releases will need Node 22. The lockfile pins
+ * the SDK, so the warning says nothing to a CLI user; every other warning is still printed.
+ */
+export function silenceNodeVersionSupportWarning(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    if (warning.name === 'NodeVersionSupportWarning') return;
+    process.stderr.write(`${warning.name}: ${warning.message}\n`);
+  });
+}
