@@ -17,6 +17,7 @@
  * limit; an exhausted limit answers 403 with `x-ratelimit-remaining: 0`; a private repository
  * answers 404 without a token and a wrong token answers 401 "Bad credentials"; path parameters
  * arrive percent-encoded (octokit encodes `/` in refs) and are decoded.
+ * None of these endpoints paginate, so no `Link` header is sent.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

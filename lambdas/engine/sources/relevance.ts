@@ -119,7 +119,8 @@ export class LoadBudget {
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
     this.maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
-    this.skipped = new Set(options.skipDirectories ?? DEFAULT_SKIPPED_DIRECTORIES);
+    // `.git` is never content, whatever the caller lists.
+    this.skipped = new Set([...(options.skipDirectories ?? DEFAULT_SKIPPED_DIRECTORIES), '.git']);
     this.inScope = createPathFilter(options.restrictTo);
     this.scopeRoots = (options.restrictTo ?? []).map((p) => normalizeRepoPath(p) ?? '');
   }
