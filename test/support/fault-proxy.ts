@@ -37,6 +37,14 @@ export interface FaultProxy {
   clear(): void;
   /** Delay every request by this much before forwarding. */
   setLatency(ms: number): void;
+  /**
+   * Emulate spec pagination of tags/list (`n`, `last`, `Link: <…>; rel="next"`), which docker-registry 2.8 does
+   * not implement for tags: the full list is fetched from the registry and sliced here. undefined turns it off.
+   */
+  paginateTags(pageSize: number | undefined): void;
+  /** Most requests this proxy had in flight at once since the last reset. */
+  peakInFlight(): number;
+  resetPeak(): void;
   stop(): Promise<void>;
 }
 
@@ -47,6 +55,41 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let rules: Rule[] = [];
   let latency = 0;
   let n = 0;
+  let tagPage: number | undefined;
+  let inFlight = 0;
+  let peak = 0;
+
+  const paginatedTags = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const headers = { ...req.headers, host: targetUrl.host };
+    const up = httpRequest({ host: targetUrl.hostname, port: targetUrl.port, method: 'GET', path: url.pathname, headers, agent }, (upRes) => {
+      const chunks: Buffer[] = [];
+      upRes.on('data', (c: Buffer) => chunks.push(c));
+      upRes.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (upRes.statusCode !== 200) {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(text);
+          return;
+        }
+        const body = JSON.parse(text) as { name: string; tags: string[] | null };
+        const all = [...(body.tags ?? [])].sort();
+        const n = Number(url.searchParams.get('n') ?? tagPage ?? all.length) || all.length;
+        const size = Math.min(n, tagPage ?? n);
+        const last = url.searchParams.get('last');
+        const rest = last ? all.filter((t) => t > last) : all;
+        const page = rest.slice(0, size);
+        const out: Record<string, string> = { 'content-type': 'application/json' };
+        if (rest.length > size && page.length) out.link = `<${url.pathname}?n=${size}&last=${encodeURIComponent(page[page.length - 1] ?? '')}>; rel="next"`;
+        res.writeHead(200, out);
+        res.end(JSON.stringify({ name: body.name, tags: page }));
+      });
+    });
+    up.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    up.end();
+  };
 
   const forward = (req: IncomingMessage, res: ServerResponse) => {
     const headers = { ...req.headers, host: targetUrl.host };
@@ -69,9 +112,22 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const scheme = req.headers.authorization?.split(' ')[0];
     if (scheme) r.authScheme = scheme;
     requests.push(r);
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    let counted = true;
+    const done = () => {
+      if (counted) inFlight--;
+      counted = false;
+    };
+    res.on('close', done);
+    req.socket.once('close', done);
     const rule = rules.find((x) => x.remaining > 0 && x.match(r));
     const go = () => {
-      if (!rule) return forward(req, res);
+      if (!rule) {
+        const url = new URL(req.url ?? '/', 'http://proxy.invalid');
+        if (tagPage !== undefined && req.method === 'GET' && url.pathname.endsWith('/tags/list')) return paginatedTags(req, res, url);
+        return forward(req, res);
+      }
       rule.remaining--;
       const f = rule.fault;
       r.fault = f.kind;
@@ -112,6 +168,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     setLatency(ms) {
       latency = ms;
+    },
+    paginateTags(pageSize) {
+      tagPage = pageSize;
+    },
+    peakInFlight: () => peak,
+    resetPeak() {
+      peak = inFlight;
     },
     stop: () =>
       new Promise<void>((resolve) => {
