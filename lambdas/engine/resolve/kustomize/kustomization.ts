@@ -51,6 +51,9 @@ export interface Kustomization {
   patches: PatchEntry[];
   patchesJson6902: PatchEntry[];
   images: ImageTransform[];
+  /** `commonLabels` and every `labels[].pairs`, set on metadata.labels (patch label selectors see them). */
+  labels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
   /** Fields that need something we do not have offline (helm charts), with their lines. */
   remote: { what: string; line: number }[];
 }
@@ -191,8 +194,15 @@ export function readKustomization(tree: FileTree, file: string, findings: Findin
     patches: [],
     patchesJson6902: [],
     images: [],
+    labels: {},
+    commonAnnotations: {},
     remote: [],
   };
+  const stringMap = (value: unknown): Record<string, string> =>
+    isObject(value) ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined).map(([key, v]) => [key, String(v)])) : {};
+  Object.assign(k.labels, stringMap(root['commonLabels']));
+  if (Array.isArray(root['labels'])) for (const label of root['labels']) if (isObject(label)) Object.assign(k.labels, stringMap(label['pairs']));
+  Object.assign(k.commonAnnotations, stringMap(root['commonAnnotations']));
   const namespace = reader.string(root, 'namespace');
   if (namespace) k.namespace = namespace;
   const namePrefix = reader.string(root, 'namePrefix');

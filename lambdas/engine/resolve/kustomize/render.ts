@@ -221,6 +221,8 @@ class Renderer {
     if (k.namespace) applyNamespace(build.resources, k.namespace);
     if (k.namePrefix) applyNameAffixes(build.resources, k.namePrefix, '');
     if (k.nameSuffix) applyNameAffixes(build.resources, '', k.nameSuffix);
+    setMetadataMap(build.resources, 'labels', k.labels);
+    setMetadataMap(build.resources, 'annotations', k.commonAnnotations);
     for (const entry of k.patchesJson6902) this.applyPatch(k, entry, build);
     for (const transform of k.images) applyImageTransform(build.resources, transform);
   }
@@ -228,6 +230,7 @@ class Renderer {
   private accumulateResource(k: Kustomization, entry: Entry, build: Build, stack: string[]): void {
     const path = joinPath(k.dir, entry.value);
     if (!path.startsWith('..') && isFile(this.tree, path)) {
+      this.checkLoadRestriction(k, entry.value, path, entry.line, build);
       this.appendResources(build, this.loadResources(path, build), k, entry);
       return;
     }
@@ -272,6 +275,21 @@ class Renderer {
     }
     // A component's resources join the accumulated ones, and its transformers apply to all of them.
     this.accumulate(component, build, [...stack, path]);
+  }
+
+  /** kustomize's default load restrictor refuses files outside the kustomization's directory. */
+  private checkLoadRestriction(k: Kustomization, written: string, file: string, line: number, build: Build): void {
+    if (k.dir === '' || file.startsWith(`${k.dir}/`)) return;
+    build.findings.push(
+      finding(
+        k.file,
+        line,
+        'INVALID_RESOURCE',
+        `${written} is outside ${k.dir}: kustomize build refuses it by default ("security; file is not in or below"); rendered anyway`,
+        'warning',
+        'Flux builds with --load-restrictor LoadRestrictionsNone; Argo CD needs kustomize.buildOptions: --load-restrictor LoadRestrictionsNone. Or move the file into a base with its own kustomization.',
+      ),
+    );
   }
 
   private reportCycle(k: Kustomization, entry: Entry, chain: string[], build: Build): void {
@@ -344,6 +362,7 @@ class Renderer {
         build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `patch ${entry.path} does not exist`, 'error'));
         return undefined;
       }
+      this.checkLoadRestriction(k, entry.path, file, entry.line, build);
       const loaded = loadCached(this.tree, file);
       build.findings.push(...loaded.findings);
       build.files.push(file);
@@ -533,6 +552,16 @@ function applyNamespace(resources: Resource[], namespace: string): void {
     if (id.kind === 'Namespace' && id.group === '') metadataOf(resource.value)['name'] = namespace;
     if (isClusterScoped(id.kind)) continue;
     metadataOf(resource.value)['namespace'] = namespace;
+  }
+}
+
+/** commonLabels / labels / commonAnnotations, as far as patch selectors see them (metadata only). */
+function setMetadataMap(resources: Resource[], field: 'labels' | 'annotations', values: Record<string, string>): void {
+  if (Object.keys(values).length === 0) return;
+  for (const resource of resources) {
+    const metadata = metadataOf(resource.value);
+    const current = isObject(metadata[field]) ? metadata[field] : {};
+    metadata[field] = { ...current, ...values };
   }
 }
 
