@@ -50,6 +50,8 @@ export interface DynamoHistoryStoreOptions {
   concurrency?: number;
   /** How far back listEvents looks when no `since` is given, in months. Default 24. */
   defaultEventMonths?: number;
+  /** "Now" for queries without an upper bound. Default: the system clock. */
+  clock?: () => Date;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -67,6 +69,7 @@ export class DynamoHistoryStore implements HistoryStore {
   private readonly batchBaseDelayMs: number;
   private readonly concurrency: number;
   private readonly defaultEventMonths: number;
+  private readonly clock: () => Date;
 
   constructor(options: DynamoHistoryStoreOptions) {
     this.client = options.client;
@@ -77,6 +80,7 @@ export class DynamoHistoryStore implements HistoryStore {
     this.batchBaseDelayMs = options.batchBaseDelayMs ?? 50;
     this.concurrency = options.concurrency ?? 16;
     this.defaultEventMonths = options.defaultEventMonths ?? 24;
+    this.clock = options.clock ?? (() => new Date());
   }
 
   // ─── State ───────────────────────────────────────────────────────────────
@@ -268,9 +272,8 @@ export class DynamoHistoryStore implements HistoryStore {
 
   async listEvents(query: EventQuery = {}): Promise<DriftEvent[]> {
     const limit = query.limit ?? 100;
-    const until = query.until ?? new Date(8.64e15);
     const lo = query.since?.toISOString() ?? '0';
-    const hi = (query.until ? until.toISOString() : '9999') + '\uffff';
+    const hi = (query.until ? query.until.toISOString() : '9999') + '\uffff';
     const filter: Pick<QueryCommandInput, 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
       query.status
         ? { FilterExpression: '#to = :status', ExpressionAttributeNames: { '#to': 'to' } }
@@ -298,9 +301,11 @@ export class DynamoHistoryStore implements HistoryStore {
     }
 
     // Events of every image: month buckets, newest first.
-    const sinceDate = query.since ?? monthsBefore(query.until ?? new Date(), this.defaultEventMonths);
+    const now = this.clock();
+    const upper = query.until ?? (query.since && query.since > now ? query.since : now);
+    const sinceDate = query.since ?? monthsBefore(upper, this.defaultEventMonths);
     const events: DriftEvent[] = [];
-    for (const month of monthsDescending(sinceDate, query.until ?? new Date())) {
+    for (const month of monthsDescending(sinceDate, upper)) {
       const items = await this.queryAll(
         {
           TableName: this.tableName,
