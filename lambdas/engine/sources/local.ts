@@ -96,9 +96,9 @@ class LocalSource implements RepoSource {
         }),
       ),
     );
-    // The walk runs in parallel: sort its findings so that every run reports them in the same order.
-    const walkFindings = [...walker.findings].sort((a, b) => compareCodeUnits(a.file, b.file));
-    return new MemoryFileTree(this.description, files, [...walkFindings, ...budget.findings]);
+    // Walking and reading run in parallel: sort findings (stable) so that every run reports them in the same order.
+    const findings = [...walker.findings, ...budget.findings].sort((a, b) => compareCodeUnits(a.file, b.file));
+    return new MemoryFileTree(this.description, files, findings);
   }
 
   private async loadRevision(revision: string): Promise<FileTree> {
