@@ -61,6 +61,7 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option('--head <ref>', 'pull-request mode with --repo: the head revision')
     .option('--no-history', 'do not record this run in the history store')
     .option('--no-progress', 'no progress line on the terminal')
+    .option('--markdown-summary <file>', 'also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)')
     .addHelpText('after', `${CREDENTIALS_HELP}\n\nDefault --fail-on: NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE${EXIT_CODES_HELP}`)
     .action(async (options) => setExitCode(await (await import('./commands/audit.js')).auditCommand(options)));
 

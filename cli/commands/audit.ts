@@ -3,12 +3,14 @@
  * store, and a report in the chosen format. Also the pull-request gate (`--changed-since`).
  */
 import { randomUUID } from 'node:crypto';
+import { appendFile } from 'node:fs/promises';
 import { runAudit } from '../../lambdas/engine/audit.js';
 import { openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
 import { trackDrift } from '../../lambdas/engine/history/index.js';
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
 import type { AuditReport, DesiredState, RepoSource } from '../../lambdas/engine/model.js';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
+import { auditReportToMarkdown } from '../../lambdas/engine/report/markdown.js';
 import { createProgress } from '../../lambdas/engine/report/progress.js';
 import { ExitCode, IncompleteAuditError, UsageError } from '../exit-codes.js';
 import {
@@ -37,6 +39,7 @@ export interface AuditFlags extends SourceFlags, RegistryFlags {
   stateDir?: string;
   history?: boolean;
   progress?: boolean;
+  markdownSummary?: string;
 }
 
 export async function auditCommand(flags: AuditFlags, env: Env = process.env): Promise<ExitCode> {
@@ -76,6 +79,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   if (!prMode && flags.history !== false) await recordHistory(report, stateDir, config);
 
   writeAuditReport(report, format, { color: colorEnabled(env), revision: report.source.commit });
+  if (flags.markdownSummary) await appendFile(flags.markdownSummary, `${auditReportToMarkdown(report)}\n`, 'utf8');
   return failingResults(report.results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
 }
 
