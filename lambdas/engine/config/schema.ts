@@ -84,7 +84,9 @@ const DOCKER_HUB_ALIASES = new Set(['index.docker.io', 'registry-1.docker.io', '
 const RepositorySchema = z
   .strictObject({
     repo: z
-      .string({ error: 'required: the GitHub repository as "owner/name"' })
+      .string({
+        error: (iss) => (iss.input === undefined ? 'required: the GitHub repository as "owner/name"' : 'must be a string "owner/name"'),
+      })
       .regex(REPO, { error: (iss) => `must be a GitHub repository as "owner/name" (got ${JSON.stringify(iss.input)})` })
       .describe('GitHub repository holding the GitOps manifests, as "owner/name".'),
     ref: z
@@ -308,8 +310,6 @@ export function configProblems(error: z.ZodError): string[] {
       for (const inner of issue.issues) lines.push(`${where}: ${inner.message}`);
     } else if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) lines.push(`${where}: unknown key ${JSON.stringify(key)}`);
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      lines.push(`${where}: ${issue.message.startsWith('required') ? issue.message : `required (${issue.message})`}`);
     } else {
       lines.push(`${where}: ${issue.message}`);
     }

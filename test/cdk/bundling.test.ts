@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditorConfigSchema } from '../../lambdas/engine/config/schema.js';
+import { ESM_REQUIRE_BANNER } from '../../lib/image-drift-auditor.js';
+import { ImageDriftStack } from '../../lib/image-drift-stack.js';
+import { MINIMAL_CONFIG, testApp } from './support.js';
+
+// Inside the repository (cdk.out/ is git-ignored) so that the bundle's external imports
+// (@aws-sdk/*) resolve from node_modules when Node loads it, as the Lambda runtime would provide them.
+const CDK_OUT = fileURLToPath(new URL('../../cdk.out/', import.meta.url));
+
+let outdir: string;
+let bundleDir: string;
+
+beforeAll(() => {
+  mkdirSync(CDK_OUT, { recursive: true });
+  outdir = mkdtempSync(join(CDK_OUT, 'test-bundling-'));
+  const app = testApp({ bundle: true, outdir });
+  const stack = new ImageDriftStack(app, 'BundleStack', { config: AuditorConfigSchema.parse(MINIMAL_CONFIG) });
+  const template = Template.fromStack(stack);
+  const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Code: { S3Key: string } } };
+  // The asset is staged as asset.<hash>, the hash that names the uploaded zip.
+  bundleDir = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+});
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe('Lambda bundle (real esbuild, local, no Docker)', () => {
+  it('is one minified ESM file with a source map, headed by the createRequire banner', () => {
+    const code = readFileSync(join(bundleDir, 'index.mjs'), 'utf8');
+    expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    expect(existsSync(join(bundleDir, 'index.mjs.map'))).toBe(true);
+    expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+    // minified: esbuild's unminified output averages well under 100 characters a line
+    expect(code.length / code.split('\n').length).toBeGreaterThan(500);
+  });
+
+  it('leaves the AWS SDK out (the Node.js 24 runtime provides it)', () => {
+    const code = readFileSync(join(bundleDir, 'index.mjs'), 'utf8');
+    expect(code).not.toContain('@smithy/');
+    expect(code).not.toMatch(/class \w*SecretsManagerClient\b/);
+    expect(statSync(join(bundleDir, 'index.mjs')).size).toBeLessThan(5 * 1024 * 1024);
+  });
+
+  it('loads in plain Node.js as an ES module and exports the handler', () => {
+    const url = pathToFileURL(join(bundleDir, 'index.mjs')).href;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); console.log(typeof m.handler);`], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_REGION: 'eu-west-1' },
+    });
+    expect(out.trim()).toBe('function');
+  });
+});
