@@ -39,6 +39,12 @@ export interface TrackDriftInput {
   durationMs: number;
   results: AuditResult[];
   errors?: string[];
+  /**
+   * False when part of the desired state could not be read (a repository was unreachable): images
+   * missing from `results` are then kept as they are instead of closing as "no longer desired".
+   * Default true.
+   */
+  complete?: boolean;
 }
 
 export interface TrackDriftOptions {
@@ -91,7 +97,7 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   const work: Array<{ image: string; compute: (prev: ImageState | undefined) => Evolution }> = [];
   for (const [image, result] of results) work.push({ image, compute: (prev) => evolve(prev, result, ctx) });
   for (const s of loaded) {
-    if (s.tracked && !results.has(s.image)) {
+    if (input.complete !== false && s.tracked && !results.has(s.image)) {
       work.push({ image: s.image, compute: (prev) => (prev ? untrack(prev, ctx) : { events: [] }) });
     }
   }
