@@ -151,10 +151,14 @@ function findingRow(finding: Finding): string {
 class Budget {
   constructor(private remaining: number) {}
 
-  /** Spends room for the text (plus its newline) when it fits. */
-  take(text: string): boolean {
+  get left(): number {
+    return this.remaining;
+  }
+
+  /** Spends room for the text (plus its newline) when it fits within the budget and the section's cap. */
+  take(text: string, cap = Number.POSITIVE_INFINITY): boolean {
     const cost = text.length + 1;
-    if (cost > this.remaining) return false;
+    if (cost > this.remaining || cost > cap) return false;
     this.remaining -= cost;
     return true;
   }
@@ -166,14 +170,17 @@ class Budget {
   }
 }
 
-/** Keeps the items that fit, in order, and says how many did not. */
-function fill<T>(budget: Budget, items: readonly T[], render: (item: T) => string): { lines: string[]; omitted: number } {
+/** Keeps the items that fit, in order, and says how many did not. `share` caps the section's part of what is left. */
+function fill<T>(budget: Budget, items: readonly T[], render: (item: T) => string, share = 1): { lines: string[]; omitted: number } {
   const lines: string[] = [];
   let omitted = 0;
+  let cap = Math.floor(budget.left * share);
   for (const item of items) {
     const text = render(item);
-    if (omitted === 0 && budget.take(text)) lines.push(text);
-    else omitted += 1;
+    if (omitted === 0 && budget.take(text, cap)) {
+      lines.push(text);
+      cap -= text.length + 1;
+    } else omitted += 1;
   }
   return { lines, omitted };
 }
@@ -199,8 +206,9 @@ export function auditReportToMarkdown(report: AuditReport, options: MarkdownOpti
   head.push(budget.force(`### ${escapeMarkdown((options.title ?? 'image-drift audit').slice(0, 200))}`), '');
   head.push(budget.force(markdownSummaryLine(report)), '');
 
-  // Priority: the problem table, then findings, then evidence blocks, then the OK list, then notes.
-  const rows = fill(budget, problems, tableRow);
+  // Priority: the problem table (at most 3/4 of the room, so findings always get some), then findings,
+  // then evidence blocks, then the OK list, then notes.
+  const rows = fill(budget, problems, tableRow, 0.75);
   const findingRows = fill(budget, findings, findingRow);
   const details = fill(budget, problems, (result) => `${detailsBlock(result)}\n`);
   const okLines = fill(budget, ok, (result) => {
