@@ -167,7 +167,7 @@ const CASES: Case[] = [
     likely: [],
   },
   {
-    name: 'Back-off that carries the cause (kubelet 1.31+) is read for the cause',
+    name: 'Back-off that carries the cause (newer kubelets) is read for the cause',
     line: `Back-off pulling image "ghcr.io/acme/auth-api:latest": ErrImagePull: ${INCIDENT.slice(INCIDENT.indexOf('failed to pull and unpack'))}`,
     expected: { kind: 'anonymous-token-denied', credentialsSent: false, http: 403 },
     likely: ['REPO_MISSING', 'PRIVATE_NO_CREDENTIALS'],
