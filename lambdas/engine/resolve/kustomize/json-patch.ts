@@ -51,29 +51,64 @@ function getAt(root: JsonObject, tokens: string[]): unknown {
   throw new JsonPatchError(`path element ${JSON.stringify(last)} does not exist`);
 }
 
-function removeAt(root: JsonObject, tokens: string[]): unknown {
+type Undo = () => void;
+
+function removeAt(root: JsonObject, tokens: string[], undo: Undo[]): unknown {
   const { parent, last } = resolveParent(root, tokens);
-  if (Array.isArray(parent)) return parent.splice(arrayIndex(last, parent.length, false), 1)[0];
+  if (Array.isArray(parent)) {
+    const index = arrayIndex(last, parent.length, false);
+    const [old] = parent.splice(index, 1);
+    undo.push(() => parent.splice(index, 0, old));
+    return old;
+  }
   if (isObject(parent) && last in parent) {
     const old = parent[last];
     delete parent[last];
+    undo.push(() => {
+      parent[last] = old;
+    });
     return old;
   }
   throw new JsonPatchError(`cannot remove missing path element ${JSON.stringify(last)}`);
 }
 
-function addAt(root: JsonObject, tokens: string[], value: unknown): void {
+function addAt(root: JsonObject, tokens: string[], value: unknown, undo: Undo[]): void {
   const { parent, last } = resolveParent(root, tokens);
-  if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, true), 0, value);
-  else if (isObject(parent)) parent[last] = value;
-  else throw new JsonPatchError(`cannot add to a scalar at ${JSON.stringify(last)}`);
+  if (Array.isArray(parent)) {
+    const index = arrayIndex(last, parent.length, true);
+    parent.splice(index, 0, value);
+    undo.push(() => parent.splice(index, 1));
+  } else if (isObject(parent)) {
+    const had = last in parent;
+    const old = parent[last];
+    parent[last] = value;
+    undo.push(() => {
+      if (had) parent[last] = old;
+      else delete parent[last];
+    });
+  } else {
+    throw new JsonPatchError(`cannot add to a scalar at ${JSON.stringify(last)}`);
+  }
 }
 
-function replaceAt(root: JsonObject, tokens: string[], value: unknown): void {
+function replaceAt(root: JsonObject, tokens: string[], value: unknown, undo: Undo[]): void {
   const { parent, last } = resolveParent(root, tokens);
-  if (Array.isArray(parent)) parent[arrayIndex(last, parent.length, false)] = value;
-  else if (isObject(parent) && last in parent) parent[last] = value;
-  else throw new JsonPatchError(`cannot replace missing path element ${JSON.stringify(last)}`);
+  if (Array.isArray(parent)) {
+    const index = arrayIndex(last, parent.length, false);
+    const old: unknown = parent[index];
+    parent[index] = value;
+    undo.push(() => {
+      parent[index] = old;
+    });
+  } else if (isObject(parent) && last in parent) {
+    const old = parent[last];
+    parent[last] = value;
+    undo.push(() => {
+      parent[last] = old;
+    });
+  } else {
+    throw new JsonPatchError(`cannot replace missing path element ${JSON.stringify(last)}`);
+  }
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -93,61 +128,75 @@ function containerOfImagePath(root: JsonObject, tokens: string[]): JsonObject | 
 }
 
 /**
- * Applies the operations to a copy of `value` and returns the copy; throws JsonPatchError and
- * leaves `value` untouched when an operation fails.
+ * Applies the operations to `doc` in place. When an operation fails, every change is undone and
+ * JsonPatchError is thrown: kustomize applies a patch whole or not at all.
  */
-export function applyJsonPatch(value: JsonObject, ops: JsonPatchOperation[], provenance: Provenance): JsonObject {
-  const doc = provenance.clone(value);
-  for (const op of ops) {
-    const tokens = parsePointer(op.path);
-    const last = tokens[tokens.length - 1] ?? '';
-    const parentField = tokens[tokens.length - 2] ?? '';
-    const fresh = (): unknown => {
-      const copy: unknown = structuredClone(op.value);
-      provenance.adopt(copy, op.locate);
-      // A container inserted whole (`/containers/-`, `/containers/0`) or a whole container list.
-      if (CONTAINER_FIELDS.includes(parentField) && isObject(copy)) provenance.set(copy, [op.locate(['image'])]);
-      if (CONTAINER_FIELDS.includes(last) && Array.isArray(copy)) {
-        copy.forEach((item, i) => {
-          if (isObject(item)) provenance.set(item, [op.locate([i, 'image'])]);
-        });
-      }
-      return copy;
-    };
-    switch (op.op) {
-      case 'add':
-        if (!('value' in op)) throw new JsonPatchError('add without value');
-        addAt(doc, tokens, fresh());
-        break;
-      case 'replace':
-        if (!('value' in op)) throw new JsonPatchError('replace without value');
-        replaceAt(doc, tokens, fresh());
-        break;
-      case 'remove':
-        removeAt(doc, tokens);
-        break;
-      case 'move': {
-        const moved = removeAt(doc, parsePointer(op.from ?? ''));
-        addAt(doc, tokens, moved);
-        break;
-      }
-      case 'copy': {
-        const copied = provenance.clone(getAt(doc, parsePointer(op.from ?? '')));
-        addAt(doc, tokens, copied);
-        break;
-      }
-      case 'test':
-        if (!deepEqual(getAt(doc, tokens), op.value)) throw new JsonPatchError(`test failed at ${op.path}`);
-        break;
-      default:
-        throw new JsonPatchError(`unknown operation ${JSON.stringify(op.op)}`);
-    }
-    if (op.op !== 'remove' && op.op !== 'test') {
-      const container = containerOfImagePath(doc, tokens);
-      if (container) provenance.push(container, op.locate([]));
-    }
+export function applyJsonPatch(doc: JsonObject, ops: JsonPatchOperation[], provenance: Provenance): void {
+  const undo: Undo[] = [];
+  const pushes: { container: JsonObject; location: SourceLocation }[] = [];
+  try {
+    for (const op of ops) applyOperation(doc, op, provenance, undo, pushes);
+  } catch (error) {
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]?.();
+    throw error;
   }
-  return doc;
+  for (const { container, location } of pushes) provenance.push(container, location);
+}
+
+function applyOperation(
+  doc: JsonObject,
+  op: JsonPatchOperation,
+  provenance: Provenance,
+  undo: Undo[],
+  pushes: { container: JsonObject; location: SourceLocation }[],
+): void {
+  const tokens = parsePointer(op.path);
+  const last = tokens[tokens.length - 1] ?? '';
+  const parentField = tokens[tokens.length - 2] ?? '';
+  const fresh = (): unknown => {
+    const copy: unknown = structuredClone(op.value);
+    provenance.adopt(copy, op.locate);
+    // A container inserted whole (`/containers/-`, `/containers/0`) or a whole container list.
+    if (CONTAINER_FIELDS.includes(parentField) && isObject(copy)) provenance.set(copy, [op.locate(['image'])]);
+    if (CONTAINER_FIELDS.includes(last) && Array.isArray(copy)) {
+      copy.forEach((item, i) => {
+        if (isObject(item)) provenance.set(item, [op.locate([i, 'image'])]);
+      });
+    }
+    return copy;
+  };
+  switch (op.op) {
+    case 'add':
+      if (!('value' in op)) throw new JsonPatchError('add without value');
+      addAt(doc, tokens, fresh(), undo);
+      break;
+    case 'replace':
+      if (!('value' in op)) throw new JsonPatchError('replace without value');
+      replaceAt(doc, tokens, fresh(), undo);
+      break;
+    case 'remove':
+      removeAt(doc, tokens, undo);
+      break;
+    case 'move': {
+      const moved = removeAt(doc, parsePointer(op.from ?? ''), undo);
+      addAt(doc, tokens, moved, undo);
+      break;
+    }
+    case 'copy': {
+      const copied = provenance.clone(getAt(doc, parsePointer(op.from ?? '')));
+      addAt(doc, tokens, copied, undo);
+      break;
+    }
+    case 'test':
+      if (!deepEqual(getAt(doc, tokens), op.value)) throw new JsonPatchError(`test failed at ${op.path}`);
+      break;
+    default:
+      throw new JsonPatchError(`unknown operation ${JSON.stringify(op.op)}`);
+  }
+  if (op.op !== 'remove' && op.op !== 'test') {
+    const container = containerOfImagePath(doc, tokens);
+    if (container) pushes.push({ container, location: op.locate([]) });
+  }
 }
 
 export type { PathSegment };

@@ -341,14 +341,17 @@ class Renderer {
   }
 
   private appendResources(build: Build, resources: Resource[], k: Kustomization, entry: Entry): void {
+    const known = new Set(build.resources.map((r) => idKey(currentId(r.value))));
     for (const resource of resources) {
       const id = currentId(resource.value);
-      if (build.resources.some((r) => sameId(currentId(r.value), id))) {
+      const key = idKey(id);
+      if (known.has(key)) {
         build.findings.push(
           finding(k.file, entry.line, 'INVALID_RESOURCE', `${describeId(id)} is included twice; kustomize build fails ("may not add resource with an already registered id")`, 'error'),
         );
         continue;
       }
+      known.add(key);
       build.resources.push(resource);
     }
   }
@@ -397,7 +400,7 @@ class Renderer {
       for (const resource of select(build.resources, entry.target)) {
         try {
           const before = currentId(resource.value);
-          resource.value = applyJsonPatch(resource.value, ops, provenance);
+          applyJsonPatch(resource.value, ops, provenance);
           if (!sameId(before, currentId(resource.value))) resource.prevIds.push(before);
         } catch (error) {
           if (!(error instanceof JsonPatchError)) throw error;
@@ -488,12 +491,20 @@ function parseJsonPatch(doc: PatchDocument, k: Kustomization, entry: PatchEntry,
 
 // ─── Target selection (types.Selector) ─────────────────────────────────────
 
+const anchoredCache = new Map<string, RegExp | null>();
+
+/** kustomize's anchorRegex; null when the pattern is not a valid regular expression (matches nothing). */
 function anchored(pattern: string): RegExp | null {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 'u');
-  } catch {
-    return null;
+  let regex = anchoredCache.get(pattern);
+  if (regex === undefined) {
+    try {
+      regex = new RegExp(`^(?:${pattern})$`, 'u');
+    } catch {
+      regex = null;
+    }
+    anchoredCache.set(pattern, regex);
   }
+  return regex;
 }
 
 function matchesField(pattern: string | undefined, ...values: string[]): boolean {
@@ -610,14 +621,17 @@ export function applyImageTransform(resources: Resource[], transform: ImageTrans
 
 /** Every `containers` / `initContainers` list anywhere in the object (children before the list itself). */
 function legacyWalk(value: unknown, update: (container: unknown) => void): void {
+  if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
     for (const item of value) legacyWalk(item, update);
     return;
   }
-  if (!isObject(value)) return;
-  for (const [key, item] of Object.entries(value)) {
+  const object = value as JsonObject;
+  for (const key in object) {
+    const item = object[key];
+    if (typeof item !== 'object' || item === null) continue;
     legacyWalk(item, update);
-    if (IMAGE_CONTAINER_FIELDS.includes(key) && Array.isArray(item)) item.forEach(update);
+    if (Array.isArray(item) && IMAGE_CONTAINER_FIELDS.includes(key)) item.forEach(update);
   }
 }
 
@@ -656,6 +670,11 @@ function valueAt(value: unknown, path: PathSegment[]): unknown {
 }
 
 // ─── Helpers ───────────────────────────────────────────────────────────────
+
+/** What sameId compares, as a string. */
+function idKey(id: ResId): string {
+  return `${id.group}/${id.version}/${id.kind}/${effectiveNamespace(id)}/${id.name}`;
+}
 
 function copyResource(resource: Resource): Resource {
   return { ...resource, value: provenance.clone(resource.value), prevIds: resource.prevIds.map((id: ResId) => ({ ...id })) };

@@ -67,15 +67,18 @@ export class Provenance {
   }
 
   private cloneValue(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map((item) => this.cloneValue(item));
-    if (isObject(value)) {
-      const copy: JsonObject = {};
-      for (const [key, item] of Object.entries(value)) copy[key] = this.cloneValue(item);
-      const locations = this.byContainer.get(value);
-      if (locations) this.byContainer.set(copy, [...locations]);
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) {
+      const copy: unknown[] = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) copy[i] = this.cloneValue(value[i]);
       return copy;
     }
-    return value;
+    const source = value as JsonObject;
+    const copy: JsonObject = {};
+    for (const key in source) copy[key] = this.cloneValue(source[key]);
+    const locations = this.byContainer.get(source);
+    if (locations) this.byContainer.set(copy, [...locations]);
+    return copy;
   }
 
   /**
@@ -89,25 +92,39 @@ export class Provenance {
   }
 }
 
-/** Calls `visit` for every object element of a container list anywhere under `value`. */
+/** Calls `visit` for every object element of a container list anywhere under `value` (with a fresh path array). */
 export function walkContainers(
   value: unknown,
   path: PathSegment[],
   visit: (container: JsonObject, path: PathSegment[]) => void,
 ): void {
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => walkContainers(item, [...path, i], visit));
-    return;
-  }
-  if (!isObject(value)) return;
-  for (const [key, item] of Object.entries(value)) {
-    walkContainers(item, [...path, key], visit);
-    if (CONTAINER_FIELDS.includes(key) && Array.isArray(item)) {
-      item.forEach((container, i) => {
-        if (isObject(container)) visit(container, [...path, key, i]);
-      });
+  const stack = [...path];
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        stack.push(i);
+        walk(node[i]);
+        stack.pop();
+      }
+      return;
     }
-  }
+    const object = node as JsonObject;
+    for (const key in object) {
+      const item = object[key];
+      if (typeof item !== 'object' || item === null) continue;
+      stack.push(key);
+      walk(item);
+      if (Array.isArray(item) && CONTAINER_FIELDS.includes(key)) {
+        for (let i = 0; i < item.length; i++) {
+          const container: unknown = item[i];
+          if (isObject(container)) visit(container, [...stack, i]);
+        }
+      }
+      stack.pop();
+    }
+  };
+  walk(value);
 }
 
 // ─── Ids ───────────────────────────────────────────────────────────────────
