@@ -1,4 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { LineTable } from './fast-parse.js';
 
 export type YamlPath = readonly (string | number)[];
 
@@ -83,6 +84,30 @@ function rangeStart(node: unknown): number | undefined {
   if (typeof node !== 'object' || node === null || !('range' in node)) return undefined;
   const range = (node as { range?: readonly number[] | null }).range;
   return range?.[0];
+}
+
+/** A YamlDocument from the fast path: lines come from the table the fast parser filled. */
+export function createFastYamlDocument(file: string, index: number, value: unknown, startLine: number, table: LineTable): YamlDocument {
+  return {
+    file,
+    index,
+    value,
+    startLine,
+    lineOf(path: YamlPath): number {
+      let node: unknown = value;
+      let line = startLine;
+      for (const segment of path) {
+        if (typeof node !== 'object' || node === null) return line;
+        const lines = table.get(node);
+        const key = Array.isArray(node) ? (typeof segment === 'number' ? segment : Number(segment)) : String(segment);
+        const childLine = lines?.get(key);
+        if (childLine === undefined) return line;
+        line = childLine;
+        node = (node as Record<string | number, unknown>)[key];
+      }
+      return line;
+    },
+  };
 }
 
 /**

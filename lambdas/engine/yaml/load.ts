@@ -1,12 +1,15 @@
 import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 import type { Finding } from '../model.js';
-import { createYamlDocument, type YamlDocument } from './document.js';
+import { createFastYamlDocument, createYamlDocument, type YamlDocument } from './document.js';
+import { fastParseYaml } from './fast-parse.js';
 
 export interface LoadYamlOptions {
   /** Files larger than this are skipped with FILE_TOO_LARGE. Default 2 MiB. */
   maxBytes?: number;
   /** Alias expansions allowed per document before it counts as an alias bomb. Default 100 (the yaml package's). */
   maxAliasCount?: number;
+  /** Try the fast parser for plain manifests first (default true); false always uses the `yaml` package. */
+  fastPath?: boolean;
 }
 
 export interface LoadedYaml {
@@ -40,6 +43,16 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
   if (text === undefined) return { documents: [], findings };
 
   const documents: YamlDocument[] = [];
+  if (options.fastPath !== false) {
+    const fast = fastParseYaml(text);
+    if (fast) {
+      for (const doc of fast.documents) {
+        if (doc.value === null || doc.value === undefined) continue;
+        documents.push(createFastYamlDocument(file, doc.index, doc.value, doc.startLine, fast.lines));
+      }
+      return { documents, findings };
+    }
+  }
   const lineCounter = new LineCounter();
   let parsed;
   try {

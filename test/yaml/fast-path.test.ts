@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadYamlDocuments, type YamlDocument } from '../../lambdas/engine/yaml/index.js';
+import { fastParseYaml } from '../../lambdas/engine/yaml/fast-parse.js';
+
+/** Every path to every node of a value, containers included. */
+function allPaths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(prefix);
+  if (Array.isArray(value)) value.forEach((item, i) => allPaths(item, [...prefix, i], out));
+  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) allPaths(v, [...prefix, k], out);
+  return out;
+}
+
+function describeDocuments(documents: YamlDocument[]) {
+  return documents.map((d) => ({
+    index: d.index,
+    startLine: d.startLine,
+    value: d.value,
+    lines: allPaths(d.value).map((p) => [p.join('/'), d.lineOf(p)]),
+    missing: d.lineOf([...allPaths(d.value).at(-1)!, 'no-such-key']),
+  }));
+}
+
+function expectSameAsFullParser(text: string, file = 'x.yaml'): boolean {
+  const fast = loadYamlDocuments(file, text);
+  const full = loadYamlDocuments(file, text, { fastPath: false });
+  expect(fast.findings).toEqual(full.findings);
+  expect(describeDocuments(fast.documents)).toEqual(describeDocuments(full.documents));
+  return fastParseYaml(text) !== undefined;
+}
+
+const SUPPORTED: string[] = [
+  'a: 1\nb: two\nc: 3.50\nd: true\ne: ~\nf: null\ng: 0x1F\nh: 0o17\ni: 1e3\nj: .inf\nk: -.inf\nl: .nan\nm: +12\nn: 012\no: 1.2.3\np: False\nq: TRUE\nr: yes\ns: -1\nt: "-"\n',
+  'image: ghcr.io/acme/auth-api:dev-latest\ndigest: x@sha256:abc\nurl: http://example.com:8080/path#frag\nhash: a#b\nspaced:   value with  spaces   # comment\n',
+  'quoted: "a \\"q\\" \\\\ \\n \\t \\/"\nsingle: \'it\'\'s\'\n"quoted key": 1\n\'single key\': 2\nempty: ""\nempty2: \'\'\n',
+  'spec:\n  containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n  volumes: []\n',
+  'spec:\n  containers:\n    - name: a\n      image: x\n      args: ["--a", "--b=c", \'d\']\n      ports: [{containerPort: 8080, protocol: TCP}]\n    -   name: wide\n        image: z\n',
+  'list:\n- a\n- 1\n- \n- # comment\n-\n  nested: map\n- key: v\n  other: w\n- [1, 2, [3, {x: y}]]\n- {}\n',
+  'flow: {a: 1, b: [x, y], "c d": e, url: http://x:1/y, empty: , trailing: z,}\nseq: [a, b, ]\n',
+  '# leading comment\n---\na: 1\n---\n# only comment\n---\nb:\n  c:\n    d: e\n---\n',
+  'a: 1\n---\n---\n\n---\nb: 2\n',
+  'key:\nnext: 1\nnull_then_seq:\n- x\n',
+  'metadata:\n  annotations:\n    example.com/a: "true"\n    b: \'{"json": 1}\'\n  labels: {app.kubernetes.io/name: web}\n',
+  'top:\n  # comment between\n  a: 1\n\n\n  b:   # comment after key\n    c: 2\n',
+  '8080: port\ntrue: t\n-1: neg\n',
+  '- a\n- b\n',
+  'a: [1,2]   # trailing comment\nb: "x" # c\n',
+];
+
+const UNSUPPORTED_OR_INVALID: string[] = [
+  'a: &x 1\nb: *x\n',
+  'a: 1\n...\n',
+  'base: &b {image: x}\nderived:\n  <<: *b\n  name: y\n',
+  'a: !!str 1\n',
+  'script: |\n  echo hi\n  echo there\n',
+  'folded: >-\n  a\n  b\n',
+  'multi: this is\n  continued\n',
+  'a: "multi\n  line"\n',
+  'a: [1,\n  2]\n',
+  'a:\tb\n',
+  'a: 1\r\nb: 2\r\n',
+  '\ufeffa: 1\n',
+  'a: 1\na: 2\n',
+  'a: b: c\n',
+  '? complex\n: key\n',
+  '%YAML 1.2\n---\na: 1\n',
+  '--- {a: 1}\n',
+  'just a scalar\n',
+  '- - nested\n  - seq\n',
+  'a: "\\x41\\u00e9"\n',
+  'a:\n  b: 1\n c: 2\n',
+  'a: 1\n  b: 2\n',
+  '- a\nb: 1\n',
+  'a: [x: y]\n',
+  'a: {b}\n',
+  'a: @x\n',
+  'a: "x"y\n',
+  '01: x\n',
+  '__proto__: x\n',
+  'k:value\n',
+  'a: -\n',
+  '{a: 1}\n',
+  'a:\n  value on its own line\n',
+];
+
+describe('fast YAML path', () => {
+  it.each(SUPPORTED.map((text) => [JSON.stringify(text).slice(0, 70), text]))('handles %s exactly as the full parser', (_label, text) => {
+    expect(expectSameAsFullParser(text)).toBe(true);
+  });
+
+  it.each(UNSUPPORTED_OR_INVALID.map((text) => [JSON.stringify(text).slice(0, 70), text]))('leaves %s to the full parser', (_label, text) => {
+    expect(expectSameAsFullParser(text)).toBe(false);
+  });
+
+  it('agrees with the full parser on every YAML file of the repository (fixtures and examples)', () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        if (name === 'node_modules' || name.startsWith('.') || name === 'cdk.out') continue;
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (/\.ya?ml$/.test(name)) files.push(path);
+      }
+    };
+    walk('test');
+    walk('examples');
+    let fast = 0;
+    for (const path of files) {
+      const text = readFileSync(path, 'utf8');
+      if (expectSameAsFullParser(text, path)) fast++;
+    }
+    expect(files.length).toBeGreaterThan(10);
+    // Most real manifests are plain YAML; the fast path must actually be taken for them.
+    expect(fast).toBeGreaterThan(files.length / 2);
+  });
+});
