@@ -140,7 +140,8 @@ export class ImageDriftAuditor extends Construct {
     const memoryMb = config.lambda?.memoryMb ?? DEFAULTS.memoryMb;
 
     // ─── History table ────────────────────────────────────────────────────
-    const design = HISTORY_TABLE_DESIGN;
+    // Typed through TableDesign: a change in table-design.ts that this mapping cannot express fails to compile.
+    const design: TableDesign = HISTORY_TABLE_DESIGN;
     this.table = new dynamodb.TableV2(this, 'History', {
       partitionKey: attribute(design.partitionKey),
       sortKey: attribute(design.sortKey),
@@ -148,8 +149,9 @@ export class ImageDriftAuditor extends Construct {
       globalSecondaryIndexes: design.globalSecondaryIndexes.map((index) => ({
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
-        sortKey: attribute(index.sortKey),
+        ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
         projectionType: projection(index.projection.type),
+        ...(index.projection.nonKeyAttributes ? { nonKeyAttributes: [...index.projection.nonKeyAttributes] } : {}),
       })),
       timeToLiveAttribute: design.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
@@ -319,7 +321,7 @@ export class ImageDriftAuditor extends Construct {
   private acknowledgeNagFindings(): void {
     const tableLogicalId = Stack.of(this).getLogicalId(this.table.node.defaultChild as CfnElement);
     // The grants land in the function role's default policy.
-    Validations.of(this.function.role ?? this.function).acknowledge(
+    Validations.of(this.function.role ?? this).acknowledge(
       {
         id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
         reason:
@@ -384,6 +386,20 @@ export function verdictAlarmWindow(config: AuditorConfig): { period: Duration; e
 interface KeyDesign {
   readonly name: string;
   readonly type: 'S' | 'N' | 'B';
+}
+
+/** The shape of HISTORY_TABLE_DESIGN (lambdas/engine/history/table-design.ts) this construct understands. */
+interface TableDesign {
+  readonly partitionKey: KeyDesign;
+  readonly sortKey: KeyDesign;
+  readonly billingMode: 'PAY_PER_REQUEST';
+  readonly globalSecondaryIndexes: readonly {
+    readonly indexName: string;
+    readonly partitionKey: KeyDesign;
+    readonly sortKey?: KeyDesign;
+    readonly projection: { readonly type: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; readonly nonKeyAttributes?: readonly string[] };
+  }[];
+  readonly timeToLiveAttribute: string;
 }
 
 function attribute(key: KeyDesign): dynamodb.Attribute {
