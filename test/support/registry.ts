@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import bcrypt from 'bcryptjs';
 import { Agent, request } from 'undici';
 import { startGhcrTokenServer, type GhcrTokenServer, type TokenGrant, type TokenServerRequest } from './ghcr-token-server.js';
 
@@ -20,6 +21,12 @@ export interface LocalRegistryOptions {
   tokens?: Array<string | TokenGrant>;
   /** Token `service` (default `ghcr-test`). */
   service?: string;
+  /**
+   * `token` (default): Docker token auth via the GHCR-like token server. `htpasswd`: HTTP Basic with `users`
+   * (bcrypt cost 4); `tokens`, `privateRepositories` and the token server are then unused.
+   */
+  auth?: 'token' | 'htpasswd';
+  users?: Record<string, string>;
 }
 
 export interface PushedManifest {
@@ -32,7 +39,7 @@ export interface LocalRegistry {
   url: string;
   /** `127.0.0.1:PORT`. */
   host: string;
-  /** `http://127.0.0.1:PORT2/token`: the token realm. */
+  /** `http://127.0.0.1:PORT2/token`: the token realm ('' with htpasswd auth). */
   tokenUrl: string;
   storageDir: string;
   /** Every request the token server saw (authorization header included, for isolation tests). */
@@ -67,7 +74,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   const pushPassword = randomBytes(16).toString('hex');
   const repositoryExists = (name: string) => existsSync(join(storageDir, 'docker/registry/v2/repositories', name, '_manifests'));
 
-  const tokenServer: GhcrTokenServer = await startGhcrTokenServer({
+  const htpasswd = options.auth === 'htpasswd';
+  const tokenServer: GhcrTokenServer | undefined = htpasswd ? undefined : await startGhcrTokenServer({
     service,
     issuer,
     keyPem,
@@ -77,7 +85,12 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     tokens: () => grants,
     pushPassword,
   });
-  const tokenUrl = `${tokenServer.url}/token`;
+  const tokenUrl = tokenServer ? `${tokenServer.url}/token` : '';
+  const htpasswdPath = join(dir, 'htpasswd');
+  if (htpasswd) {
+    const users = { ...(options.users ?? {}), pusher: pushPassword };
+    writeFileSync(htpasswdPath, Object.entries(users).map(([u, pw]) => `${u}:${bcrypt.hashSync(pw, 4)}`).join('\n') + '\n');
+  }
 
   const configPath = join(dir, 'config.yml');
   writeFileSync(
@@ -87,7 +100,9 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       'log: { level: info, accesslog: { disabled: true } }',
       `storage: { filesystem: { rootdirectory: ${JSON.stringify(storageDir)} }, delete: { enabled: true } }`,
       'http: { addr: 127.0.0.1:0, secret: local-test-secret }',
-      `auth: { token: { realm: ${JSON.stringify(tokenUrl)}, service: ${JSON.stringify(service)}, issuer: ${JSON.stringify(issuer)}, rootcertbundle: ${JSON.stringify(certPath)} } }`,
+      htpasswd
+        ? `auth: { htpasswd: { realm: basic-realm, path: ${JSON.stringify(htpasswdPath)} } }`
+        : `auth: { token: { realm: ${JSON.stringify(tokenUrl)}, service: ${JSON.stringify(service)}, issuer: ${JSON.stringify(issuer)}, rootcertbundle: ${JSON.stringify(certPath)} } }`,
       '',
     ].join('\n'),
   );
@@ -134,8 +149,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   }
 
   async function call(repository: string, method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE', path: string, headers: Record<string, string> = {}, body?: Buffer | string) {
-    const token = await pushToken(repository);
-    const res = await request(new URL(path, url), { dispatcher, method, headers: { ...headers, authorization: `Bearer ${token}` }, ...(body !== undefined ? { body } : {}) });
+    const authorization = htpasswd ? `Basic ${Buffer.from(`pusher:${pushPassword}`).toString('base64')}` : `Bearer ${await pushToken(repository)}`;
+    const res = await request(new URL(path, url), { dispatcher, method, headers: { ...headers, authorization }, ...(body !== undefined ? { body } : {}) });
     const text = method === 'HEAD' ? '' : await res.body.text();
     if (method === 'HEAD') await res.body.dump();
     return { status: res.statusCode, headers: res.headers, text };
@@ -187,7 +202,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     host: `127.0.0.1:${port}`,
     tokenUrl,
     storageDir,
-    tokenRequests: tokenServer.requests,
+    tokenRequests: tokenServer?.requests ?? [],
     async pushImage(repository, tag, opts = {}) {
       const m = await platformManifest(repository, opts.platform ?? 'linux/amd64', `${repository}:${tag}`);
       const res = await call(repository, 'GET', `/v2/${repository}/manifests/${m.digest}`, { accept: m.mediaType });
@@ -240,7 +255,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
         child.kill('SIGTERM');
         await exited;
       }
-      await tokenServer.stop();
+      await tokenServer?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
