@@ -127,6 +127,17 @@ describe('units no app points at, compose, and bad input', () => {
     expect(codes(state)).toEqual(['UNREFERENCED ops/pod.yaml:0']);
   });
 
+  it('lists a chart no app points at under its path, with its subcharts inside it', async () => {
+    const state = await resolveFiles({
+      ...chart,
+      'charts/web/charts/cache/Chart.yaml': 'apiVersion: v2\nname: cache\nversion: 1.0.0\n',
+      'charts/web/charts/cache/values.yaml': 'image: ghcr.io/acme/cache:1\n',
+    });
+    expect(rows(state)).toEqual(['charts/web | HelmValues/-/image | web | ghcr.io/acme/web:2.0.0']);
+    expect(state.images[0]?.app).toEqual({ name: 'charts/web', kind: 'directory', path: 'charts/web', unreferenced: true });
+    expect(codes(state)).toEqual(['HELM_NOT_RENDERED charts/web/Chart.yaml:0', 'UNREFERENCED charts/web/Chart.yaml:0']);
+  });
+
   it('reads docker compose files as apps named after their path', async () => {
     const state = await resolveFiles({
       'docker-compose.yml': 'services:\n  cache:\n    image: redis:7.2\n',

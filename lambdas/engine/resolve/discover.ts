@@ -43,13 +43,20 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
       found.compose.push(file);
       continue;
     }
+    // Files of a kustomization are parsed when (and if) it is rendered; here only apps matter.
+    const inKustomization = ws.kustomizationFile(dirname(file)) !== undefined;
+    if (inKustomization && !declaresApps(ws.text(file) ?? '')) continue;
     let hasImages = false;
     for (const doc of ws.documents(file)) {
       if (argoKind(doc.value)) found.argo.push(doc);
       else if (fluxKind(doc.value)) found.flux.push(doc);
       else if (!hasImages && extractPodImages(doc).sites.length > 0) hasImages = true;
     }
-    if (hasImages && ws.kustomizationFile(dirname(file)) === undefined) found.manifestsWithImages.push(file);
+    if (hasImages && !inKustomization) found.manifestsWithImages.push(file);
   }
   return found;
+}
+
+function declaresApps(text: string): boolean {
+  return text.includes('argoproj.io') || text.includes('toolkit.fluxcd.io');
 }

@@ -30,14 +30,12 @@ export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Disco
     });
   }
 
-  const charts = new Set(found.chartDirs);
   for (const dir of found.chartDirs) {
-    const parent = dirname(dir);
-    // A subchart (`charts/<name>` inside another chart) is part of its parent.
-    if (dir !== '' && ws.chartOf(parent) !== undefined && charts.has(ws.chartOf(parent) ?? '')) continue;
+    // A subchart (`<chart>/charts/<name>`) is part of its parent chart.
+    if (dir !== '' && ws.chartOf(dir) !== undefined) continue;
     if (run.referencedDirs.has(dir)) continue;
     const app: AppRef = { name: dir || '.', kind: 'directory', path: dir, unreferenced: true };
-    report(run, app, ws.kustomizationFile(dir) ?? `${dir ? `${dir}/` : ''}Chart.yaml`, `chart ${dir || '.'}`);
+    report(run, app, dir === '' ? 'Chart.yaml' : `${dir}/Chart.yaml`, `chart ${dir || '.'}`);
     run.addRender(app, renderChart(ws, dir, []));
   }
 

@@ -4,7 +4,8 @@
  * YAML findings are collected once per file, however often a file is read.
  */
 import type { FileTree, Finding } from '../model.js';
-import { isHelmTemplateFile, loadYamlDocuments, type YamlDocument } from '../yaml/index.js';
+import { isHelmTemplateFile, type YamlDocument } from '../yaml/index.js';
+import { isDirectory, loadCached } from './kustomize/files.js';
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const YAML_FILE = /\.(?:ya?ml|json)$/i;
@@ -51,7 +52,7 @@ export class Workspace {
   }
 
   isDirectory(dir: string): boolean {
-    return dir === '' || this.dirs.has(dir) || this.tree.paths().some((file) => file.startsWith(`${dir}/`));
+    return isDirectory(this.tree, dir);
   }
 
   kustomizationFile(dir: string): string | undefined {
@@ -98,16 +99,18 @@ export class Workspace {
     return YAML_FILE.test(file);
   }
 
-  /** The YAML documents of a file, parsed once; findings go to the run's list the first time. */
+  /**
+   * The YAML documents of a file, parsed once per tree (the cache is shared with the kustomize
+   * renderer, so a file is never parsed twice); findings go to the run's list the first time.
+   */
   documents(file: string): YamlDocument[] {
     const cached = this.docs.get(file);
     if (cached) return cached;
-    const content = this.tree.read(file);
     let documents: YamlDocument[] = [];
-    if (content === undefined) {
+    if (!this.files.has(file)) {
       this.findings.push({ file, line: 0, code: 'MISSING_FILE', severity: 'error', message: `${file} is not in the repository` });
     } else {
-      const loaded = loadYamlDocuments(file, content);
+      const loaded = loadCached(this.tree, file);
       documents = loaded.documents;
       this.findings.push(...loaded.findings);
     }
