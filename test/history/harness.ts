@@ -34,10 +34,10 @@ export async function historyHarness(ddb: DynamoDBClient, snsEndpoint: string, o
       now = new Date(now.getTime() + minutes * 60_000);
     },
     now: () => now,
-    run(runId: string, results: AuditResult[], extra: { notifier?: Notifier | null; errors?: string[] } = {}) {
+    run(runId: string, results: AuditResult[], extra: { notifier?: Notifier | null; errors?: string[]; complete?: boolean } = {}) {
       const n = extra.notifier === null ? undefined : (extra.notifier ?? notifier);
       return trackDrift(
-        { runId, repository: 'org/gitops', commit: COMMIT, startedAt: now, durationMs: 1234, results, ...(extra.errors ? { errors: extra.errors } : {}) },
+        { runId, repository: 'org/gitops', commit: COMMIT, startedAt: now, durationMs: 1234, results, ...(extra.errors ? { errors: extra.errors } : {}), ...(extra.complete !== undefined ? { complete: extra.complete } : {}) },
         { store, ...(n ? { notifier: n } : {}), clock: () => now, options },
       );
     },

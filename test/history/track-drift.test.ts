@@ -195,6 +195,19 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
     h.close();
   });
 
+  it('keeps images that are missing from an incomplete run tracked', async () => {
+    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const [a, b] = [uniqueImage('a'), uniqueImage('b')];
+    await h.run('r0', [result(a, 'TAG_MISSING'), result(b, 'OK')]);
+    await h.published();
+    h.advanceMinutes(15);
+    const partial = await h.run('r1', [result(b, 'OK')], { complete: false, errors: ['github: org/infra unreadable'] });
+    expect(partial.transitions).toEqual([]);
+    expect(await h.published()).toEqual([]);
+    expect((await h.store.listOpenDrifts()).map((s) => s.image)).toEqual([a]);
+    h.close();
+  });
+
   it('keeps an announcement whose publish failed and sends it on a later run', async () => {
     const h = await historyHarness(ddb, fauxqs.endpoint);
     const fake = await startFakeSns(() => ({ ok: false, status: 500, code: 'InternalError', message: 'boom', type: 'Receiver' }));

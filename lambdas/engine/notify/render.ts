@@ -99,8 +99,8 @@ function subjectFor(changes: readonly NotificationChange[], ctx: NotificationCon
   const suffix = part.total > 1 ? ` (${part.index}/${part.total})` : '';
   const tail = ` · ${where(ctx)}${suffix}`;
   const head = headline(changes);
-  // SNS subjects: ASCII-printable is safest for email clients, but "·" is widely fine; no line breaks.
-  const full = `${head}${tail}`.replace(/[\r\n]+/g, ' ');
+  // SNS subjects: UTF-8 without line breaks or control characters, under 100 characters.
+  const full = `${head}${tail}`.replace(/[\u0000-\u001f\u007f]+/g, ' ');
   if (full.length <= MAX_SUBJECT_CHARS) return full;
   return clip(`${head}${suffix}`, MAX_SUBJECT_CHARS);
 }
