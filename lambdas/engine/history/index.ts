@@ -69,6 +69,8 @@ export interface TrackDriftResult {
   drift: Map<string, DriftStatus>;
   /** Absent when this run had nothing to announce (or no notifier). */
   notification?: { sent: boolean; messageIds: string[]; error?: string };
+  /** Problems this call ran into (history writes, announcing), beyond `input.errors`; also in the run summary. */
+  errors: string[];
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -174,7 +176,7 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
     errors.push(`history: run summary: ${errorMessage(err)}`);
   }
 
-  return { transitions: events, drift, ...(notification ? { notification } : {}) };
+  return { transitions: events, drift, errors: errors.slice(input.errors?.length ?? 0), ...(notification ? { notification } : {}) };
 }
 
 function changeFor(state: ImageState, pending: PendingAnnouncement): NotificationChange {
