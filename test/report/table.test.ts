@@ -77,6 +77,13 @@ describe('renderAuditTable', () => {
     expect(text).not.toContain('Findings');
   });
 
+  it('breaks a location chain that does not fit before the arrow, so each line holds whole paths', () => {
+    const lines = renderAuditTable(buildAuditReport(), { color: false, width: 80 }).split('\n');
+    const at = lines.findIndex((line) => /^\s+at\s+apps\/auth-api\/base\/deployment\.yaml:21$/.test(line));
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toMatch(/^\s+\u2192 apps\/auth-api\/overlays\/dev\/kustomization\.yaml:9$/);
+  });
+
   it('wraps long hints to the requested width', () => {
     const lines = renderAuditTable(buildAuditReport(), { color: false, width: 80 }).split('\n');
     const hintLines = lines.filter((line) => /^\s+hint\s/.test(line));

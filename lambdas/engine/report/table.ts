@@ -133,13 +133,29 @@ function computeColumns(results: readonly AuditResult[], width: number): Columns
   return { status, image, apps: Math.max(1, Math.min(apps, width - lead - image - 2)) };
 }
 
-/** `base:21 → overlay:9`; long chains keep the first and the deciding entry. */
-function formatChain(locations: readonly SourceLocation[]): string {
-  const shown =
-    locations.length > 3
-      ? [formatLocation(locations[0] as SourceLocation), `(${locations.length - 2} more)`, formatLocation(locations[locations.length - 1] as SourceLocation)]
-      : locations.map(formatLocation);
-  return shown.join(' \u2192 ');
+/** Location texts in application order; long chains keep the first and the deciding entry. */
+function chainItems(locations: readonly SourceLocation[]): string[] {
+  if (locations.length <= 3) return locations.map(formatLocation);
+  return [
+    formatLocation(locations[0] as SourceLocation),
+    `(${locations.length - 2} more)`,
+    formatLocation(locations[locations.length - 1] as SourceLocation),
+  ];
+}
+
+/** `at  base:21 → overlay:9`; when it does not fit, each continuation line starts with the arrow. */
+function chainLines(colors: Colors, items: readonly string[], width: number): string[] {
+  const prefix = DETAIL_INDENT + pad('at', LABEL_WIDTH);
+  const continuation = ' '.repeat(prefix.length);
+  const room = width - prefix.length;
+  const texts: string[] = [];
+  for (const item of items) {
+    const last = texts[texts.length - 1];
+    if (last === undefined) texts.push(item);
+    else if (last.length + 3 + item.length <= room) texts[texts.length - 1] = `${last} \u2192 ${item}`;
+    else texts.push(`\u2192 ${item}`);
+  }
+  return texts.map((text, index) => (index === 0 ? DETAIL_INDENT + colors.dim(pad('at', LABEL_WIDTH)) : continuation) + colors.cyan(text));
 }
 
 function renderResult(colors: Colors, result: AuditResult, columns: Columns, width: number): string[] {
@@ -164,7 +180,7 @@ function renderResult(colors: Colors, result: AuditResult, columns: Columns, wid
   }
 
   lines.push(`${statusCell}  ${colors.bold(imageCell)}  ${appsText}`.trimEnd());
-  if (result.locations.length > 0) lines.push(...detailLines(colors, 'at', formatChain(result.locations), width, colors.cyan));
+  if (result.locations.length > 0) lines.push(...chainLines(colors, chainItems(result.locations), width));
   const evidence = summarizeEvidence(result.evidence);
   if (evidence) lines.push(...detailLines(colors, 'evidence', evidence, width));
   const tags = summarizeTagHints(result.evidence);
@@ -301,8 +317,7 @@ export function renderDesiredTable(state: DesiredState, options: TableOptions): 
       if (entry.image !== entry.written && entry.reference.ok) {
         lines.push(...detailLines(colors, 'resolves', entry.image, width));
       }
-      const where = entry.locations.map(formatLocation).join(' \u2192 ');
-      if (where) lines.push(...detailLines(colors, 'at', where, width, colors.cyan));
+      if (entry.locations.length > 0) lines.push(...chainLines(colors, entry.locations.map(formatLocation), width));
       if (!entry.reference.ok) {
         const { reason, suggestion } = entry.reference.problem;
         lines.push(...detailLines(colors, 'invalid', suggestion ? `${reason}; did you mean ${suggestion}?` : reason, width));
