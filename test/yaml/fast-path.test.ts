@@ -46,6 +46,7 @@ const SUPPORTED: string[] = [
   '8080: port\ntrue: t\n-1: neg\n',
   '- a\n- b\n',
   'a: [1,2]   # trailing comment\nb: "x" # c\n',
+  'a: 1\r\nb:\r\n  - x\r\n---\r\nc: "q"\r\n',
 ];
 
 const UNSUPPORTED_OR_INVALID: string[] = [
@@ -59,7 +60,7 @@ const UNSUPPORTED_OR_INVALID: string[] = [
   'a: "multi\n  line"\n',
   'a: [1,\n  2]\n',
   'a:\tb\n',
-  'a: 1\r\nb: 2\r\n',
+  'a: 1\rb: 2\r',
   '\ufeffa: 1\n',
   'a: 1\na: 2\n',
   'a: b: c\n',

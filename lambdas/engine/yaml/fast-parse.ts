@@ -47,8 +47,14 @@ interface Line {
 }
 
 /** Parses a whole file, or returns undefined when any part of it is outside the supported subset. */
-export function fastParseYaml(text: string): FastParseResult | undefined {
-  if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
+export function fastParseYaml(source: string): FastParseResult | undefined {
+  let text = source;
+  if (text.includes('\r')) {
+    // CRLF line ends change nothing in block YAML; a lone CR is a line break we leave to the full parser.
+    text = text.replaceAll('\r\n', '\n');
+    if (text.includes('\r')) return undefined;
+  }
+  if (text.includes('\t') || text.charCodeAt(0) === 0xfeff) return undefined;
   const lines: LineTable = new WeakMap();
   const documents: FastDocument[] = [];
   const rawLines = text.split('\n');
