@@ -156,8 +156,11 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     return { status: res.statusCode, headers: res.headers, text };
   }
 
+  const knownBlobs = new Set<string>();
   async function pushBlob(repository: string, content: Buffer): Promise<{ digest: string; size: number }> {
     const digest = sha256(content);
+    if (knownBlobs.has(`${repository}@${digest}`)) return { digest, size: content.length };
+    knownBlobs.add(`${repository}@${digest}`);
     const head = await call(repository, 'HEAD', `/v2/${repository}/blobs/${digest}`);
     if (head.status === 200) return { digest, size: content.length };
     const start = await call(repository, 'POST', `/v2/${repository}/blobs/uploads/`);
@@ -177,7 +180,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     return { digest: sha256(bytes), mediaType };
   }
 
-  async function platformManifest(repository: string, platform: string, note: string): Promise<{ digest: string; size: number; mediaType: string }> {
+  async function platformManifest(repository: string, platform: string, note: string, tag?: string): Promise<{ digest: string; size: number; mediaType: string }> {
     const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
     const layerRaw = Buffer.from(`layer for ${platform}\n`);
     const layer = await pushBlob(repository, gzipSync(layerRaw));
@@ -193,7 +196,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       annotations: { 'org.example.note': note },
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    const pushed = await putManifest(repository, sha256(bytes), manifest.mediaType, manifest);
+    const pushed = await putManifest(repository, tag ?? sha256(bytes), manifest.mediaType, manifest);
     return { digest: pushed.digest, size: bytes.length, mediaType: manifest.mediaType };
   }
 
@@ -204,9 +207,8 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     storageDir,
     tokenRequests: tokenServer?.requests ?? [],
     async pushImage(repository, tag, opts = {}) {
-      const m = await platformManifest(repository, opts.platform ?? 'linux/amd64', `${repository}:${tag}`);
-      const res = await call(repository, 'GET', `/v2/${repository}/manifests/${m.digest}`, { accept: m.mediaType });
-      return putManifest(repository, tag, m.mediaType, JSON.parse(res.text));
+      const m = await platformManifest(repository, opts.platform ?? 'linux/amd64', `${repository}:${tag}`, tag);
+      return { digest: m.digest, mediaType: m.mediaType };
     },
     async pushIndex(repository, tag, platforms, opts = {}) {
       const manifests: unknown[] = [];
