@@ -6,7 +6,7 @@
  * One HELM_NOT_RENDERED note per chart says what was not done.
  */
 import type { Finding, SourceLocation } from '../model.js';
-import { extractHelmValuesImages } from '../extractors/helm/images.js';
+import { extractHelmValuesImages } from '../extractors/helm/index.js';
 import { isRecord } from './argocd/template.js';
 import type { RenderedImage } from './attribution.js';
 import { emptyRender, type RenderResult, type YamlPath } from './context.js';
