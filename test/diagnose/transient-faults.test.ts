@@ -71,6 +71,17 @@ describe('transient faults never look like missing or private images', () => {
     }
   }
 
+  it('work cut off by the overall deadline is UNREACHABLE, not missing', async () => {
+    proxy.inject({ kind: 'delay', ms: 2_000 }, { times: Number.POSITIVE_INFINITY, match: manifestRequests });
+    const results = await createImageChecker({
+      endpoints: { 'ghcr.io': proxy.url },
+      github: { enabled: false },
+      deadlineMs: 300,
+      requestTimeoutMs: 5_000,
+    }).check([ref('ghcr.io/acme/web:v1'), ref('ghcr.io/acme/web:nope')]);
+    expect(results.map((r) => r.status)).toEqual(['UNREACHABLE', 'UNREACHABLE']);
+  });
+
   it('a persistent fault on the /v2/ ping gives UNREACHABLE', async () => {
     proxy.inject({ kind: 'status', status: 500 }, { times: Number.POSITIVE_INFINITY, match: (r) => r.path === '/v2/' });
     const [r] = await checker(false).check([ref('ghcr.io/acme/web:v1')]);

@@ -21,13 +21,18 @@ async function listen(handler: (req: IncomingMessage, res: import('node:http').S
 
 /** A token endpoint that records what it receives and hands out a token. */
 async function recordingTokenServer() {
-  const seen: Array<{ authorization?: string; url: string }> = [];
+  const seen: Array<{ authorization?: string; url: string; method?: string; body?: string }> = [];
   const port = await listen((req, res) => {
-    const rec: { authorization?: string; url: string } = { url: req.url ?? '' };
+    const rec: { authorization?: string; url: string; method?: string; body?: string } = { url: req.url ?? '', method: req.method ?? 'GET' };
     if (req.headers.authorization) rec.authorization = req.headers.authorization;
     seen.push(rec);
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token: `issued-by-${port}` }));
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (body) rec.body = body;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ token: `issued-by-${port}` }));
+    });
   });
   return { port, seen };
 }
@@ -102,6 +107,27 @@ describe('a credential only goes to its own registry or a token realm on the sam
     const reg = await challengingRegistry(() => `http://localhost:${other.port}/token`);
     await check('registry.example.com', `http://127.0.0.1:${reg.port}`, { allowedRealmHosts: ['localhost'] });
     expect(other.seen[0]?.authorization).toMatch(/^Basic /);
+  });
+});
+
+describe('Docker config identity tokens', () => {
+  it('uses the OAuth2 refresh-token grant (POST form) and no Basic header', async () => {
+    const own = await recordingTokenServer();
+    const reg = await challengingRegistry(() => `http://127.0.0.1:${own.port}/token`);
+    const parsed = parseImageReference('registry.example.com/team/app:v1');
+    if (!parsed.ok) throw new Error('bad ref');
+    const [result] = await createImageChecker({
+      endpoints: { 'registry.example.com': `http://127.0.0.1:${reg.port}` },
+      credentials: new RegistryCredentials({ credentials: [makeCredential({ host: 'registry.example.com', username: '<token>', secret: 'refresh-abc', kind: 'identity-token' })] }),
+      github: { enabled: false },
+    }).check([parsed.ref]);
+    expect(result?.status).toBe('OK');
+    expect(own.seen[0]?.method).toBe('POST');
+    expect(own.seen[0]?.authorization).toBeUndefined();
+    const form = new URLSearchParams(own.seen[0]?.body ?? '');
+    expect(form.get('grant_type')).toBe('refresh_token');
+    expect(form.get('refresh_token')).toBe('refresh-abc');
+    expect(form.get('scope')).toBe('repository:team/app:pull');
   });
 });
 
