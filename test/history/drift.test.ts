@@ -196,6 +196,36 @@ describe('evolve', () => {
   });
 });
 
+describe('evolve between drifts', () => {
+  it('announces a change from one drift to another as new, naming what was told before', () => {
+    const { state } = replay(['PRIVATE'], { announce: true });
+    const next = evolve(state, result(IMG, 'AUTH_FAILED'), ctx(15));
+    expect(next.events).toEqual([expect.objectContaining({ kind: 'STATUS_CHANGED', from: 'PRIVATE', to: 'AUTH_FAILED' })]);
+    expect(next.next && announcementKind(next.next)).toBe('new');
+    expect(next.next?.notifiedStatus).toBe('PRIVATE');
+  });
+
+  it('turns NEVER_PUSHED into DISAPPEARED when a deleted package version shows the tag existed', () => {
+    const { state } = replay(['TAG_MISSING'], { announce: true });
+    const deleted = result(IMG, 'TAG_MISSING', { evidence: { packagesApi: { deletedVersionWithTag: { id: 9 } } } });
+    const next = evolve(state, deleted, ctx(15));
+    expect(next.events).toEqual([expect.objectContaining({ from: 'NEVER_PUSHED', to: 'DISAPPEARED', reason: 'a deleted package version carried the tag' })]);
+  });
+
+  it('flags UNVERIFIED at once when the threshold is one run', () => {
+    const evo = evolve(undefined, result(IMG, 'RATE_LIMITED'), { ...ctx(0), unverifiedAfterRuns: 1 });
+    expect(evo.next?.status).toBe('UNVERIFIED');
+    expect(evo.events).toEqual([expect.objectContaining({ kind: 'TRACKED', to: 'UNVERIFIED' })]);
+    expect(evo.next && announcementKind(evo.next)).toBe('unverified');
+  });
+
+  it('does not remind about a drift whose first announcement never went out', () => {
+    const { state } = replay(['TAG_MISSING'], { announce: false });
+    const due = pendingAnnouncement(state as ImageState, new Date(t0.getTime() + 5 * 86_400_000), 86_400_000);
+    expect(due?.kind).toBe('new');
+  });
+});
+
 describe('untrack', () => {
   it('closes an announced drift as "no longer desired", not as resolved', () => {
     const { state } = replay(['OK', 'TAG_MISSING'], { announce: true });

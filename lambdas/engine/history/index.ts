@@ -232,6 +232,7 @@ async function announce(
 
   const messageIds: string[] = [];
   const failures: string[] = [];
+  const bookkeeping: string[] = [];
   for (const message of messages) {
     const carried = message.changes.flatMap((c) => {
       const d = byImage.get(c.image);
@@ -245,23 +246,33 @@ async function announce(
       const error = errorMessage(err);
       failures.push(error);
       // Release the claims: the states still owe this announcement, so a later run sends it.
-      await store.settleClaims(claims, input.runId, now, { status: 'released', error });
+      // (If releasing fails too, the claims expire after the lease.)
+      await store.settleClaims(claims, input.runId, now, { status: 'released', error }).catch((e: unknown) => {
+        bookkeeping.push(`releasing claims: ${errorMessage(e)}`);
+      });
       continue;
     }
     messageIds.push(messageId);
-    await store.settleClaims(claims, input.runId, now, { status: 'sent', messageIds: [messageId] });
-    await mapLimit(carried, 16, async ({ state }) => {
-      const status = effectiveStatus(state) ?? 'UNVERIFIED';
-      await store.markNotified(state.image, state.statusVersion, {
-        status,
-        at: now.toISOString(),
-        untracked: !state.tracked,
+    // Sent: the message counts as sent even if the bookkeeping below fails. Mark the states first (that is
+    // what stops a later run from owing it); an unsettled claim still blocks others for the lease.
+    try {
+      await mapLimit(carried, 16, async ({ state }) => {
+        const status = effectiveStatus(state) ?? 'UNVERIFIED';
+        await store.markNotified(state.image, state.statusVersion, {
+          status,
+          at: now.toISOString(),
+          untracked: !state.tracked,
+        });
       });
-    });
+      await store.settleClaims(claims, input.runId, now, { status: 'sent', messageIds: [messageId] });
+    } catch (err) {
+      bookkeeping.push(`recording message ${messageId} as sent: ${errorMessage(err)}`);
+    }
   }
+  const problems = [...new Set(failures), ...bookkeeping];
   return {
     sent: failures.length === 0,
     messageIds,
-    ...(failures.length ? { error: [...new Set(failures)].join('; ') } : {}),
+    ...(problems.length ? { error: problems.join('; ') } : {}),
   };
 }
