@@ -239,4 +239,38 @@ spec:
     expect(rows(state)).toEqual([]);
     expect(codes(state)).toEqual(['UNSUPPORTED_GENERATOR apps/set.yaml:8']);
   });
+
+  it('reports a git generator over another repository as UNRESOLVED_APP and one at an unreadable revision as REVISION_UNAVAILABLE', async () => {
+    const set = (name: string, git: string) => `apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: ${name}
+spec:
+  generators:
+    - git:
+${git}
+        directories:
+          - path: services/*
+  template:
+    metadata:
+      name: '${name}-{{path.basename}}'
+    spec:
+      source:
+        path: '{{path}}'
+`;
+    const state = await resolveFiles(
+      {
+        'apps/remote.yaml': set('remote', '        repoURL: https://github.com/acme/other'),
+        'apps/old.yaml': set('old', `        repoURL: ${SELF}\n        revision: v0.1.0`),
+        'services/a/d.yaml': deployment('a', 'ghcr.io/acme/a:1'),
+      },
+      { repoUrls: [SELF] },
+    );
+    expect(codes(state)).toEqual([
+      'REVISION_UNAVAILABLE apps/old.yaml:9',
+      'UNRESOLVED_APP apps/remote.yaml:8',
+      'UNREFERENCED services/a/d.yaml:0',
+    ]);
+    expect(rows(state)).toEqual(['services/a | Deployment/-/a | a | ghcr.io/acme/a:1']);
+  });
 });
