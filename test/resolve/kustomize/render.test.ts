@@ -234,7 +234,40 @@ describe('renderKustomization: images as the overlay renders them', () => {
   });
 });
 
+describe('renderKustomization: transformers and generators fields', () => {
+  it('runs builtin transformer configurations after the images field, from files, inline text and directories', () => {
+    const render = renderKustomization(tree, 'transformers/overlay');
+    expect(written(render)).toEqual({ 'Deployment/tx-app/app': 'ghcr.io/acme/app:from-transformer', 'Deployment/tx-app/cache': 'redis:from-inline-transformer-tx-tx' });
+    expect(image(render, 'tx-app', 'app').locations.slice(-2)).toEqual([
+      at('transformers/overlay/kustomization.yaml', 'newTag: from-images'),
+      at('transformers/overlay/image-transformers.yaml', 'newTag: from-transformer'),
+    ]);
+    expect(image(render, 'tx-app', 'cache').locations.slice(-2)).toEqual([
+      at('transformers/overlay/kustomization.yaml', 'value: redis:from-inline-transformer'),
+      at('transformers/configs/suffix.yaml', 'tagSuffix: -tx'),
+    ]);
+    expect(render.findings).toEqual([]);
+  });
+
+  it('reports transformer and generator plugins it cannot run, and renders the rest', () => {
+    const render = renderKustomization(tree, 'errors/plugin');
+    expect(render.findings.map((f) => [f.code, f.file, f.line])).toEqual([
+      ['REMOTE_RESOURCE', 'errors/plugin/generate.yaml', 1],
+      ['REMOTE_RESOURCE', 'errors/plugin/set-image.yaml', 1],
+    ]);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.0' });
+  });
+});
+
 describe('renderKustomization: what cannot be rendered becomes findings, the rest still renders', () => {
+  it('warns about a file outside the kustomization directory (kustomize refuses it by default) and renders it', () => {
+    const render = renderKustomization(tree, 'errors/outside-root');
+    expect(render.findings).toEqual([
+      expect.objectContaining({ code: 'INVALID_RESOURCE', severity: 'warning', line: 2, message: expect.stringContaining('outside errors/outside-root') }),
+    ]);
+    expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc:1.0' });
+  });
+
   it('reports remote bases with their lines and renders the local ones', () => {
     const render = renderKustomization(tree, 'errors/remote');
     expect(render.findings.map((f) => [f.code, f.line])).toEqual([

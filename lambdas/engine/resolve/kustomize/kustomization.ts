@@ -31,9 +31,16 @@ export interface PatchEntry {
   /** `patches`, `patchesStrategicMerge` or `patchesJson6902`. */
   field: 'patches' | 'patchesStrategicMerge' | 'patchesJson6902';
   path?: string;
-  /** Inline patch text, and the kustomization line its first line is written on. */
-  patch?: { text: string; firstLine: number };
+  /** Inline patch text, and the line its first line is written on (in `file`, the kustomization by default). */
+  patch?: { text: string; firstLine: number; file?: string };
   target?: TargetSelector;
+  line: number;
+}
+
+/** A `transformers:` or `generators:` entry: a path (file or directory) or inline YAML. */
+export interface PluginEntry {
+  path?: string;
+  inline?: { text: string; firstLine: number };
   line: number;
 }
 
@@ -54,6 +61,8 @@ export interface Kustomization {
   /** `commonLabels` and every `labels[].pairs`, set on metadata.labels (patch label selectors see them). */
   labels: Record<string, string>;
   commonAnnotations: Record<string, string>;
+  transformers: PluginEntry[];
+  generators: PluginEntry[];
   /** Fields that need something we do not have offline (helm charts), with their lines. */
   remote: { what: string; line: number }[];
 }
@@ -196,6 +205,8 @@ export function readKustomization(tree: FileTree, file: string, findings: Findin
     images: [],
     labels: {},
     commonAnnotations: {},
+    transformers: [],
+    generators: [],
     remote: [],
   };
   const stringMap = (value: unknown): Record<string, string> =>
@@ -290,6 +301,20 @@ export function readKustomization(tree: FileTree, file: string, findings: Findin
       continue;
     }
     k.patchesJson6902.push(entry);
+  }
+
+  for (const field of ['transformers', 'generators'] as const) {
+    const value = root[field];
+    if (!Array.isArray(value)) continue;
+    value.forEach((item, index) => {
+      if (typeof item !== 'string') {
+        reader.invalid([field, index], `${field} entry must be a string, not a ${typeName(item)}; kustomize build fails`);
+        return;
+      }
+      const line = doc.lineOf([field, index]);
+      if (item.trim().includes('\n')) k[field].push({ inline: { text: item, firstLine: reader.inlineFirstLine([field, index], lines) }, line });
+      else k[field].push({ path: item, line });
+    });
   }
 
   for (const field of ['helmCharts', 'helmChartInflationGenerator'] as const) {

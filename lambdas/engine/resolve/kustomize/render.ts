@@ -21,6 +21,7 @@ import {
   type Entry,
   type Kustomization,
   type PatchEntry,
+  type PluginEntry,
   type TargetSelector,
 } from './kustomization.js';
 import {
@@ -214,6 +215,7 @@ class Renderer {
         finding(k.file, remote.line, 'REMOTE_RESOURCE', `${remote.what} is not rendered offline; its images are not audited`, 'warning', 'Audit the chart\'s values separately, or render it into the repository.'),
       );
     }
+    for (const entry of k.generators) this.runPlugins(k, entry, 'generators', build, stack);
     for (const entry of k.components) this.accumulateComponent(k, entry, build, stack);
 
     this.applyStrategicMergePatches(k, k.patchesStrategicMerge, build);
@@ -225,6 +227,119 @@ class Renderer {
     setMetadataMap(build.resources, 'annotations', k.commonAnnotations);
     for (const entry of k.patchesJson6902) this.applyPatch(k, entry, build);
     for (const transform of k.images) applyImageTransform(build.resources, transform);
+    for (const entry of k.transformers) this.runPlugins(k, entry, 'transformers', build, stack);
+  }
+
+  // ─── transformers: and generators: plugin configurations ──────────────
+
+  /** The plugin configurations an entry names: a file, a kustomization directory or inline YAML. */
+  private loadPluginConfigs(k: Kustomization, entry: PluginEntry, build: Build, stack: string[]): PatchDocument[] | undefined {
+    if (entry.inline) return this.parseInline(k.file, entry.inline.text, entry.inline.firstLine, entry.line, build);
+    const written = entry.path ?? '';
+    const path = joinPath(k.dir, written);
+    if (!path.startsWith('..') && isFile(this.tree, path)) {
+      const loaded = loadCached(this.tree, path);
+      build.findings.push(...loaded.findings);
+      build.files.push(path);
+      return loaded.documents.map((doc) => ({ value: doc.value, locate: (p) => ({ file: path, line: doc.lineOf(p) }) }));
+    }
+    if (!path.startsWith('..') && isDirectory(this.tree, path) && !looksRemote(written)) {
+      if (stack.includes(path)) {
+        this.reportCycle(k, { value: written, line: entry.line }, [...stack, path], build);
+        return undefined;
+      }
+      const sub = this.buildDirectory(path, stack, { file: k.file, line: entry.line });
+      mergeBuildInfo(build, sub);
+      return sub.resources.map((r) => {
+        const doc = loadCached(this.tree, r.file).documents.find((d) => d.index === r.index);
+        return { value: r.value, locate: (p) => ({ file: r.file, line: doc ? doc.lineOf(p) : 0 }) };
+      });
+    }
+    this.reportUnresolvable(k, { value: written, line: entry.line }, 'plugin configuration', build);
+    return undefined;
+  }
+
+  private runPlugins(k: Kustomization, entry: PluginEntry, field: 'transformers' | 'generators', build: Build, stack: string[]): void {
+    const configs = this.loadPluginConfigs(k, entry, build, stack);
+    for (const config of configs ?? []) {
+      if (!isObject(config.value)) continue;
+      const kind = typeof config.value['kind'] === 'string' ? config.value['kind'] : '';
+      const builtin = config.value['apiVersion'] === 'builtin';
+      const handled = builtin && (field === 'transformers' ? this.runBuiltinTransformer(k, kind, config, build) : IGNORED_GENERATORS.has(kind));
+      if (handled) continue;
+      if (builtin && IGNORED_TRANSFORMERS.has(kind)) continue;
+      const where = config.locate([]);
+      const name = isObject(config.value['metadata']) && typeof config.value['metadata']['name'] === 'string' ? ` ${config.value['metadata']['name']}` : '';
+      build.findings.push(
+        finding(
+          where.file,
+          where.line,
+          'REMOTE_RESOURCE',
+          `${field === 'transformers' ? 'transformer' : 'generator'} plugin ${String(config.value['apiVersion'] ?? '')}/${kind}${name} is not run offline; images it would set or create are not audited`,
+          'warning',
+        ),
+      );
+    }
+  }
+
+  /** Builtin transformer configurations that can change images or workload identity. False when not handled. */
+  private runBuiltinTransformer(k: Kustomization, kind: string, config: PatchDocument, build: Build): boolean {
+    const value = config.value as JsonObject;
+    const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    const configLine = config.locate([]);
+    switch (kind) {
+      case 'ImageTagTransformer': {
+        const tag = isObject(value['imageTag']) ? value['imageTag'] : {};
+        const name = str(tag['name']);
+        if (!name) return true;
+        const key = ['newTag', 'digest', 'newName', 'tagSuffix'].find((f) => str(tag[f])) ?? 'name';
+        const transform: ImageTransform = { name, location: config.locate(['imageTag', key]) };
+        for (const field of ['newName', 'newTag', 'digest', 'tagSuffix'] as const) {
+          const v = str(tag[field]);
+          if (v) transform[field] = v;
+        }
+        const specs = Array.isArray(value['fieldSpecs']) ? value['fieldSpecs'] : [];
+        const paths = specs.flatMap((spec) => (isObject(spec) && typeof spec['path'] === 'string' ? [spec['path']] : []));
+        applyImageTransform(build.resources, transform, paths.map(fieldSpecContainerPath).filter((p): p is string[] => p !== undefined));
+        return true;
+      }
+      case 'PatchTransformer':
+      case 'PatchJson6902Transformer': {
+        const entry: PatchEntry = { field: kind === 'PatchTransformer' ? 'patches' : 'patchesJson6902', line: configLine.line };
+        const path = str(value['path']);
+        const text = str(value['patch']) ?? str(value['jsonOp']);
+        if (path) entry.path = path;
+        else if (text) entry.patch = { text, file: configLine.file, firstLine: inlineFirstLine(this.tree, config.locate([value['patch'] ? 'patch' : 'jsonOp'])) };
+        else return true;
+        if (isObject(value['target'])) entry.target = selectorOf(value['target']);
+        this.applyPatch(k, entry, build);
+        return true;
+      }
+      case 'PatchStrategicMergeTransformer': {
+        const entries: PatchEntry[] = [];
+        for (const path of Array.isArray(value['paths']) ? value['paths'] : []) if (typeof path === 'string') entries.push({ field: 'patchesStrategicMerge', path, line: configLine.line });
+        const text = str(value['patches']);
+        if (text) entries.push({ field: 'patchesStrategicMerge', line: configLine.line, patch: { text, file: configLine.file, firstLine: inlineFirstLine(this.tree, config.locate(['patches'])) } });
+        this.applyStrategicMergePatches(k, entries, build);
+        return true;
+      }
+      case 'PrefixSuffixTransformer':
+      case 'PrefixTransformer':
+      case 'SuffixTransformer': {
+        const specs = Array.isArray(value['fieldSpecs']) ? value['fieldSpecs'] : [];
+        if (!specs.some((spec) => isObject(spec) && spec['path'] === 'metadata/name')) return true;
+        applyNameAffixes(build.resources, str(value['prefix']) ?? '', str(value['suffix']) ?? '');
+        return true;
+      }
+      case 'NamespaceTransformer': {
+        const metadata = isObject(value['metadata']) ? value['metadata'] : {};
+        const namespace = str(metadata['namespace']);
+        if (namespace) applyNamespace(build.resources, namespace);
+        return true;
+      }
+      default:
+        return false;
+    }
   }
 
   private accumulateResource(k: Kustomization, entry: Entry, build: Build, stack: string[]): void {
@@ -372,10 +487,15 @@ class Renderer {
       return loaded.documents.map((doc) => ({ value: doc.value, locate: (path) => ({ file, line: doc.lineOf(path) }) }));
     }
     if (entry.patch === undefined) return undefined;
-    const offset = entry.patch.firstLine - 1;
-    const loaded = loadYamlDocuments(k.file, entry.patch.text);
-    for (const f of loaded.findings) build.findings.push({ ...f, line: f.line > 0 ? f.line + offset : entry.line });
-    return loaded.documents.map((doc: YamlDocument) => ({ value: doc.value, locate: (path) => ({ file: k.file, line: doc.lineOf(path) + offset }) }));
+    return this.parseInline(entry.patch.file ?? k.file, entry.patch.text, entry.patch.firstLine, entry.line, build);
+  }
+
+  /** Parses YAML written inside another file (an inline patch), with lines of that file. */
+  private parseInline(file: string, text: string, firstLine: number, entryLine: number, build: Build): PatchDocument[] {
+    const offset = firstLine - 1;
+    const loaded = loadYamlDocuments(file, text);
+    for (const f of loaded.findings) build.findings.push({ ...f, line: f.line > 0 ? f.line + offset : entryLine });
+    return loaded.documents.map((doc: YamlDocument) => ({ value: doc.value, locate: (path) => ({ file, line: doc.lineOf(path) + offset }) }));
   }
 
   private applyStrategicMergePatches(k: Kustomization, entries: PatchEntry[], build: Build): void {
@@ -462,6 +582,33 @@ class Renderer {
     if (namespace) metadata['namespace'] = namespace;
     else delete metadata['namespace'];
   }
+}
+
+/** Builtin transformers that change neither images nor workload names and namespaces. */
+const IGNORED_TRANSFORMERS = new Set(['LabelTransformer', 'AnnotationsTransformer', 'ReplicaCountTransformer', 'HashTransformer', 'ValueAddTransformer', 'SortOrderTransformer']);
+/** Builtin generators that create no workloads. */
+const IGNORED_GENERATORS = new Set(['ConfigMapGenerator', 'SecretGenerator']);
+
+/** `spec/template/spec/containers[]/image` → the path of the container list; undefined for other field specs. */
+function fieldSpecContainerPath(path: string): string[] | undefined {
+  const match = /^(.*)\[\]\/image$/.exec(path);
+  if (!match?.[1]) return undefined;
+  return match[1].split('/');
+}
+
+function selectorOf(value: JsonObject): TargetSelector {
+  const target: TargetSelector = {};
+  for (const key of ['group', 'version', 'kind', 'name', 'namespace', 'labelSelector', 'annotationSelector'] as const) {
+    const v = value[key];
+    if (typeof v === 'string') target[key] = v;
+  }
+  return target;
+}
+
+/** The first line of a block scalar's content (the line after `key: |`), or the value's own line. */
+function inlineFirstLine(tree: FileTree, location: SourceLocation): number {
+  const text = tree.read(location.file)?.toString('utf8').split('\n')[location.line - 1] ?? '';
+  return /[|>][-+0-9]*\s*(#.*)?$/.test(text) ? location.line + 1 : location.line;
 }
 
 interface PatchDocument {
@@ -596,8 +743,11 @@ const FIELD_SPEC_PATHS: readonly string[][] = [
   ['spec', 'template', 'spec', 'initContainers'],
 ];
 
-/** One `images:` entry over all resources: the legacy walk, then the default field specs (as kustomize does). */
-export function applyImageTransform(resources: Resource[], transform: ImageTransform): void {
+/**
+ * One `images:` entry over all resources: the legacy walk over every containers/initContainers list,
+ * then the field specs (kustomize's defaults unless a transformer configuration gives its own).
+ */
+export function applyImageTransform(resources: Resource[], transform: ImageTransform, fieldSpecPaths: readonly (readonly string[])[] = FIELD_SPEC_PATHS): void {
   const effective = hasEffect(transform);
   const update = (container: unknown): void => {
     if (!isObject(container)) return;
@@ -611,7 +761,7 @@ export function applyImageTransform(resources: Resource[], transform: ImageTrans
   for (const resource of resources) {
     if (currentId(resource.value).kind === 'CustomResourceDefinition') continue;
     legacyWalk(resource.value, update);
-    for (const path of FIELD_SPEC_PATHS) {
+    for (const path of fieldSpecPaths) {
       let node: unknown = resource.value;
       for (const key of path) node = isObject(node) ? node[key] : undefined;
       if (Array.isArray(node)) node.forEach(update);
