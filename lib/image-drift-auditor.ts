@@ -281,7 +281,7 @@ export class ImageDriftAuditor extends Construct {
 
     const durationThresholdMs = Math.floor((timeoutSeconds * 1000 * durationPercent) / 100);
     const duration = new cloudwatch.Alarm(this, 'DurationAlarm', {
-      alarmDescription: `An audit run took over ${durationPercent}% of the ${timeoutSeconds} s timeout; raise lambda.timeoutSeconds or lower concurrency pressure before runs time out.`,
+      alarmDescription: `An audit run took over ${durationPercent}% of the ${timeoutSeconds} s timeout; raise lambda.timeoutSeconds (max 900) or split the repositories over two stacks before runs time out.`,
       metric: this.function.metricDuration({ period, statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: durationThresholdMs,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
