@@ -83,6 +83,8 @@ describe('parseImageReference rejects invalid references with a reason and a sug
     ['applicationset template', 'ghcr.io/acme/{{name}}:1', { code: 'UNRESOLVED_TEMPLATE', reason: /"\{\{name\}\}"/ }],
     ['shell variable', 'ghcr.io/acme/app:${TAG}', { code: 'UNRESOLVED_TEMPLATE', reason: /"\$\{TAG\}"/ }],
     ['kubernetes dependent variable', 'ghcr.io/acme/app:$(IMAGE_TAG)', { code: 'UNRESOLVED_TEMPLATE', reason: /"\$\(IMAGE_TAG\)"/ }],
+    ['bare shell variable', 'ghcr.io/acme/app:$TAG', { code: 'UNRESOLVED_TEMPLATE', reason: /"\$TAG"/ }],
+    ['digest written as a tag (kustomize newTag)', `ghcr.io/acme/app:${SHA}`, { code: 'INVALID_REFERENCE', reason: /is a digest; a digest follows '@'/, suggestion: `ghcr.io/acme/app@${SHA}` }],
     ['half-open template', 'ghcr.io/acme/app:{{ .Values.tag', { code: 'UNRESOLVED_TEMPLATE', reason: /unresolved template/ }],
   ];
 

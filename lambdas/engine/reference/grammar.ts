@@ -30,7 +30,7 @@ export const LOWER_HEX = /^[a-f0-9]+$/;
 export const NAME_MAX_LENGTH = 255;
 
 /** Template syntaxes that must have been substituted before a text is an image reference. */
-export const TEMPLATE_MARKERS = /\{\{|\}\}|\$\{|\$\(/;
+export const TEMPLATE_MARKERS = /\{\{|\}\}|\$\{|\$\(|\$[A-Za-z_]/;
 
 export const WHITESPACE = /\s/;
 

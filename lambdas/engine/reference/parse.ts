@@ -16,7 +16,8 @@ import {
 import { looksLikeRegistryHost, splitNameTagDigest, splitRegistry } from './normalize.js';
 
 /** Finds the first template expression, to quote it in the reason. */
-const TEMPLATE_EXPRESSION = /\{\{.*?\}\}|\$\{[^}]*\}?|\$\([^)]*\)?|\{\{.*|\}\}/;
+const TEMPLATE_EXPRESSION = /\{\{.*?\}\}|\$\{[^}]*\}?|\$\([^)]*\)?|\$[A-Za-z_][A-Za-z0-9_]*|\{\{.*|\}\}/;
+const DIGEST_AS_TAG = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
 const NOT_TAG_CHARACTERS = /[^\w.-]/g;
 const NOT_PATH_CHARACTERS = /[^a-z0-9._/-]/g;
 const ANY_HEX = /^[a-fA-F0-9]*$/;
@@ -122,6 +123,10 @@ function checkTag(tag: string, name: string, digest: string | undefined): Refere
   const digestSuffix = digest === undefined ? '' : `@${digest}`;
   if (tag === '') {
     return problem(`empty tag after ':' in ${quote(`${name}:${digestSuffix}`)}`, `${name}${digestSuffix}`);
+  }
+  if (digest === undefined && DIGEST_AS_TAG.test(tag)) {
+    // kustomize `newTag: sha256:...` produces `name:sha256:...`; the digest belongs after '@'.
+    return problem(`tag ${quote(tag)} is a digest; a digest follows '@', not ':'`, `${name}@${tag}`);
   }
   if (tag.includes('/') || tag.includes(':')) {
     // Typical of kustomize `newTag: docker.io/x/y:1.0`: the tag field was given a whole reference.
