@@ -109,6 +109,15 @@ describe('Argo CD Applications', () => {
     expect(state.images[0]?.app.definedAt).toEqual({ file: 'more/grandchild.yaml', line: 4 });
   });
 
+  it('reports a source rendered by a config management plugin as UNRESOLVED_APP instead of guessing from its directory', async () => {
+    const state = await resolveFiles({
+      'apps/a.yaml': application('a', 'path: m\nplugin:\n  name: sops'),
+      'm/a.yaml': deployment('a', 'ghcr.io/acme/a:1'),
+    });
+    expect(rows(state)).toEqual([]);
+    expect(codes(state)).toEqual(['UNRESOLVED_APP apps/a.yaml:9']);
+  });
+
   it('reports a path that is not in the repository as MISSING_FILE', async () => {
     const state = await resolveFiles({ 'apps/a.yaml': application('a', 'path: nowhere') });
     expect(codes(state)).toEqual(['MISSING_FILE apps/a.yaml:7']);

@@ -33,6 +33,8 @@ export interface ArgoSource {
   kustomizeNamespace?: string;
   helm?: ArgoHelmSource;
   directory?: { recurse: boolean; include?: string; exclude?: string };
+  /** A config management plugin renders this source: its output cannot be known offline. */
+  plugin?: boolean;
 }
 
 export interface ArgoApplication {
@@ -95,6 +97,7 @@ function readSource(value: unknown, at: YamlPath, emit: Emit): ArgoSource | unde
     const namespace = nonEmpty(value.kustomize.namespace);
     if (namespace) source.kustomizeNamespace = namespace;
   }
+  if (value.plugin !== undefined && value.plugin !== null) source.plugin = true;
   if (isRecord(value.helm)) source.helm = readHelm(value.helm, [...at, 'helm'], emit);
   if (isRecord(value.directory)) {
     const dir = value.directory;

@@ -100,6 +100,15 @@ async function resolveSource(
   const path = normalisePath(source.path ?? '');
   // The path counts as pointed at even when its revision cannot be read: it is not unreferenced.
   if (path !== undefined && !hasTemplate(path)) run.referencedDirs.add(path);
+  if (source.plugin) {
+    emit(
+      'UNRESOLVED_APP',
+      [...source.at, 'plugin'],
+      'warning',
+      `${label} is rendered by a config management plugin, which cannot run offline; its images are not audited`,
+    );
+    return;
+  }
   const ws = await run.workspaceAt(source.targetRevision, emit, [...source.at, 'targetRevision'], `${label}'s desired state`);
   if (!ws) return;
   if (path === undefined || hasTemplate(path)) {
