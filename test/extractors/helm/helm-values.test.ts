@@ -108,6 +108,30 @@ describe('extractHelmValuesImages', () => {
     ]);
   });
 
+  it('with locateLayers, lists locations base layer first: chart image key and repository, then the override tag', () => {
+    const c = chart();
+    const { values, locate, locateLayers } = mergeHelmValueLayers([chartValuesLayer(c), fileLayer('app-values.yaml')]);
+    const auth = extractHelmValuesImages(values, { appVersion: '1.8.0', locate, locateLayers }).sites.find((s) => s.workload.name === 'auth.image');
+    expect(auth?.location).toEqual({ file: 'charts/auth/values.yaml', line: 5 });
+    expect(auth?.locations).toEqual([
+      { file: 'charts/auth/values.yaml', line: 5 },
+      { file: 'charts/auth/values.yaml', line: 6 },
+      { file: 'app-values.yaml', line: 3 },
+    ]);
+  });
+
+  it('with locateLayers, puts the chart appVersion first when the tag falls back to it', () => {
+    const c = chart();
+    const { values, locate, locateLayers } = mergeHelmValueLayers([chartValuesLayer(c)]);
+    const auth = extractHelmValuesImages(values, {
+      appVersion: '1.8.0',
+      appVersionLocation: c.appVersionLocation as { file: string; line: number },
+      locate,
+      locateLayers,
+    }).sites.find((s) => s.workload.name === 'auth.image');
+    expect(auth?.locations.map((l) => `${l.file}:${l.line}`)).toEqual(['charts/auth/Chart.yaml:4', 'charts/auth/values.yaml:5', 'charts/auth/values.yaml:6']);
+  });
+
   it('applies global.imageRegistry over the image registry unless the repository names a host', () => {
     const values = {
       global: { imageRegistry: 'mirror.example.com' },

@@ -20,14 +20,28 @@ export interface HelmImageSite {
   valuesPath: ValuePath;
   /** Same as `valuesPath`: the field every extractor's sites share. */
   path: ValuePath;
-  /** Where the image value itself is (the `image:` key, or the string), from `locate`. */
+  /** Where the image value is: the `image:` key in the first layer that writes it (with `locateLayers`), else from `locate`. */
   location: SourceLocation;
-  /** Every place that contributed a part (repository, registry, tag, digest, appVersion), deduplicated, in that order. */
+  /**
+   * Every place that contributed (image key, repository, registry, tag, digest, appVersion), deduplicated;
+   * base layer first when `locateLayers` is given, else in that order.
+   */
   locations: SourceLocation[];
   /** The parts the reference was assembled from (object form only). */
   parts?: { registry?: string; repository: string; tag?: string; digest?: string };
   /** Where the tag came from: the values, the chart's appVersion, or nowhere (the runtime default `latest`). */
   tagFrom?: 'values' | 'appVersion' | 'none';
+}
+
+/** A location and the position of its layer in merge order (0 = lowest precedence). */
+export interface LayerLocation {
+  layer: number;
+  location: SourceLocation;
+}
+
+interface Contribution {
+  layer: number;
+  location: SourceLocation | undefined;
 }
 
 export interface HelmImageOptions {
@@ -37,6 +51,11 @@ export interface HelmImageOptions {
   appVersionLocation?: SourceLocation;
   /** Where a path of the merged values is written (the last layer that set it). */
   locate: (valuesPath: ValuePath) => SourceLocation | undefined;
+  /**
+   * Every layer that sets a path, in merge order (from mergeHelmValueLayers). When given, `locations` run base
+   * layer first: the image key where it is first written, then each part from the layer whose value won.
+   */
+  locateLayers?: (valuesPath: ValuePath) => LayerLocation[];
   /** Used when `locate` knows nothing about a path (e.g. the values file itself, line 0). */
   fallbackLocation?: SourceLocation;
   /** Top-level keys that configure subcharts (dependency names or aliases): their images do not inherit this chart's appVersion. */
@@ -60,13 +79,26 @@ export function extractHelmValuesImages(values: unknown, options: HelmImageOptio
   const globalRegistry = globalImageRegistry(values);
   const subchartKeys = new Set(options.subchartKeys ?? []);
   const locate = (path: ValuePath): SourceLocation | undefined => options.locate(path);
+  const locateLayers = options.locateLayers;
+  /** The image key itself: where it is first written (the base), so locations read base first. */
+  const imageNode = (path: ValuePath): Contribution => {
+    if (!locateLayers) return { layer: 0, location: locate(path) };
+    const first = locateLayers(path)[0];
+    return first ? { layer: first.layer, location: first.location } : { layer: 0, location: locate(path) };
+  };
+  /** A part (repository, tag...): the layer whose value won. */
+  const part = (path: ValuePath): Contribution => {
+    if (!locateLayers) return { layer: 0, location: locate(path) };
+    const last = locateLayers(path).at(-1);
+    return last ? { layer: last.layer, location: last.location } : { layer: 0, location: locate(path) };
+  };
 
   const visit = (value: unknown, path: ValuePath, depth: number): void => {
     if (depth > MAX_DEPTH) return;
     const key = path[path.length - 1];
     if (typeof key === 'string' && IMAGE_KEY.test(key)) {
       if (typeof value === 'string') {
-        if (value.trim() !== '') sites.push(site(path, value, [locate(path)]));
+        if (value.trim() !== '') sites.push(site(path, value, [part(path)]));
         return;
       }
       if (isRecord(value) && value['repository'] !== undefined && value['repository'] !== null) {
@@ -102,30 +134,30 @@ export function extractHelmValuesImages(values: unknown, options: HelmImageOptio
     }
     if (repository === undefined || repository === '') return undefined;
 
-    const contributions: (SourceLocation | undefined)[] = [locate(path), locate([...path, 'repository'])];
+    const contributions: Contribution[] = [imageNode(path), part([...path, 'repository'])];
     const repositoryHasHost = repository.includes('/') && looksLikeRegistryHost(repository.slice(0, repository.indexOf('/')));
     let registry: string | undefined;
     if (!repositoryHasHost) {
       if (globalRegistry) {
         registry = globalRegistry;
-        contributions.push(locate(['global', 'imageRegistry']));
+        contributions.push(part(['global', 'imageRegistry']));
       } else if (ownRegistry) {
         registry = ownRegistry;
-        contributions.push(locate([...path, 'registry']));
+        contributions.push(part([...path, 'registry']));
       }
     }
     let tagFrom: HelmImageSite['tagFrom'] = 'values';
     let effectiveTag = tagKey === undefined ? undefined : scalarText(image[tagKey]);
-    if (tagKey !== undefined) contributions.push(locate([...path, tagKey]));
+    if (tagKey !== undefined) contributions.push(part([...path, tagKey]));
     digest = nonEmpty(digest);
     if (digest !== undefined && !digest.includes(':')) digest = `sha256:${digest}`;
-    if (digest !== undefined) contributions.push(locate([...path, 'digest']));
+    if (digest !== undefined) contributions.push(part([...path, 'digest']));
     if (effectiveTag === undefined && digest === undefined) {
       const underSubchart = typeof path[0] === 'string' && subchartKeys.has(path[0]);
       if (options.appVersion !== undefined && options.appVersion !== '' && !underSubchart) {
         effectiveTag = options.appVersion;
         tagFrom = 'appVersion';
-        contributions.push(options.appVersionLocation);
+        contributions.push({ layer: -1, location: options.appVersionLocation });
       } else {
         tagFrom = 'none';
       }
@@ -144,9 +176,12 @@ export function extractHelmValuesImages(values: unknown, options: HelmImageOptio
     return result;
   };
 
-  const site = (path: ValuePath, written: string, contributions: (SourceLocation | undefined)[]): HelmImageSite => {
-    const locations = uniqueLocations(contributions);
-    const location = locations[0] ?? options.fallbackLocation ?? { file: '', line: 0 };
+  const site = (path: ValuePath, written: string, contributions: Contribution[]): HelmImageSite => {
+    const primary = contributions[0]?.location;
+    // Stable sort: base layers first when layers are known; the chart's appVersion counts as the base.
+    const ordered = locateLayers ? [...contributions].sort((a, b) => a.layer - b.layer) : contributions;
+    const locations = uniqueLocations(ordered.map((c) => c.location));
+    const location = primary ?? locations[0] ?? options.fallbackLocation ?? { file: '', line: 0 };
     return {
       workload: { kind: 'HelmValues', name: dotted(path) },
       container: containerName(path, options.chartName),

@@ -1,4 +1,4 @@
-export { extractHelmValuesImages, dotted, type HelmImageSite, type HelmImageOptions } from './images.js';
+export { extractHelmValuesImages, dotted, type HelmImageSite, type HelmImageOptions, type LayerLocation } from './images.js';
 export { loadHelmChart, chartValuesLayer, subchartKeys, type HelmChart, type HelmDependency } from './chart.js';
 export {
   mergeHelmValues,

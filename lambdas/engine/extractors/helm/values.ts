@@ -47,6 +47,8 @@ function clone(value: unknown): unknown {
 export function mergeHelmValueLayers(layers: readonly HelmValuesLayer[]): {
   values: unknown;
   locate: (valuesPath: ValuePath) => SourceLocation | undefined;
+  /** Every layer that sets the path (not to null), lowest precedence first. */
+  locateLayers: (valuesPath: ValuePath) => { layer: number; location: SourceLocation }[];
 } {
   const values = mergeHelmValues(...layers.map((layer) => layer.values));
   const locate = (valuesPath: ValuePath): SourceLocation | undefined => {
@@ -57,7 +59,17 @@ export function mergeHelmValueLayers(layers: readonly HelmValuesLayer[]): {
     }
     return undefined;
   };
-  return { values, locate };
+  const locateLayers = (valuesPath: ValuePath): { layer: number; location: SourceLocation }[] => {
+    const found: { layer: number; location: SourceLocation }[] = [];
+    layers.forEach((layer, index) => {
+      const value = valueAt(layer.values, valuesPath);
+      if (value === undefined || value === null) return;
+      const location = layer.locate(valuesPath);
+      if (location) found.push({ layer: index, location });
+    });
+    return found;
+  };
+  return { values, locate, locateLayers };
 }
 
 export function valueAt(value: unknown, path: ValuePath): unknown {
