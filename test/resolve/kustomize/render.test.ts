@@ -383,6 +383,35 @@ describe('renderKustomization: options and trees', () => {
     expect(image(preserved, 'team-web', 'web').written).toBe('ghcr.io/acme/web-next:1.1');
   });
 
+  it('applies an app\'s kustomize edits (prefix, namespace, components, inline patches) as kustomize edit would', () => {
+    const app = { file: 'apps/web.yaml', line: 30 };
+    const render = renderKustomization(tree, 'nested/team', {
+      edits: {
+        namePrefix: 'argo-',
+        namespace: 'argo-ns',
+        components: [{ path: '../../components/components/tracing', location: app }],
+        patches: [
+          {
+            patch: 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: sidecar\n          image: envoyproxy/envoy:argo\n',
+            location: app,
+            firstLine: 31,
+          },
+        ],
+      },
+    });
+    // kubectl kustomize renders these images for the same kustomization edited by hand
+    expect(written(render)).toEqual({
+      'Deployment/argo-web/migrate': 'ghcr.io/acme/web:1.1',
+      'Deployment/argo-web/web': 'ghcr.io/acme/web:1.1',
+      'Deployment/argo-web/sidecar': 'envoyproxy/envoy:argo',
+      'DaemonSet/argo-otel-collector/collector': 'ghcr.io/open-telemetry/opentelemetry-collector-releases/opentelemetry-collector:0.99.0',
+    });
+    expect(image(render, 'argo-web', 'sidecar').workload.namespace).toBe('argo-ns');
+    expect(image(render, 'argo-web', 'sidecar').locations).toEqual([at('nested/base/web.yaml', 'image: envoyproxy/envoy:v1.30.0'), { file: 'apps/web.yaml', line: 40 }]);
+    // the edits do not leak into later renders of the same directory
+    expect(written(renderKustomization(tree, 'nested/team'))['Deployment/team-web/sidecar']).toBe('envoyproxy/envoy:v1.30.0');
+  });
+
   it('renders from an in-memory tree, at the repository root, and refuses paths that climb out of it', () => {
     const memory = memoryTree({
       'kustomization.yaml': 'resources:\n  - app.yaml\n  - ../outside\nimages:\n  - name: app\n    newTag: v2\n',

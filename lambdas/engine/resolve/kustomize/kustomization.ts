@@ -15,6 +15,8 @@ export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.ym
 export interface Entry {
   value: string;
   line: number;
+  /** Where the entry is written when that is not the kustomization file (an app's edits). */
+  file?: string;
 }
 
 export interface TargetSelector {
@@ -35,6 +37,8 @@ export interface PatchEntry {
   patch?: { text: string; firstLine: number; file?: string };
   target?: TargetSelector;
   line: number;
+  /** Where the entry is written when that is not the kustomization file (an app's edits). */
+  file?: string;
 }
 
 /** A `transformers:` or `generators:` entry: a path (file or directory) or inline YAML. */

@@ -63,6 +63,46 @@ export interface RenderOptions {
   extraImagesMerge?: ImageOverrideMerge;
   /** Namespace for namespaced workloads that have none after rendering (the app's destination namespace). */
   namespace?: string;
+  /**
+   * Changes an app makes to the rendered kustomization before building it, as Argo CD does with
+   * `kustomize edit` (spec.source.kustomize namePrefix, nameSuffix, namespace, components, patches).
+   */
+  edits?: KustomizationEdits;
+}
+
+export interface KustomizationEdits {
+  /** Replaces the kustomization's namePrefix / nameSuffix / namespace. */
+  namePrefix?: string;
+  nameSuffix?: string;
+  namespace?: string;
+  /** Component directories, relative to the rendered directory, appended to `components`. */
+  components?: { path: string; location: SourceLocation }[];
+  /** Patches appended to `patches`: inline text (with the line its first line is written on) or a path relative to the directory. */
+  patches?: { patch?: string; path?: string; target?: TargetSelector; location: SourceLocation; firstLine?: number }[];
+}
+
+function hasEdits(options: RenderOptions): boolean {
+  const e = options.edits;
+  return (options.extraImages?.length ?? 0) > 0 || (e !== undefined && Object.values(e).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0)));
+}
+
+/** Applies the app's changes to the top-level kustomization (a copy read for this render only). */
+function editKustomization(k: Kustomization, options: RenderOptions): void {
+  const overrides = options.extraImages ?? [];
+  if (overrides.length > 0) k.images = mergeImageOverrides(k.images, overrides, options.extraImagesMerge ?? 'append');
+  const e = options.edits;
+  if (!e) return;
+  if (e.namePrefix !== undefined) k.namePrefix = e.namePrefix;
+  if (e.nameSuffix !== undefined) k.nameSuffix = e.nameSuffix;
+  if (e.namespace !== undefined) k.namespace = e.namespace;
+  for (const component of e.components ?? []) k.components = [...k.components, { value: component.path, line: component.location.line, file: component.location.file }];
+  for (const p of e.patches ?? []) {
+    const entry: PatchEntry = { field: 'patches', line: p.location.line, file: p.location.file };
+    if (p.path !== undefined) entry.path = p.path;
+    if (p.patch !== undefined) entry.patch = { text: p.patch, file: p.location.file, firstLine: p.firstLine ?? p.location.line };
+    if (p.target) entry.target = p.target;
+    k.patches = [...k.patches, entry];
+  }
 }
 
 export interface RenderedContainerImage {
@@ -103,8 +143,7 @@ export function isKustomizationDir(tree: FileTree, dir: string): boolean {
 export function renderKustomization(tree: FileTree, dir: string, options: RenderOptions = {}): KustomizeRender {
   const renderer = new Renderer(tree);
   const root = joinPath(dir, '');
-  const overrides = options.extraImages ?? [];
-  const build = renderer.buildDirectory(root, [], undefined, overrides.length > 0 ? (images) => mergeImageOverrides(images, overrides, options.extraImagesMerge ?? 'append') : undefined);
+  const build = renderer.buildDirectory(root, [], undefined, hasEdits(options) ? (k) => editKustomization(k, options) : undefined);
   return {
     images: collectImages(build.resources, options.namespace),
     findings: dedupeFindings(build.findings),
@@ -160,10 +199,10 @@ class Renderer {
     dir: string,
     stack: string[],
     from: { file: string; line: number } | undefined,
-    editImages?: (images: ImageTransform[]) => ImageTransform[],
+    edit?: (k: Kustomization) => void,
   ): Build {
     const cache = buildCache.get(this.tree);
-    const cached = editImages ? undefined : cache?.get(dir);
+    const cached = edit ? undefined : cache?.get(dir);
     if (cached) return { ...cached, resources: cached.resources.map(copyResource), findings: [...cached.findings] };
 
     const build = emptyBuild();
@@ -185,9 +224,9 @@ class Renderer {
       );
       return build;
     }
-    if (editImages) k.images = editImages(k.images);
+    edit?.(k);
     this.accumulate(k, build, [...stack, dir]);
-    if (build.cacheable && !editImages) {
+    if (build.cacheable && !edit) {
       let perTree = buildCache.get(this.tree);
       if (!perTree) {
         perTree = new Map();
@@ -374,7 +413,7 @@ class Renderer {
     }
     const file = findKustomizationFile(this.tree, path);
     if (!file) {
-      build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `component ${entry.value} has no kustomization.yaml`, 'error'));
+      build.findings.push(finding(entry.file ?? k.file, entry.line, 'MISSING_FILE', `component ${entry.value} has no kustomization.yaml`, 'error'));
       return;
     }
     this.checkAmbiguous(path, file, build);
@@ -384,7 +423,7 @@ class Renderer {
     if (!component) return;
     if (component.kind !== 'Component') {
       build.findings.push(
-        finding(k.file, entry.line, 'INVALID_RESOURCE', `component ${entry.value} is not kind: Component; kustomize build fails`, 'error', 'Set kind: Component in its kustomization, or list it under resources.'),
+        finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', `component ${entry.value} is not kind: Component; kustomize build fails`, 'error', 'Set kind: Component in its kustomization, or list it under resources.'),
       );
       return;
     }
@@ -411,7 +450,7 @@ class Renderer {
     const start = chain.indexOf(chain[chain.length - 1] ?? '');
     const loop = chain.slice(start).map((d) => d || '.');
     build.findings.push(
-      finding(k.file, entry.line, 'KUSTOMIZE_CYCLE', `kustomizations include each other: ${loop.join(' → ')}`, 'error', 'Remove one of the references.'),
+      finding(entry.file ?? k.file, entry.line, 'KUSTOMIZE_CYCLE', `kustomizations include each other: ${loop.join(' → ')}`, 'error', 'Remove one of the references.'),
     );
     build.cacheable = false;
   }
@@ -419,13 +458,13 @@ class Renderer {
   private reportUnresolvable(k: Kustomization, entry: Entry, what: string, build: Build): void {
     if (looksRemote(entry.value)) {
       build.findings.push(
-        finding(k.file, entry.line, 'REMOTE_RESOURCE', `remote ${what} ${entry.value} cannot be resolved offline; its images are not audited`, 'warning', 'Vendor the remote base into the repository to audit it.'),
+        finding(entry.file ?? k.file, entry.line, 'REMOTE_RESOURCE', `remote ${what} ${entry.value} cannot be resolved offline; its images are not audited`, 'warning', 'Vendor the remote base into the repository to audit it.'),
       );
       return;
     }
     const path = joinPath(k.dir, entry.value);
     const outside = path.startsWith('..') ? ' (outside the repository)' : '';
-    build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `${what} ${entry.value} does not exist${outside}`, 'error'));
+    build.findings.push(finding(entry.file ?? k.file, entry.line, 'MISSING_FILE', `${what} ${entry.value} does not exist${outside}`, 'error'));
   }
 
   /** The resources of a manifest file (List items expanded), copied so that transformers may change them. */
@@ -462,7 +501,7 @@ class Renderer {
       const key = idKey(id);
       if (known.has(key)) {
         build.findings.push(
-          finding(k.file, entry.line, 'INVALID_RESOURCE', `${describeId(id)} is included twice; kustomize build fails ("may not add resource with an already registered id")`, 'error'),
+          finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', `${describeId(id)} is included twice; kustomize build fails ("may not add resource with an already registered id")`, 'error'),
         );
         continue;
       }
@@ -477,7 +516,7 @@ class Renderer {
     if (entry.path !== undefined) {
       const file = joinPath(k.dir, entry.path);
       if (file.startsWith('..') || !isFile(this.tree, file)) {
-        build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `patch ${entry.path} does not exist`, 'error'));
+        build.findings.push(finding(entry.file ?? k.file, entry.line, 'MISSING_FILE', `patch ${entry.path} does not exist`, 'error'));
         return undefined;
       }
       this.checkLoadRestriction(k, entry.path, file, entry.line, build);
@@ -514,7 +553,7 @@ class Renderer {
       const ops = parseJsonPatch(first, k, entry, build);
       if (!ops) return;
       if (!entry.target) {
-        build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'a JSON 6902 patch needs a target; kustomize build fails', 'error'));
+        build.findings.push(finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', 'a JSON 6902 patch needs a target; kustomize build fails', 'error'));
         return;
       }
       for (const resource of select(build.resources, entry.target)) {
@@ -525,20 +564,20 @@ class Renderer {
         } catch (error) {
           if (!(error instanceof JsonPatchError)) throw error;
           build.findings.push(
-            finding(k.file, entry.line, 'INVALID_RESOURCE', `JSON 6902 patch cannot apply to ${describeId(currentId(resource.value))}: ${error.message}; kustomize build fails`, 'error'),
+            finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', `JSON 6902 patch cannot apply to ${describeId(currentId(resource.value))}: ${error.message}; kustomize build fails`, 'error'),
           );
         }
       }
       return;
     }
     if (entry.field === 'patchesJson6902') {
-      build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'patchesJson6902 entry is not a list of operations', 'error'));
+      build.findings.push(finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', 'patchesJson6902 entry is not a list of operations', 'error'));
       return;
     }
     if (entry.target) {
       if (docs.length > 1) {
         build.findings.push(
-          finding(k.file, entry.line, 'INVALID_RESOURCE', 'several strategic merge patches in one patches entry cannot have a target; kustomize build fails', 'error'),
+          finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', 'several strategic merge patches in one patches entry cannot have a target; kustomize build fails', 'error'),
         );
         return;
       }
@@ -552,7 +591,7 @@ class Renderer {
 
   private applySmPatchById(k: Kustomization, entry: PatchEntry, doc: PatchDocument, build: Build): void {
     if (!isObject(doc.value)) {
-      build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'strategic merge patch is not a map', 'error'));
+      build.findings.push(finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', 'strategic merge patch is not a map', 'error'));
       return;
     }
     const id = currentId(doc.value);
@@ -560,7 +599,7 @@ class Renderer {
     if (matches.length !== 1) {
       const why = matches.length === 0 ? 'no resource matches' : `${matches.length} resources match`;
       build.findings.push(
-        finding(k.file, entry.line, 'INVALID_RESOURCE', `${why} strategic merge patch ${describeId(id)}; kustomize build fails`, 'error', 'The patch needs the apiVersion, kind, name and namespace of exactly one resource (before or after name changes).'),
+        finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', `${why} strategic merge patch ${describeId(id)}; kustomize build fails`, 'error', 'The patch needs the apiVersion, kind, name and namespace of exactly one resource (before or after name changes).'),
       );
       return;
     }
@@ -630,7 +669,7 @@ function parseJsonPatch(doc: PatchDocument, k: Kustomization, entry: PatchEntry,
     ops.push(op);
   }
   if (ops.length === 0) {
-    build.findings.push(finding(k.file, entry.line, 'INVALID_RESOURCE', 'JSON 6902 patch is empty', 'warning'));
+    build.findings.push(finding(entry.file ?? k.file, entry.line, 'INVALID_RESOURCE', 'JSON 6902 patch is empty', 'warning'));
     return undefined;
   }
   return ops;
