@@ -54,23 +54,21 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   for (const file of found.compose) resolveComposeFile(run, ws, file);
   resolveUnreferenced(run, ws, found);
 
-  const images = dedupeDesiredImages(run.images).sort(compareImages);
+  const images = sortImages(dedupeDesiredImages(run.images));
   const all = dedupeFindings([...run.findings, ...referenceFindings(images)]).sort(compareFindings);
   const state: DesiredState = { source: tree.description, images, findings: all };
   if (run.notes.length > 0) state.notes = [...new Set(run.notes)];
   return state;
 }
 
-function compareImages(a: DesiredImage, b: DesiredImage): number {
-  const key = (image: DesiredImage) =>
-    [image.app.name, image.app.kind, image.workload.namespace ?? '', image.workload.kind, image.workload.name, image.container, image.image];
-  const left = key(a);
-  const right = key(b);
-  for (let i = 0; i < left.length; i++) {
-    const cmp = (left[i] ?? '') < (right[i] ?? '') ? -1 : (left[i] ?? '') > (right[i] ?? '') ? 1 : 0;
-    if (cmp !== 0) return cmp;
-  }
-  return 0;
+/** Sorted by app, namespace, workload, container and image; keys are built once per row. */
+function sortImages(images: DesiredImage[]): DesiredImage[] {
+  const keyed = images.map((image) => ({
+    image,
+    key: [image.app.name, image.app.kind, image.workload.namespace ?? '', image.workload.kind, image.workload.name, image.container, image.image].join('\u0000'),
+  }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((entry) => entry.image);
 }
 
 function compareFindings(a: Finding, b: Finding): number {
