@@ -226,6 +226,31 @@ describe('evolve between drifts', () => {
   });
 });
 
+describe('stored evidence', () => {
+  it('caps long tag, package and candidate lists so state items stay small', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => `v${i}`);
+    const evo = evolve(
+      undefined,
+      result(IMG, 'TAG_MISSING', {
+        evidence: {
+          anonymous: { http: 404, message: 'x'.repeat(50_000) },
+          tags: { nearest: many, recent: many, total: 5000 },
+          packagesApi: { ownerPackages: many },
+          candidates: many,
+        },
+      }),
+      ctx(0),
+    );
+    const e = evo.next?.evidence;
+    expect(e?.tags?.nearest).toHaveLength(20);
+    expect(e?.tags?.total).toBe(5000);
+    expect(e?.packagesApi?.ownerPackages).toHaveLength(20);
+    expect(e?.candidates).toHaveLength(20);
+    expect(e?.anonymous?.message).toHaveLength(1000);
+    expect(JSON.stringify(evo.events[0]?.evidence).length).toBeLessThan(3000);
+  });
+});
+
 describe('untrack', () => {
   it('closes an announced drift as "no longer desired", not as resolved', () => {
     const { state } = replay(['OK', 'TAG_MISSING'], { announce: true });

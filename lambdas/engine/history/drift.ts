@@ -2,7 +2,7 @@
  * Drift semantics: how a registry verdict moves an image's state, which
  * transitions are recorded, and which of them are announced. Pure: no I/O, no clock.
  */
-import type { AuditResult, DriftStatus } from '../model.js';
+import type { AuditResult, DriftStatus, ImageEvidence, ProbeEvidence } from '../model.js';
 import type { AnnouncementKind, DriftEvent, EventKind, ImageState, NotificationClaim } from './types.js';
 import { pad } from './table-design.js';
 
@@ -31,6 +31,48 @@ export function isOpenDrift(status: DriftStatus | undefined): status is Exclude<
 /** The digest a verdict saw, authenticated probe first. */
 export function digestOf(result: Pick<AuditResult, 'evidence'>): string | undefined {
   return result.evidence.authenticated?.digest ?? result.evidence.anonymous?.digest;
+}
+
+const LIST_CAP = 20;
+const TEXT_CAP = 1000;
+
+function boundProbe(p: ProbeEvidence | undefined): ProbeEvidence | undefined {
+  if (!p) return undefined;
+  return {
+    ...p,
+    ...(p.message !== undefined ? { message: p.message.slice(0, TEXT_CAP) } : {}),
+    ...(p.error !== undefined ? { error: p.error.slice(0, TEXT_CAP) } : {}),
+    ...(p.platforms ? { platforms: p.platforms.slice(0, 64) } : {}),
+  };
+}
+
+/** Evidence trimmed for storage: lists and texts capped so that an item stays far below DynamoDB's 400 KB. */
+export function boundEvidence(e: ImageEvidence): ImageEvidence {
+  const anonymous = boundProbe(e.anonymous);
+  const authenticated = boundProbe(e.authenticated);
+  return {
+    ...(anonymous ? { anonymous } : {}),
+    ...(authenticated ? { authenticated } : {}),
+    ...(e.packagesApi
+      ? {
+          packagesApi: {
+            ...e.packagesApi,
+            ...(e.packagesApi.message !== undefined ? { message: e.packagesApi.message.slice(0, TEXT_CAP) } : {}),
+            ...(e.packagesApi.ownerPackages ? { ownerPackages: e.packagesApi.ownerPackages.slice(0, LIST_CAP) } : {}),
+          },
+        }
+      : {}),
+    ...(e.tags
+      ? {
+          tags: {
+            nearest: e.tags.nearest.slice(0, LIST_CAP),
+            recent: e.tags.recent.slice(0, LIST_CAP),
+            ...(e.tags.total !== undefined ? { total: e.tags.total } : {}),
+          },
+        }
+      : {}),
+    ...(e.candidates ? { candidates: e.candidates.slice(0, LIST_CAP) } : {}),
+  };
 }
 
 /**
@@ -145,7 +187,7 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
       next.status = 'UNVERIFIED';
       next.since = at;
       next.verdict = result.status;
-      next.evidence = result.evidence;
+      next.evidence = boundEvidence(result.evidence);
       next.hint = result.hint;
       dirty = true;
       statusChanged = true;
@@ -153,7 +195,7 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
         ...(from !== undefined ? { from } : {}),
         to: 'UNVERIFIED',
         verdict: result.status,
-        evidence: result.evidence,
+        evidence: boundEvidence(result.evidence),
         reason: `no verdict for ${runs} consecutive runs (${result.status})`,
       });
     } else if (fresh || retracked) {
@@ -195,7 +237,7 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
       next.status = status;
       next.since = at;
       next.verdict = result.status;
-      next.evidence = result.evidence;
+      next.evidence = boundEvidence(result.evidence);
       next.hint = result.hint;
       dirty = true;
       statusChanged = true;
@@ -203,7 +245,7 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
         ...(from !== undefined ? { from } : {}),
         to: status,
         verdict: result.status,
-        evidence: result.evidence,
+        evidence: boundEvidence(result.evidence),
         ...(digest !== undefined ? { digest } : {}),
         ...(reason !== undefined ? { reason } : retracked ? { reason: 'desired again' } : {}),
       });
