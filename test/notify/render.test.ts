@@ -79,6 +79,26 @@ describe('renderNotification', () => {
     expect(text).toContain('digest sha256:abc');
   });
 
+  it('tells how long a reminded drift has been open and which platforms a PLATFORM_MISSING image has', () => {
+    const [m] = renderNotification(
+      [
+        change('quay.io/acme/legacy:0.9', {
+          kind: 'reminder',
+          status: 'PLATFORM_MISSING',
+          previous: 'PLATFORM_MISSING',
+          verdict: 'PLATFORM_MISSING',
+          since: '2026-11-25T07:40:00.000Z',
+          evidence: { anonymous: { http: 200, platforms: ['linux/amd64'] } },
+        }),
+      ],
+      ctx,
+    );
+    expect(m?.subject).toBe('1 drift still open · org/gitops@a1b2c3d');
+    expect(m?.text).toContain('PLATFORM_MISSING since 2026-11-25 07:40 UTC (open 3 days)');
+    expect(m?.text).toContain('Platforms in the image: linux/amd64');
+    expect(m?.attributes['severity']?.StringValue).toBe('medium');
+  });
+
   it('says "no longer desired" and not "resolved" for an image that left the desired state', () => {
     const [m] = renderNotification([change('x/y:1', { kind: 'no-longer-desired', status: 'UNTRACKED', previous: 'DISAPPEARED', closedStatus: 'DISAPPEARED' })], ctx);
     expect(m?.subject).toBe('1 drift closed: no longer desired · org/gitops@a1b2c3d');

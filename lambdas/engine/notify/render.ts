@@ -145,7 +145,7 @@ export function compactEvidence(e: ImageEvidence | undefined): CompactEvidence |
 
 const MAX_LOCATIONS = 10;
 
-function entryText(c: NotificationChange): string {
+function entryText(c: NotificationChange, now: Date): string {
   const lines: string[] = [];
   lines.push(`${KIND_LABEL[c.kind]}  ${c.image}`);
   const state =
@@ -153,7 +153,9 @@ function entryText(c: NotificationChange): string {
       ? `${c.closedStatus ?? c.previous ?? 'drift'} closed: the image is no longer in the desired state (not a fix)`
       : c.kind === 'resolved'
         ? `${c.status === 'UNTRACKED' ? 'closed' : c.status} (was ${c.previous ?? 'a drift'})`
-        : `${c.status}${c.previous && c.previous !== c.status ? ` (was ${c.previous})` : ''} since ${fmtTime(c.since)}`;
+        : `${c.status}${c.previous && c.previous !== c.status ? ` (was ${c.previous})` : ''} since ${fmtTime(c.since)}${
+            c.kind === 'reminder' ? ` (open ${openFor(c.since, now)})` : ''
+          }`;
   lines.push(`    Status:   ${state}`);
   const ev = compactEvidence(c.evidence);
   const evParts: string[] = [];
@@ -171,6 +173,9 @@ function entryText(c: NotificationChange): string {
   if (ev?.message) lines.push(`    Registry: ${ev.message}`);
   if (c.lastDigest && c.lastDigest !== ev?.digest) lines.push(`    Last digest seen: ${c.lastDigest}`);
   if (c.kind === 'unverified' && c.noVerdictRuns) lines.push(`    No verdict for ${c.noVerdictRuns} consecutive runs`);
+  if (ev?.platforms?.length && (c.status === 'PLATFORM_MISSING' || c.verdict === 'PLATFORM_MISSING')) {
+    lines.push(`    Platforms in the image: ${ev.platforms.join(', ')}`);
+  }
   if (ev?.nearestTags?.length) lines.push(`    Nearest tags: ${ev.nearestTags.join(', ')}`);
   if (ev?.candidates?.length) lines.push(`    Did you mean: ${ev.candidates.join(', ')}`);
   const locs = c.locations.slice(0, MAX_LOCATIONS).map((l) => (l.line > 0 ? `${l.file}:${l.line}` : l.file));
@@ -178,6 +183,14 @@ function entryText(c: NotificationChange): string {
   if (locs.length) lines.push(`    Where:    ${locs.join(', ')}`);
   if (c.hint && c.kind !== 'resolved' && c.kind !== 'no-longer-desired') lines.push(`    Fix:      ${clip(c.hint.replace(/\s+/g, ' '), 1000)}`);
   return lines.join('\n');
+}
+
+function openFor(sinceIso: string, now: Date): string {
+  const ms = now.getTime() - Date.parse(sinceIso);
+  if (!Number.isFinite(ms) || ms < 0) return 'since then';
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours < 48) return `${hours} h`;
+  return `${Math.floor(hours / 24)} days`;
 }
 
 function fmtTime(iso: string): string {
@@ -225,12 +238,12 @@ function textFor(changes: readonly NotificationChange[], ctx: NotificationContex
     out.push(`== ${app} (${g.length}) ==`);
     for (const c of g) {
       out.push('');
-      out.push(entryText(c));
+      out.push(entryText(c, ctx.at));
     }
   }
   out.push('');
   out.push('--');
-  out.push('Sent by image-drift-auditor: one message when a drift starts, one when it ends, a reminder every day while it lasts.');
+  out.push('Sent by image-drift-auditor: one message when a drift starts, one when it ends, and reminders while it lasts.');
   return out.join('\n');
 }
 
