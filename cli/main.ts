@@ -62,7 +62,7 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option('--no-history', 'do not record this run in the history store')
     .option('--no-progress', 'no progress line on the terminal')
     .option('--markdown-summary <file>', 'also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)')
-    .addHelpText('after', `${CREDENTIALS_HELP}\n\nDefault --fail-on: NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE${EXIT_CODES_HELP}`)
+    .addHelpText('after', `${CREDENTIALS_HELP}\n\nDefault --fail-on: NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE\n${EXIT_CODES_HELP}`)
     .action(async (options) => setExitCode(await (await import('./commands/audit.js')).auditCommand(options)));
 
   registryOptions(program.command('check'))
@@ -72,7 +72,7 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option('--json', 'same as --format json')
     .option('--fail-on <statuses>', 'statuses that make the exit code 1', collect)
     .option('--github-api-url <url>', 'GitHub API base URL for the Packages API')
-    .addHelpText('after', `${CREDENTIALS_HELP}${EXIT_CODES_HELP}`)
+    .addHelpText('after', `${CREDENTIALS_HELP}\n${EXIT_CODES_HELP}`)
     .action(async (images: string[], options) => setExitCode(await (await import('./commands/check.js')).checkCommand(images, options)));
 
   registryOptions(program.command('explain'))
@@ -120,7 +120,9 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
   const program = buildProgram((code) => {
     exitCode = code;
   });
-  program.exitOverride();
+  // exitOverride() is not inherited by commands created before it is called: set it on each,
+  // or a parse error or --help of a subcommand would call process.exit.
+  for (const command of [program, ...program.commands]) command.exitOverride();
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
