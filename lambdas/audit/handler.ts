@@ -34,6 +34,13 @@ export interface ScheduledEvent {
   time?: string;
 }
 
+/** The part of the Lambda context the handler reads. */
+export interface InvocationContext {
+  awsRequestId?: string;
+  /** Milliseconds until Lambda stops the invocation. */
+  getRemainingTimeInMillis?: () => number;
+}
+
 export interface RunSummaryOutput {
   runId: string;
   repositories: { repo: string; commit?: string; images: number; failing: number; error?: string }[];
@@ -55,9 +62,16 @@ export interface HandlerDependencies {
   cacheDir: string;
   /** How long a fetched secret is reused (a rotated token is picked up after this). */
   secretTtlMs: number;
+  /**
+   * Time kept back from the registry checks for recording drift and publishing, given the invocation's
+   * remaining time. Default: a fifth of it, between 2 s and 60 s.
+   */
+  reserveMs: (remainingMs: number) => number;
 }
 
 const SECRET_TTL_MS = 5 * 60_000;
+
+const defaultReserveMs = (remainingMs: number): number => Math.min(60_000, Math.max(2_000, remainingMs * 0.2));
 
 export function createHandler(overrides: Partial<HandlerDependencies> = {}) {
   let deps: HandlerDependencies | undefined;
@@ -74,6 +88,7 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}) {
       clock: overrides.clock ?? (() => new Date()),
       cacheDir: overrides.cacheDir ?? '/tmp/image-drift',
       secretTtlMs: overrides.secretTtlMs ?? SECRET_TTL_MS,
+      reserveMs: overrides.reserveMs ?? defaultReserveMs,
     };
     return deps;
   };
@@ -86,28 +101,41 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}) {
     return value;
   };
 
-  return async function handler(event: ScheduledEvent, context?: { awsRequestId?: string }): Promise<RunSummaryOutput> {
+  return async function handler(event: ScheduledEvent, context?: InvocationContext): Promise<RunSummaryOutput> {
     const d = dependencies();
-    const env = readLambdaEnv(d.env);
-    const runId = event.id ?? context?.awsRequestId ?? `manual-${d.clock().toISOString()}`;
-    d.logger.appendKeys({ runId });
+    // Registry checks must end while there is still time to record and announce what they found:
+    // a run that Lambda kills records nothing, so a hung registry would never even become UNVERIFIED.
+    const remainingMs = context?.getRemainingTimeInMillis?.();
+    const checksEndAt = remainingMs === undefined ? undefined : Date.now() + remainingMs - d.reserveMs(remainingMs);
+    let failed = true;
     try {
+      const env = readLambdaEnv(d.env);
+      const runId = event.id ?? context?.awsRequestId ?? `manual-${d.clock().toISOString()}`;
+      d.logger.appendKeys({ runId });
       const secret = await secretFor(d, env.secretArn);
-      return await auditAll(d, env, secret, runId);
+      const summary = await auditAll(d, env, secret, runId, checksEndAt);
+      failed = summary.errors.length > 0;
+      return summary;
     } catch (error) {
-      d.metrics.addMetric(METRIC_RUNS_FAILED, MetricUnit.Count, 1);
       d.logger.error('run failed', { error: describe(error) });
       throw error;
     } finally {
+      // Once per run, 0 or 1, so the alarm's SUM counts failed runs and clears on a good one.
+      d.metrics.addMetric(METRIC_RUNS_FAILED, MetricUnit.Count, failed ? 1 : 0);
       d.metrics.publishStoredMetrics();
     }
   };
 }
 
-async function auditAll(d: HandlerDependencies, env: LambdaEnv, secret: AuditorSecret, runId: string): Promise<RunSummaryOutput> {
+async function auditAll(
+  d: HandlerDependencies,
+  env: LambdaEnv,
+  secret: AuditorSecret,
+  runId: string,
+  checksEndAt: number | undefined,
+): Promise<RunSummaryOutput> {
   const { config } = env;
   const startedAt = d.clock();
-  const checker = createImageChecker(checkerOptions(config, secret));
   const summary: RunSummaryOutput = { runId, repositories: [], transitions: 0, notified: false, errors: [] };
   const results: AuditResult[] = [];
   const commits: string[] = [];
@@ -116,6 +144,9 @@ async function auditAll(d: HandlerDependencies, env: LambdaEnv, secret: AuditorS
   // reserved concurrency of 1 means this container is the only one running.
   for (const repository of config.repositories) {
     try {
+      // One checker per repository: its deadline is relative to the start of each check.
+      const deadlineMs = checksEndAt === undefined ? undefined : Math.max(1, checksEndAt - Date.now());
+      const checker = createImageChecker({ ...checkerOptions(config, secret), ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
       const { report } = await runAudit({
         source: gitHubSource(repository, config, secret, d.cacheDir),
         checker,
@@ -124,7 +155,21 @@ async function auditAll(d: HandlerDependencies, env: LambdaEnv, secret: AuditorS
       const failing = report.results.filter((result) => config.failOn.includes(result.status)).length;
       results.push(...report.results);
       if (report.source.commit) commits.push(`${repository.repo}@${report.source.commit.slice(0, 7)}`);
-      summary.repositories.push({ repo: repository.repo, ...(report.source.commit ? { commit: report.source.commit } : {}), images: report.results.length, failing });
+      // The resolver reports an unreadable (or partly read) repository as a SOURCE_ERROR finding, not by
+      // throwing. Its desired state is then incomplete: count it as an error, so that the images it did not
+      // yield are kept as they are instead of closing as "no longer desired".
+      const sourceError = report.findings.find((finding) => finding.code === 'SOURCE_ERROR');
+      if (sourceError) {
+        summary.errors.push(`${repository.repo}: ${sourceError.message}`);
+        d.logger.error('repository could not be read in full', { repo: repository.repo, error: sourceError.message, images: report.results.length });
+      }
+      summary.repositories.push({
+        repo: repository.repo,
+        ...(report.source.commit ? { commit: report.source.commit } : {}),
+        images: report.results.length,
+        failing,
+        ...(sourceError ? { error: sourceError.message } : {}),
+      });
       d.logger.info('repository audited', {
         repo: repository.repo,
         commit: report.source.commit,
@@ -136,7 +181,6 @@ async function auditAll(d: HandlerDependencies, env: LambdaEnv, secret: AuditorS
       const message = `${repository.repo}: ${describe(error)}`;
       summary.errors.push(message);
       summary.repositories.push({ repo: repository.repo, images: 0, failing: 0, error: describe(error) });
-      d.metrics.addMetric(METRIC_RUNS_FAILED, MetricUnit.Count, 1);
       d.logger.error('repository could not be audited', { repo: repository.repo, error: describe(error) });
     }
   }
@@ -163,7 +207,12 @@ async function auditAll(d: HandlerDependencies, env: LambdaEnv, secret: AuditorS
   );
   summary.transitions = drift.transitions.length;
   summary.notified = drift.notification?.sent ?? false;
-  if (drift.notification?.error) summary.errors.push(`notification: ${drift.notification.error}`);
+  // History writes and publishing that failed (`history: …`, `notification: …`): the states still owe them, so a
+  // later run retries, but this run did not do its job.
+  if (drift.errors.length) {
+    summary.errors.push(...drift.errors);
+    d.logger.error('drift could not be recorded or announced in full', { errors: drift.errors });
+  }
 
   emitVerdictMetrics(d.metrics, merged, config);
   d.logger.info('run finished', { transitions: summary.transitions, notified: summary.notified, errors: summary.errors.length });

@@ -1,0 +1,526 @@
+/**
+ * End to end through the deployed entry point: `createHandler` with real SDK clients pointed at local
+ * components — a real docker-registry behind a GHCR-like token server (through a fault proxy), a fake
+ * GitHub REST API serving the GitOps repository's tarball, dynalite, fauxqs (SNS → SQS) and a fake of the
+ * Secrets Manager wire protocol. Each step is one scheduled invocation; what subscribers receive is read
+ * from an SQS queue subscribed to the topic, what was recorded from the history table.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import * as tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler } from '../../lambdas/audit/handler.js';
+import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
+import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
+import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
+import { localSnsClient, startFakeSns, startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
+
+const TOKEN = 'ghp_e2eTokenThatMustNeverBeLogged0123456789';
+const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-AbCdEf';
+const TABLE = 'image-drift-history-e2e';
+const COMMIT = '3f9c2e1a7b4d5e6f708192a3b4c5d6e7f8091a2b';
+const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+
+const NEVER_PUSHED = 'ghcr.io/acme/auth-api:dev-latest';
+const MIGRATIONS = 'ghcr.io/acme/auth-api-migrations:latest';
+const ENVOY = 'ghcr.io/acme/envoy-proxy:1.30.0';
+const WEB = 'ghcr.io/acme/web:1.4.2';
+const ALL = [NEVER_PUSHED, MIGRATIONS, ENVOY, WEB].sort();
+
+/** The GitOps repository: a kustomize base with a dev overlay (the incident's dev-latest) and a plain app. */
+const REPO_FILES: Record<string, string> = {
+  'apps/auth-api-dev.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: auth-api-dev
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/acme/gitops.git
+    targetRevision: HEAD
+    path: services/auth-api/overlays/dev
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: auth-dev
+`,
+  'apps/web.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/acme/gitops.git
+    targetRevision: HEAD
+    path: services/web
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: web
+`,
+  'services/auth-api/base/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n',
+  'services/auth-api/base/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: auth-api
+spec:
+  selector:
+    matchLabels: { app: auth-api }
+  template:
+    metadata:
+      labels: { app: auth-api }
+    spec:
+      initContainers:
+        - name: migrate
+          image: ghcr.io/acme/auth-api-migrations:latest
+      containers:
+        - name: auth-api
+          image: ghcr.io/acme/auth-api:latest
+        - name: envoy
+          image: ghcr.io/acme/envoy-proxy:1.30.0
+`,
+  'services/auth-api/overlays/dev/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../base
+images:
+  - name: ghcr.io/acme/auth-api
+    newTag: dev-latest
+`,
+  'services/web/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.4.2
+`,
+};
+
+/** A repository archive as codeload serves it: gzip'd tar, one `<owner>-<repo>-<sha7>/` directory. */
+async function archive(owner: string, repo: string, sha: string, files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  const top = `${owner}-${repo}-${sha.slice(0, 7)}`;
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const add = (header: Partial<tar.Header> & { name: string }, content?: Buffer): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
+      if (content === undefined) pack.entry(header, callback);
+      else pack.entry(header, content, callback);
+    });
+  await add({ name: `${top}/`, type: 'directory' });
+  for (const [path, content] of Object.entries(files)) {
+    const body = Buffer.from(content);
+    await add({ name: `${top}/${path}`, type: 'file', size: body.length, mode: 0o644 }, body);
+  }
+  pack.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
+}
+
+/** Everything the process writes to stdout/stderr while installed (Powertools logs and EMF metrics). */
+function captureOutput() {
+  const lines: string[] = [];
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const sink = (chunk: string | Uint8Array): boolean => {
+    lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  process.stdout.write = sink as typeof process.stdout.write;
+  process.stderr.write = sink as typeof process.stderr.write;
+  return {
+    lines,
+    text: () => lines.join(''),
+    restore() {
+      process.stdout.write = out;
+      process.stderr.write = err;
+    },
+  };
+}
+
+interface Received {
+  subject: string | null;
+  payload: { runId: string; changes: Array<{ kind: string; image: string; status: string; verdict?: string }> };
+}
+
+let registry: LocalRegistry;
+let proxy: FaultProxy;
+let github: FakeGitHub;
+let dynalite: DynaliteHandle;
+let fauxqs: FauxqsHandle;
+let secretsServer: FakeSecretsManager;
+let ddb: DynamoDBClient;
+let topic: Awaited<ReturnType<typeof topicWithQueue>>;
+let store: DynamoHistoryStore;
+let cacheDir: string;
+let output: ReturnType<typeof captureOutput>;
+let now = new Date('2026-11-28T06:00:00.000Z');
+const clock = () => now;
+
+function lambdaEnv(topicArn: string, repositories = ['acme/gitops']): Record<string, string> {
+  return {
+    IMAGE_DRIFT_CONFIG: JSON.stringify({
+      repositories: repositories.map((repo) => ({ repo })),
+      registries: { 'ghcr.io': { endpoint: proxy.url, credential: { type: 'github-token' } } },
+      platforms: ['linux/amd64'],
+      unverifiedAfterRuns: 2,
+      reminderIntervalHours: 24,
+      github: { baseUrl: github.baseUrl },
+    }),
+    HISTORY_TABLE_NAME: TABLE,
+    TOPIC_ARN: topicArn,
+    SECRET_ARN: SECRET_ARN,
+    POWERTOOLS_SERVICE_NAME: 'image-drift-auditor',
+    POWERTOOLS_METRICS_NAMESPACE: 'ImageDriftAuditorE2E',
+  };
+}
+
+/** One Lambda container: its own secret cache and SDK clients, as a cold start would have. */
+function container(options: { sns?: SNSClient; dynamodb?: DynamoDBClient; logger?: Logger; repositories?: string[] } = {}) {
+  return createHandler({
+    env: lambdaEnv(topic.topicArn, options.repositories),
+    dynamodb: options.dynamodb ?? ddb,
+    sns: options.sns ?? topic.sns,
+    secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+    logger: options.logger ?? new Logger({ serviceName: 'image-drift-auditor', logLevel: 'DEBUG' }),
+    metrics: new Metrics({ namespace: 'ImageDriftAuditorE2E', serviceName: 'image-drift-auditor' }),
+    clock,
+    cacheDir,
+  });
+}
+
+/** The next scheduled tick, an hour later. */
+function tick(): void {
+  now = new Date(now.getTime() + 3_600_000);
+}
+
+async function received(): Promise<Received[]> {
+  const got = await topic.drain();
+  return got.map((m) => {
+    // fauxqs delivers the whole MessageStructure document to SQS; real SNS would pick the `sqs` key.
+    const doc = JSON.parse(m.message) as { sqs: string };
+    return { subject: m.subject, payload: JSON.parse(doc.sqs) as Received['payload'] };
+  });
+}
+
+const changesOf = (messages: Received[]) => messages.flatMap((m) => m.payload.changes.map((c) => [c.kind, c.image, c.status]));
+
+/** Values of one metric in the EMF documents Powertools printed. */
+function metricValues(lines: readonly string[], name: string): number[] {
+  const values: number[] = [];
+  for (const line of lines.join('').split('\n')) {
+    if (!line.includes('"_aws"')) continue;
+    const value = (JSON.parse(line) as Record<string, unknown>)[name];
+    if (typeof value === 'number') values.push(value);
+    else if (Array.isArray(value)) values.push(...value.filter((v): v is number => typeof v === 'number'));
+  }
+  return values;
+}
+
+/** A DynamoDB client whose writes of one image's state fail, as under throttling. */
+function clientFailingStateWritesOf(image: string): DynamoDBClient {
+  const client = localDynamoClient(dynalite.endpoint);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as { Item?: Record<string, { S?: string }> };
+      if (input.Item?.['sk']?.S === 'STATE' && input.Item['image']?.S === image) {
+        throw Object.assign(new Error('injected: write capacity exceeded'), { name: 'ProvisionedThroughputExceededException' });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'failStateWrites' },
+  );
+  return client;
+}
+
+async function eventsOf(image: string) {
+  return (await store.listEvents({ image })).sort((a, b) => a.version - b.version);
+}
+
+beforeAll(async () => {
+  output = captureOutput();
+  cacheDir = mkdtempSync(join(tmpdir(), 'ida-lambda-e2e-'));
+  registry = await startLocalRegistry({ tokens: [TOKEN] });
+  await registry.pushImage('acme/auth-api', 'latest');
+  await registry.pushImage('acme/auth-api', '3f9c2e1');
+  await registry.pushImage('acme/auth-api-migrations', 'latest');
+  await registry.pushImage('acme/envoy-proxy', '1.29.1');
+  await registry.pushImage('acme/envoy-proxy', '1.30.0');
+  await registry.pushIndex('acme/web', '1.4.2', ['linux/amd64', 'linux/arm64']);
+  proxy = await startFaultProxy(registry.url);
+
+  github = await startFakeGitHub({ token: TOKEN });
+  github.addRepository({
+    owner: 'acme',
+    name: 'gitops',
+    private: true,
+    defaultBranch: 'main',
+    refs: { main: COMMIT },
+    archives: { [COMMIT]: await archive('acme', 'gitops', COMMIT, REPO_FILES) },
+  });
+
+  dynalite = await startDynalite();
+  ddb = localDynamoClient(dynalite.endpoint);
+  await ensureHistoryTable(ddb, TABLE);
+  store = new DynamoHistoryStore({ client: ddb, tableName: TABLE, clock });
+
+  fauxqs = await startFauxqs();
+  topic = await topicWithQueue(fauxqs.endpoint);
+  secretsServer = await startFakeSecretsManager({ [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) });
+}, 60_000);
+
+afterAll(async () => {
+  output?.restore();
+  topic?.close();
+  ddb?.destroy();
+  await Promise.all([proxy?.stop(), registry?.stop(), github?.close(), dynalite?.stop(), fauxqs?.stop(), secretsServer?.stop()]);
+  if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
+});
+
+describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB, SNS and Secrets Manager', () => {
+  it('first run: audits the repository read through the GitHub API and alerts once, for the tag that was never pushed', async () => {
+    const handler = container();
+    tick();
+    const summary = await handler({ id: 'e1', time: now.toISOString() });
+
+    expect(summary.errors).toEqual([]);
+    expect(summary.repositories).toEqual([expect.objectContaining({ repo: 'acme/gitops', commit: COMMIT, images: 4 })]);
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.subject).toContain('never pushed');
+    expect(changesOf(messages)).toEqual([['new', NEVER_PUSHED, 'NEVER_PUSHED']]);
+    expect(messages[0]?.payload.changes[0]?.verdict).toBe('TAG_MISSING');
+    expect(messages[0]?.payload.runId).toBe('e1');
+
+    const states = await Promise.all(ALL.map((image) => store.getState(image)));
+    expect(Object.fromEntries(states.map((s) => [s?.image, s?.status]))).toEqual({
+      [NEVER_PUSHED]: 'NEVER_PUSHED',
+      [MIGRATIONS]: 'PRESENT',
+      [ENVOY]: 'PRESENT',
+      [WEB]: 'PRESENT',
+    });
+    // The token read the private repository and authenticated to the registry.
+    expect(github.requests.some((r) => r.authorization === `token ${TOKEN}` || r.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(secretsServer.requests).toEqual([SECRET_ARN]);
+  });
+
+  it('a manifest deleted from the registry yields exactly one DISAPPEARED alert, and its retry (same event id) sends nothing', async () => {
+    await registry.deleteTag('acme/envoy-proxy', '1.30.0');
+    const handler = container();
+    tick();
+    const first = await handler({ id: 'e2', time: now.toISOString() });
+    expect(first.transitions).toBe(1);
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.subject).toContain('disappeared');
+    expect(changesOf(messages)).toEqual([['new', ENVOY, 'DISAPPEARED']]);
+
+    // EventBridge redelivers the same event (a retried invocation), here on a fresh container.
+    const retried = await container()({ id: 'e2', time: now.toISOString() });
+    expect(retried.transitions).toBe(0);
+    expect(retried.notified).toBe(false);
+    expect(await received()).toEqual([]);
+
+    const events = await eventsOf(ENVOY);
+    expect(events.map((e) => [e.from, e.to, e.runId])).toEqual([
+      [undefined, 'PRESENT', 'e1'],
+      ['PRESENT', 'DISAPPEARED', 'e2'],
+    ]);
+  });
+
+  it('two concurrent invocations over a new drift send one message between them', async () => {
+    await registry.deleteTag('acme/auth-api-migrations', 'latest');
+    tick();
+    const time = now.toISOString();
+    const [a, b] = await Promise.all([container()({ id: 'e3a', time }), container()({ id: 'e3b', time })]);
+
+    expect(a.transitions + b.transitions).toBe(1);
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(changesOf(messages)).toEqual([['new', MIGRATIONS, 'DISAPPEARED']]);
+    expect((await eventsOf(MIGRATIONS)).map((e) => e.to)).toEqual(['PRESENT', 'DISAPPEARED']);
+  });
+
+  it('an image pushed again yields one RESOLVED message', async () => {
+    await registry.pushImage('acme/envoy-proxy', '1.30.0');
+    tick();
+    const summary = await container()({ id: 'e4', time: now.toISOString() });
+    expect(summary.transitions).toBe(1);
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.subject).toContain('resolved');
+    expect(changesOf(messages)).toEqual([['resolved', ENVOY, 'PRESENT']]);
+    expect((await store.getState(ENVOY))?.status).toBe('PRESENT');
+  });
+
+  it('a registry answering 503s and resets changes no state and alerts nothing, until UNVERIFIED is announced once', async () => {
+    const handler = container();
+    const before = await Promise.all(ALL.map((image) => store.getState(image)));
+    let n = 0;
+    proxy.inject({ kind: 'reset' }, { times: Infinity, match: () => n++ % 2 === 0 });
+    proxy.inject({ kind: 'status', status: 503 }, { times: Infinity });
+    try {
+      tick();
+      const hiccup = await handler({ id: 'e5a', time: now.toISOString() });
+      expect(hiccup.transitions).toBe(0);
+      expect(await received()).toEqual([]);
+      const during = await Promise.all(ALL.map((image) => store.getState(image)));
+      expect(during.map((s) => s?.status)).toEqual(before.map((s) => s?.status));
+      expect(during.map((s) => s?.noVerdictRuns)).toEqual([1, 1, 1, 1]);
+
+      tick();
+      const second = await handler({ id: 'e5b', time: now.toISOString() });
+      expect(second.transitions).toBe(4);
+      const messages = await received();
+      expect(messages).toHaveLength(1);
+      expect(changesOf(messages)).toEqual(ALL.map((image) => ['unverified', image, 'UNVERIFIED']));
+
+      tick();
+      const third = await handler({ id: 'e5c', time: now.toISOString() });
+      expect(third.transitions).toBe(0);
+      expect(await received()).toEqual([]);
+    } finally {
+      proxy.clear();
+    }
+    expect(proxy.requests.some((r) => r.fault === 'reset')).toBe(true);
+    expect(proxy.requests.some((r) => r.fault === 'status')).toBe(true);
+
+    // The registry answers again: every image has a verdict and subscribers learn it once.
+    tick();
+    await container()({ id: 'e5d', time: now.toISOString() });
+    const back = await received();
+    expect(back).toHaveLength(1);
+    expect(changesOf(back)).toEqual([
+      ['new', MIGRATIONS, 'DISAPPEARED'],
+      ['new', NEVER_PUSHED, 'NEVER_PUSHED'],
+      ['resolved', ENVOY, 'PRESENT'],
+      ['resolved', WEB, 'PRESENT'],
+    ]);
+  });
+
+  it('a failed SNS publish keeps the transition, and the next run with a working SNS sends it once', async () => {
+    await registry.deleteTag('acme/web', '1.4.2');
+    const failing = await startFakeSns(() => ({ ok: false, status: 500, code: 'InternalError', message: 'injected', type: 'Receiver' }));
+    const start = output.lines.length;
+    try {
+      tick();
+      const failed = await container({ sns: localSnsClient(failing.endpoint, 1) })({ id: 'e6', time: now.toISOString() });
+      expect(failed.transitions).toBe(1);
+      expect(failed.notified).toBe(false);
+      expect(failed.errors).toEqual([expect.stringMatching(/^notification: .*injected/)]);
+      expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
+      expect(failing.requests.filter((r) => r.action === 'Publish').length).toBeGreaterThan(0);
+    } finally {
+      await failing.stop();
+    }
+    expect(await received()).toEqual([]);
+    const recorded = await eventsOf(WEB);
+    expect(recorded.at(-1)).toMatchObject({ from: 'PRESENT', to: 'DISAPPEARED', runId: 'e6' });
+
+    tick();
+    const next = await container()({ id: 'e7', time: now.toISOString() });
+    expect(next.transitions).toBe(0);
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(changesOf(messages)).toEqual([['new', WEB, 'DISAPPEARED']]);
+
+    tick();
+    const quiet = output.lines.length;
+    await container()({ id: 'e8', time: now.toISOString() });
+    expect(await received()).toEqual([]);
+    expect(metricValues(output.lines.slice(quiet), 'RunsFailed')).toEqual([0]);
+  });
+
+  it('a GitOps repository GitHub will not serve fails the run: no image closes as "no longer desired" and nothing is announced', async () => {
+    const before = await Promise.all(ALL.map((image) => store.getState(image)));
+    const start = output.lines.length;
+    github.rateLimit.remaining = 0;
+    try {
+      tick();
+      const summary = await container()({ id: 'e9', time: now.toISOString() });
+      expect(summary.errors).toEqual([expect.stringContaining('acme/gitops')]);
+      expect(summary.repositories).toEqual([expect.objectContaining({ repo: 'acme/gitops', error: expect.stringContaining('rate limit') })]);
+      expect(summary.transitions).toBe(0);
+    } finally {
+      github.rateLimit.remaining = github.rateLimit.limit;
+    }
+    expect(await received()).toEqual([]);
+    const after = await Promise.all(ALL.map((image) => store.getState(image)));
+    expect(after.map((s) => [s?.image, s?.tracked, s?.status])).toEqual(before.map((s) => [s?.image, s?.tracked, s?.status]));
+    expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
+  });
+
+  it('a failed history write is reported as a failed run, and the next run records and announces the transition once', async () => {
+    await registry.deleteTag('acme/envoy-proxy', '1.30.0');
+    const start = output.lines.length;
+    tick();
+    const failed = await container({ dynamodb: clientFailingStateWritesOf(ENVOY) })({ id: 'e10', time: now.toISOString() });
+    expect(failed.errors).toEqual([expect.stringContaining(`history: ${ENVOY}`)]);
+    expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
+    expect(await received()).toEqual([]);
+    expect((await store.getState(ENVOY))?.status).toBe('PRESENT');
+
+    tick();
+    const next = await container()({ id: 'e11', time: now.toISOString() });
+    expect(next.errors).toEqual([]);
+    expect(changesOf(await received())).toEqual([['new', ENVOY, 'DISAPPEARED']]);
+  });
+
+  it('a registry that stops answering cannot outlast the invocation: checks stop in time and the run is still recorded', async () => {
+    proxy.inject({ kind: 'delay', ms: 600_000 }, { times: Infinity });
+    try {
+      tick();
+      const summary = await container()({ id: 'e12', time: now.toISOString() }, { awsRequestId: 'req-12', getRemainingTimeInMillis: () => 6_000 });
+      expect(summary.errors).toEqual([]);
+      expect(summary.transitions).toBe(0);
+    } finally {
+      proxy.clear();
+    }
+    expect(proxy.requests.some((r) => r.fault === 'delay')).toBe(true);
+    expect(await received()).toEqual([]);
+    const states = await Promise.all(ALL.map((image) => store.getState(image)));
+    expect(states.map((s) => [s?.lastRunId, s?.noVerdictRuns])).toEqual(ALL.map(() => ['e12', 1]));
+    expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({ runId: 'e12', images: 4 });
+  }, 40_000);
+});
+
+describe('handler logs', () => {
+  it('never contain the token, across a run that used it for GitHub, the registry and a failing repository', async () => {
+    const logger = new Logger({ serviceName: 'image-drift-auditor', logLevel: 'DEBUG' });
+    const start = output.lines.length;
+    tick();
+    const summary = await container({ logger, repositories: ['acme/gitops', 'acme/missing'] })({ id: 'logs-1', time: now.toISOString() });
+    expect(summary.errors).toEqual([expect.stringContaining('acme/missing')]);
+    const text = output.lines.slice(start).join('');
+    expect(text).toContain('"message":"repository audited"');
+    expect(text).toContain('"message":"repository could not be read in full"');
+    expect(text).toContain('"message":"run finished"');
+    expect(text).toContain('ImageDriftAuditorE2E');
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain(Buffer.from(`image-drift:${TOKEN}`).toString('base64'));
+  });
+});
