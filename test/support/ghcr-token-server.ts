@@ -115,7 +115,8 @@ export async function startGhcrTokenServer(opts: GhcrTokenServerOptions): Promis
     res.end(JSON.stringify({ token, access_token: token }));
   };
   const server = createServer(handle);
-  server.keepAliveTimeout = 1000;
+  // Above undici's 1 s keep-alive threshold, so clients can reuse connections.
+  server.keepAliveTimeout = 10_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

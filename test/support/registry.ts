@@ -6,7 +6,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -55,14 +55,38 @@ export interface LocalRegistry {
   stop(): Promise<void>;
 }
 
+/**
+ * A throwaway RSA key and self-signed certificate for the token issuer, made with openssl once and reused for a
+ * day (key generation is the slowest part of starting a registry on a busy machine). The pair lives in one file,
+ * replaced atomically, and is copied into each registry's own directory.
+ */
+function tokenIssuerKeyPair(dir: string): { keyPath: string; certPath: string } {
+  const shared = join(tmpdir(), 'ida-test-token-issuer.pem');
+  const fresh = existsSync(shared) && Date.now() - statSync(shared).mtimeMs < 86_400_000;
+  if (!fresh) {
+    const work = mkdtempSync(join(tmpdir(), 'ida-issuer-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(work, 'k'), '-out', join(work, 'c'), '-days', '2', '-subj', '/CN=ghcr-test-token-issuer'], { stdio: 'ignore' });
+    writeFileSync(join(work, 'pair'), readFileSync(join(work, 'k'), 'utf8') + readFileSync(join(work, 'c'), 'utf8'));
+    renameSync(join(work, 'pair'), shared);
+    rmSync(work, { recursive: true, force: true });
+  }
+  const pem = readFileSync(shared, 'utf8');
+  const key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n?/.exec(pem)?.[0];
+  const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(pem)?.[0];
+  if (!key || !cert) throw new Error(`unexpected issuer PEM in ${shared}`);
+  const keyPath = join(dir, 'token.key');
+  const certPath = join(dir, 'token.crt');
+  writeFileSync(keyPath, key);
+  writeFileSync(certPath, cert);
+  return { keyPath, certPath };
+}
+
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export async function startLocalRegistry(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'ida-registry-'));
   const storageDir = join(dir, 'storage');
-  const keyPath = join(dir, 'token.key');
-  const certPath = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=ghcr-test-token-issuer'], { stdio: 'ignore' });
+  const { keyPath, certPath } = tokenIssuerKeyPair(dir);
   const keyPem = readFileSync(keyPath, 'utf8');
   const certPem = readFileSync(certPath, 'utf8');
   const certDer = Buffer.from(certPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
@@ -128,6 +152,11 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       reject(new Error(`docker-registry exited with ${code}: ${seen.slice(-500)}`));
     });
   });
+  // Never leave a registry behind when the parent exits without calling stop().
+  const killOnExit = () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
   // Keep draining stderr so the registry never blocks on a full pipe.
   child.stderr?.removeAllListeners('data');
   child.stderr?.on('data', () => undefined);
@@ -251,6 +280,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
       grants = tokens.map((t) => (typeof t === 'string' ? { password: t } : t));
     },
     async stop() {
+      process.removeListener('exit', killOnExit);
       await dispatcher.close().catch(() => undefined);
       if (child.exitCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
