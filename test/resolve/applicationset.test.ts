@@ -181,6 +181,21 @@ describe('ApplicationSet generators', () => {
     ]);
   });
 
+  it('skips a generated Application whose name still holds a template and reports UNRESOLVED_TEMPLATE', async () => {
+    const findings: Finding[] = [];
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          generators: [{ list: { elements: [{ env: 'dev', cluster: 'c1' }, { env: 'prod' }] } }],
+          template: { metadata: { name: '{{cluster}}-{{env}}' }, spec: { source: { path: '.' } } },
+        },
+      },
+      context(tree, findings),
+    );
+    expect(apps.map((app) => app.name)).toEqual(['c1-dev']);
+    expect(findings.map((finding) => finding.code)).toEqual(['UNRESOLVED_TEMPLATE']);
+  });
+
   it('a generator-level template overrides the ApplicationSet template', async () => {
     const apps = await expandApplicationSet(
       {

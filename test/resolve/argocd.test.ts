@@ -51,6 +51,37 @@ describe('Argo CD Applications', () => {
     expect(state.findings[1]?.message).toContain('another repository (https://github.com/acme/elsewhere)');
   });
 
+  it('audits the images a remote chart gets from $ref values files of this repository, and says the chart is not fetched', async () => {
+    const state = await resolveFiles(
+      {
+        'apps/redis.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: redis
+spec:
+  sources:
+    - repoURL: https://charts.bitnami.com/bitnami
+      chart: redis
+      targetRevision: 18.0.0
+      helm:
+        valueFiles: [values.yaml, $values/redis/values.yaml]
+    - repoURL: ${SELF}
+      ref: values
+`,
+        'redis/values.yaml': 'image:\n  registry: docker.io\n  repository: bitnami/redis\n  tag: 7.2.4\n',
+      },
+      { repoUrls: [SELF] },
+    );
+    expect(rows(state)).toEqual(['redis | HelmValues/-/image | redis | docker.io/bitnami/redis:7.2.4']);
+    expect(state.images[0]?.locations).toEqual([
+      { file: 'redis/values.yaml', line: 2 },
+      { file: 'redis/values.yaml', line: 3 },
+      { file: 'redis/values.yaml', line: 4 },
+    ]);
+    expect(codes(state)).toEqual(['REMOTE_RESOURCE apps/redis.yaml:8']);
+    expect(state.findings[0]?.message).toContain('only images set in the values it passes are audited');
+  });
+
   it('without repoUrls treats every git repoURL as this repository and says so in a note', async () => {
     const state = await resolveFiles({
       'apps/other.yaml': application('other', 'repoURL: https://github.com/acme/elsewhere\npath: m'),

@@ -6,7 +6,7 @@
  */
 import type { Locate, YamlPath } from '../context.js';
 import { deepMerge, renderer, runGenerator, type GeneratorContext } from './generators.js';
-import { isRecord, renderValue } from './template.js';
+import { hasTemplate, isRecord, renderValue } from './template.js';
 
 export interface GeneratedApplication {
   name: string;
@@ -45,6 +45,10 @@ export async function expandApplicationSet(
       const name = typeof metadata.name === 'string' ? metadata.name : '';
       if (name === '') {
         ctx.emit('INVALID_RESOURCE', ['spec', 'template', 'metadata', 'name'], 'error', 'generated Application has no name');
+        continue;
+      }
+      if (hasTemplate(name)) {
+        ctx.emit('UNRESOLVED_TEMPLATE', ['spec', 'template', 'metadata', 'name'], 'warning', `generated Application name "${name}" still holds a template: a parameter is missing; Argo CD would not create it`);
         continue;
       }
       // Argo CD refuses duplicate names in one ApplicationSet; keep the first.

@@ -14,7 +14,8 @@ import { isRecord } from './template.js';
 export async function argoHelmLayers(
   run: ResolveRun,
   ws: Workspace,
-  chartDir: string,
+  /** The chart's directory in `ws`; undefined for a chart from a Helm repository (its own files cannot be read). */
+  chartDir: string | undefined,
   app: ArgoApplication,
   source: ArgoSource,
   appFile: string,
@@ -45,6 +46,8 @@ export async function argoHelmLayers(
       }
       target = await run.workspaceAt(named.targetRevision, emit, [...named.at, 'targetRevision'], `values file ${file}`);
       path = normalisePath(ref[2] ?? '');
+    } else if (chartDir === undefined) {
+      continue; // a file inside a remote chart
     } else {
       path = normalisePath(file, chartDir);
     }

@@ -13,6 +13,7 @@ import { normalisePath, type Workspace } from '../workspace.js';
 import { readApplication, type ArgoApplication, type ArgoSource } from './application.js';
 import { expandApplicationSet } from './applicationset.js';
 import { argoHelmLayers } from './helm-values.js';
+import { renderChart } from '../helm.js';
 import { hasTemplate, isRecord } from './template.js';
 
 export type ArgoKind = 'Application' | 'ApplicationSet';
@@ -78,13 +79,7 @@ async function resolveSource(
 ): Promise<void> {
   const label = `Application ${app.name}`;
   if (source.chart !== undefined && source.path === undefined) {
-    emit(
-      'REMOTE_RESOURCE',
-      [...source.at, 'chart'],
-      'warning',
-      `${label} installs Helm chart "${source.chart}" from ${source.repoURL ?? 'a Helm repository'}; remote charts are not fetched, so its images are not audited`,
-      'Keep the chart in this repository, or audit the chart repository separately.',
-    );
+    await resolveRemoteChart(run, app, source, definedAt, locate, emit);
     return;
   }
   if (!run.isSelf(source.repoURL)) {
@@ -142,4 +137,30 @@ async function resolveSource(
   for (const doc of render.documents) {
     if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
   }
+}
+
+/**
+ * A chart from a Helm repository is not fetched. Images the Application itself sets in values
+ * (inline, or `$ref/` files of this repository) are still audited, the way Flux HelmReleases are.
+ */
+async function resolveRemoteChart(
+  run: ResolveRun,
+  app: ArgoApplication,
+  source: ArgoSource,
+  definedAt: { file: string; line: number },
+  locate: Locate,
+  emit: Emit,
+): Promise<void> {
+  const label = `Application ${app.name}`;
+  const layers = source.helm ? await argoHelmLayers(run, run.audited, undefined, app, source, definedAt.file, locate, emit) : [];
+  const render = renderChart(run.audited, undefined, layers, source.chart);
+  const some = render.images.length > 0 ? 'only images set in the values it passes are audited' : 'its images are not audited';
+  emit(
+    'REMOTE_RESOURCE',
+    [...source.at, 'chart'],
+    'warning',
+    `${label} installs Helm chart "${source.chart}" from ${source.repoURL ?? 'a Helm repository'}; remote charts are not fetched, so ${some}`,
+    'Keep the chart in this repository, or audit the chart repository separately.',
+  );
+  run.addRender({ name: app.name, kind: 'argocd-application', definedAt }, render, app.namespace, false);
 }
