@@ -47,6 +47,12 @@ const SUPPORTED: string[] = [
   '- a\n- b\n',
   'a: [1,2]   # trailing comment\nb: "x" # c\n',
   'a: 1\r\nb:\r\n  - x\r\n---\r\nc: "q"\r\n',
+  'data:\n  config.yaml: |\n    server:\n      port: 8080\n    # not a comment\n\n    tail: x\n  next: 1\n',
+  'a: |-\n  one\n  two\n\n\nb: |+\n  kept\n\n\n---\nc: |\n    deeper\n     more\n  # real comment\nd: 1\n',
+  'list:\n- |\n  item one\n- name: x\n  script: | # header comment\n    echo "a: b" {{ .x }}\n    done\n  after: 2\n',
+  'values: |\n\n  leading blank\n',
+  'k: |\n  x\n\n',
+  'k: |+\n  x\n',
 ];
 
 const UNSUPPORTED_OR_INVALID: string[] = [
@@ -54,7 +60,11 @@ const UNSUPPORTED_OR_INVALID: string[] = [
   'a: 1\n...\n',
   'base: &b {image: x}\nderived:\n  <<: *b\n  name: y\n',
   'a: !!str 1\n',
-  'script: |\n  echo hi\n  echo there\n',
+  'script: |2\n  echo hi\n  echo there\n',
+  'a: |\nb: 1\n',
+  'a: |\n  no final break',
+  'a: |\n      \n  x\n',
+  'a: |\n  x\n     \n  y\n',
   'folded: >-\n  a\n  b\n',
   'multi: this is\n  continued\n',
   'a: "multi\n  line"\n',

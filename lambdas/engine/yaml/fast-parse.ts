@@ -1,5 +1,5 @@
 /**
- * A fast path for the plain YAML that makes up nearly all GitOps manifests: block maps and sequences,
+ * A fast path for the plain YAML that makes up nearly all GitOps manifests: block maps and sequences, literal block scalars,
  * plain and simply quoted scalars, single-line flow collections, comments. It is several times faster
  * than the general parser because it skips the CST and node objects. Anything outside that subset
  * (anchors, aliases, tags, block scalars, multi-line scalars, merge keys, duplicate keys, tabs,
@@ -37,6 +37,8 @@ const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
 /** First characters a plain scalar cannot start with here (or that we leave to the full parser). */
 const RISKY_START = /^[&*!|>%@`,\]}?]/;
 const DOCUMENT_MARKER = /^---(?:[ \t]|$)/;
+/** `|`, `|-`, `|+`, optionally followed by a comment. */
+const LITERAL_HEADER = /^\|([+-])?(?: +#.*| *)$/;
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\', '"': '"', '/': '/', n: '\n', t: '\t', r: '\r', '0': '\0', ' ': ' ' };
 
 interface Line {
@@ -65,7 +67,7 @@ export function fastParseYaml(source: string): FastParseResult | undefined {
   try {
     const flush = (): void => {
       if (current.length > 0) {
-        const parser = new BlockParser(current, lines);
+        const parser = new BlockParser(current, lines, rawLines);
         const value = parser.parseDocument();
         documents.push({ index, value, startLine: (current[0] as Line).number });
       }
@@ -106,6 +108,7 @@ class BlockParser {
   constructor(
     private readonly lines: readonly Line[],
     private readonly table: LineTable,
+    private readonly rawLines: readonly string[],
   ) {}
 
   parseDocument(): unknown {
@@ -146,7 +149,7 @@ class BlockParser {
         continue;
       }
       this.position++;
-      items.push(parseInlineValue(rest, this.table, line.number));
+      items.push(this.parseInline(rest, line, column));
       itemLines.set(index, line.number);
       this.expectNothingDeeperThan(column);
     }
@@ -182,7 +185,7 @@ class BlockParser {
         map[key] = value;
         valueLines.set(key, valueLine);
       } else {
-        map[key] = parseInlineValue(rest, this.table, line.number);
+        map[key] = this.parseInline(rest, line, column);
         valueLines.set(key, line.number);
         this.expectNothingDeeperThan(column);
       }
@@ -199,6 +202,49 @@ class BlockParser {
       return { value: this.parseSequence(column), valueLine: next.number };
     }
     return { value: null, valueLine: ownLine };
+  }
+
+  /** A value on the key's or `-`'s line; literal block scalars (`|`, `|-`, `|+`) read the raw lines below. */
+  private parseInline(rest: string, line: Line, parentColumn: number): unknown {
+    if (rest.charCodeAt(0) !== 124 /* | */) return parseInlineValue(rest, this.table, line.number);
+    const header = LITERAL_HEADER.exec(rest);
+    if (!header) throw GIVE_UP; // explicit indentation indicators and anything odd
+    const chomping = header[1] ?? '';
+    const body: string[] = [];
+    let contentIndent = -1;
+    let lastLine = line.number; // 1-based number of the last raw line the scalar takes
+    // split('\n') leaves a last '' after a final line break: it is not a line.
+    const end = this.rawLines.length - (this.rawLines[this.rawLines.length - 1] === '' ? 1 : 0);
+    for (let i = line.number; i < end; i++) {
+      const raw = this.rawLines[i] as string;
+      let indent = 0;
+      while (raw.charCodeAt(indent) === 32) indent++;
+      if (indent === raw.length) {
+        // A blank line: part of the scalar unless the scalar has ended; more spaces than the content
+        // indentation make it content, which we leave to the full parser.
+        if (contentIndent !== -1 && indent > contentIndent) throw GIVE_UP;
+        body.push('');
+        continue;
+      }
+      if (contentIndent === -1) {
+        if (indent <= parentColumn) break;
+        if (body.some((_, j) => (this.rawLines[line.number + j] as string).length > indent)) throw GIVE_UP;
+        contentIndent = indent;
+      } else if (indent < contentIndent) {
+        break;
+      }
+      body.push(raw.slice(contentIndent));
+      lastLine = i + 1;
+    }
+    if (contentIndent === -1) throw GIVE_UP; // empty block scalars: rare, left to the full parser
+    // Skip the structural lines the scalar covered (comment-looking lines inside it were never structural).
+    while ((this.lines[this.position]?.number ?? Infinity) <= lastLine) this.position++;
+    const trailing = body.length - (lastLine - line.number);
+    const content = body.slice(0, body.length - trailing);
+    if (lastLine === this.rawLines.length) throw GIVE_UP; // no final line break: leave it to the full parser
+    if (chomping === '-') return content.join('\n');
+    if (chomping === '+') return content.join('\n') + '\n' + '\n'.repeat(trailing);
+    return content.join('\n') + '\n';
   }
 
   /** After an inline value, a deeper line would be a multi-line scalar or an error: both are the full parser's job. */
