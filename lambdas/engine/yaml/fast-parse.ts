@@ -2,7 +2,7 @@
  * A fast path for the plain YAML that makes up nearly all GitOps manifests: block maps and sequences, literal block scalars,
  * plain and simply quoted scalars, single-line flow collections, comments. It is several times faster
  * than the general parser because it skips the CST and node objects. Anything outside that subset
- * (anchors, aliases, tags, block scalars, multi-line scalars, merge keys, duplicate keys, tabs,
+ * (anchors, aliases, tags, folded or indented-indicator block scalars, multi-line flow or quoted scalars, merge keys, duplicate keys, tabs,
  * directives, errors of any kind) makes it give up on the whole file, and the caller uses the `yaml`
  * package instead, so results never depend on which path ran. Values follow the YAML 1.2 core schema
  * exactly as the `yaml` package resolves them; the differential tests hold both paths to the same output.
