@@ -69,7 +69,7 @@ function renderExchange(index: number, exchange: ExchangeEvent, colors: Colors):
   const status = exchange.status === undefined ? colors.yellow('no answer') : statusColor(exchange.status, colors)(String(exchange.status));
   const code = exchange.code ? ` ${exchange.code}` : '';
   const note = exchange.note ? colors.dim(`  ${exchange.note}`) : '';
-  return `  ${String(index).padStart(2)}. ${exchange.stage.padEnd(9)} ${exchange.method.padEnd(4)} ${exchange.url}  → ${status}${code}${note}\n`;
+  return `  ${String(index).padStart(2)}. ${exchange.stage.padEnd(12)} ${exchange.method.padEnd(4)} ${exchange.url}  → ${status}${code}${note}\n`;
 }
 
 function statusColor(status: number, colors: Colors): (text: string) => string {
