@@ -40,6 +40,13 @@ function generateDocument(random: ReturnType<typeof generator>, depth: number, i
       const childIndent = random.chance(0.15) && !asSequence ? indent : indent + random.pick([1, 2, 4]);
       lines.push(asSequence ? `${pad}-` : prefix);
       lines.push(...generateDocument(random, depth - 1, childIndent, childIndent === indent));
+    } else if (random.chance(0.08)) {
+      // A literal block scalar whose lines look like YAML, comments and blanks included.
+      lines.push(`${prefix}${asSequence ? '' : ' '}${random.pick(['|', '|-', '|+', '| # c'])}`);
+      const deeper = ' '.repeat(indent + random.pick([1, 2, 4]));
+      for (let j = 0; j < 1 + Math.floor(random.pick([0, 1, 2])); j++) {
+        lines.push(random.chance(0.2) ? '' : `${deeper}${random.chance(0.3) ? '  ' : ''}${random.pick(KEYS)}: ${scalar(random)}${random.chance(0.2) ? ' # x' : ''}`);
+      }
     } else if (asSequence && random.chance(0.3)) {
       lines.push(`${prefix}${random.pick(KEYS)}: ${scalar(random)}`);
       if (random.chance(0.5)) lines.push(`${pad}  ${random.pick(KEYS)}: ${scalar(random)}`);
