@@ -29,6 +29,7 @@ const TOKEN = 'ghp_e2eTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-AbCdEf';
 const TABLE = 'image-drift-history-e2e';
 const COMMIT = '3f9c2e1a7b4d5e6f708192a3b4c5d6e7f8091a2b';
+const COMMIT_WITHOUT_WEB = '9a8b7c6d5e4f30211f2e3d4c5b6a79881726354a';
 const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
 const NEVER_PUSHED = 'ghcr.io/acme/auth-api:dev-latest';
@@ -506,6 +507,61 @@ describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB,
     expect(states.map((s) => [s?.lastRunId, s?.noVerdictRuns])).toEqual(ALL.map(() => ['e12', 1]));
     expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({ runId: 'e12', images: 4 });
   }, 40_000);
+});
+
+describe('the scheduled Lambda handler over time', () => {
+  it('a commit that drops an app closes its open drift as "no longer desired", announced once', async () => {
+    const { 'apps/web.yaml': _web, 'services/web/deployment.yaml': _deployment, ...rest } = REPO_FILES;
+    github.setRef('acme', 'gitops', 'main', COMMIT_WITHOUT_WEB, await archive('acme', 'gitops', COMMIT_WITHOUT_WEB, rest));
+    tick();
+    const summary = await container()({ id: 'e13', time: now.toISOString() });
+    expect(summary.repositories).toEqual([expect.objectContaining({ commit: COMMIT_WITHOUT_WEB, images: 3 })]);
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(changesOf(messages)).toEqual([['no-longer-desired', WEB, 'UNTRACKED']]);
+    expect(await store.getState(WEB)).toMatchObject({ tracked: false, status: 'DISAPPEARED' });
+
+    tick();
+    await container()({ id: 'e14', time: now.toISOString() });
+    expect(await received()).toEqual([]);
+  });
+
+  it('reminds once about every drift still open after reminderIntervalHours, then waits again', async () => {
+    now = new Date(now.getTime() + 24 * 3_600_000);
+    await container()({ id: 'e15', time: now.toISOString() });
+    const messages = await received();
+    expect(messages).toHaveLength(1);
+    expect(changesOf(messages)).toEqual([
+      ['reminder', MIGRATIONS, 'DISAPPEARED'],
+      ['reminder', NEVER_PUSHED, 'NEVER_PUSHED'],
+      ['reminder', ENVOY, 'DISAPPEARED'],
+    ].sort((a, b) => (a[1] ?? '').localeCompare(b[1] ?? '')));
+
+    tick();
+    await container()({ id: 'e16', time: now.toISOString() });
+    expect(await received()).toEqual([]);
+  });
+
+  it('a secret that does not exist fails the invocation, records nothing and counts a failed run', async () => {
+    const start = output.lines.length;
+    const runsBefore = (await store.listRuns({ limit: 100 })).length;
+    const handler = createHandler({
+      env: { ...lambdaEnv(topic.topicArn), SECRET_ARN: `${SECRET_ARN}-deleted` },
+      dynamodb: ddb,
+      sns: topic.sns,
+      secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+      logger: new Logger({ serviceName: 'image-drift-auditor' }),
+      metrics: new Metrics({ namespace: 'ImageDriftAuditorE2E', serviceName: 'image-drift-auditor' }),
+      clock,
+      cacheDir,
+    });
+    tick();
+    await expect(handler({ id: 'e17', time: now.toISOString() })).rejects.toThrow(/ResourceNotFoundException/);
+    expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
+    expect(output.lines.slice(start).join('')).toContain('"message":"run failed"');
+    expect(await store.listRuns({ limit: 100 })).toHaveLength(runsBefore);
+    expect(await received()).toEqual([]);
+  });
 });
 
 describe('handler logs', () => {
