@@ -4,7 +4,7 @@
  * --fail-on, 2 usage or configuration error, 3 the audit could not complete.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubPackagesServer, type GitHubPackagesServer } from '../support/github-packages-server.js';
@@ -152,5 +152,46 @@ describe('image-drift exit codes', () => {
       expect(child.stdout).toMatch(line);
     }
     expect(child.stderr).toBe('');
+  });
+});
+
+describe('image-drift init', () => {
+  const cli = useCli();
+
+  it('writes a starter config that audit --config accepts, and whose failOn decides the exit code', async () => {
+    const config = join(cli.dir, 'image-drift.config.yaml');
+    const init = await cli.run(['init', '--output', config]);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain(`Wrote ${config}.`);
+    const text = readFileSync(config, 'utf8');
+    expect(text).toContain('failOn: [NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE]');
+
+    const dir = join(cli.dir, 'gitops');
+    writeTree(dir, { 'deploy/app.yaml': deployment('app', ['ghcr.io/acme/api:1.0', 'ghcr.io/acme/api:9.9']) });
+    const audit = ['audit', '--dir', dir, '--registry-endpoint', `ghcr.io=${registry.url}`, '--no-history', '--json'];
+    const withStarter = await cli.run([...audit, '--config', config]);
+    expect(withStarter.stderr).toBe('');
+    expect(withStarter.code).toBe(1);
+
+    writeFileSync(config, text.replace(/^failOn: .*$/m, 'failOn: [PRIVATE]'));
+    const edited = await cli.run([...audit, '--config', config]);
+    expect(edited.code).toBe(0);
+    // Found in the working directory without --config, too.
+    const discovered = await cli.run(audit);
+    expect(discovered.code).toBe(0);
+  });
+
+  it('refuses to overwrite an existing config without --force (exit 2)', async () => {
+    const first = await cli.run(['init']);
+    expect(first.code).toBe(0);
+    const path = join(cli.dir, 'image-drift.config.yaml');
+    writeFileSync(path, '# edited by hand\n');
+    const second = await cli.run(['init']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`${path} exists; pass --force to overwrite it`);
+    expect(readFileSync(path, 'utf8')).toBe('# edited by hand\n');
+    const forced = await cli.run(['init', '--force']);
+    expect(forced.code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toContain('repositories:');
   });
 });
