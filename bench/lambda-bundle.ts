@@ -1,0 +1,82 @@
+/**
+ * Lambda bundle benchmark: bundles lambdas/audit/handler.ts with esbuild exactly as the construct
+ * does (ESM, minified, node24 target, `@aws-sdk/*` external because the runtime provides it), and
+ * once more with the AWS SDK bundled, for comparison. Reports the sizes, and the module init time
+ * of the deployed variant: a fresh Node process importing the bundle (median of several runs),
+ * which is the part of a cold start the code controls.
+ *
+ *   npx tsx bench/lambda-bundle.ts [--runs 7]
+ *
+ * Target: under 1.5 MB minified.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ENTRY = join(ROOT, 'lambdas/audit/handler.ts');
+const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1] || 7);
+// Same banner as the construct: ESM bundles of CommonJS dependencies need a `require`.
+const BANNER = "import { createRequire as topLevelCreateRequire } from 'module'; const require = topLevelCreateRequire(import.meta.url);";
+
+async function bundle(outfile: string, external: string[]): Promise<{ bytes: number; gzipBytes: number }> {
+  await build({
+    entryPoints: [ENTRY],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    minify: true,
+    banner: { js: BANNER },
+    external,
+    logLevel: 'error',
+  });
+  const content = readFileSync(outfile);
+  return { bytes: statSync(outfile).size, gzipBytes: gzipSync(content).length };
+}
+
+function importMs(file: string): number {
+  // NODE_PATH does not apply to ESM; a file inside the project resolves @aws-sdk/* from node_modules.
+  const script = `const t = performance.now(); await import(${JSON.stringify(`file://${file}`)}); console.log(performance.now() - t);`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+  if (result.status !== 0) throw new Error(`import failed: ${result.stderr}`);
+  return Number(result.stdout.trim());
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(ROOT, 'node_modules', '.bench-bundle-'));
+  try {
+    const deployed = await bundle(join(dir, 'handler.mjs'), ['@aws-sdk/*']);
+    const withSdk = await bundle(join(dir, 'handler-with-sdk.mjs'), []);
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const initDeployed = Array.from({ length: RUNS }, () => importMs(join(dir, 'handler.mjs')));
+    const initWithSdk = Array.from({ length: RUNS }, () => importMs(join(dir, 'handler-with-sdk.mjs')));
+    const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 1000) / 1000;
+    console.log(
+      JSON.stringify(
+        {
+          bench: 'lambda-bundle',
+          deployed: { awsSdk: 'external (Lambda runtime)', megabytes: mb(deployed.bytes), gzipMegabytes: mb(deployed.gzipBytes), initMsMedian: Math.round(median(initDeployed)) },
+          withSdkBundled: { megabytes: mb(withSdk.bytes), gzipMegabytes: mb(withSdk.gzipBytes), initMsMedian: Math.round(median(initWithSdk)) },
+          targetMegabytes: 1.5,
+          runs: RUNS,
+          note: 'init = fresh node process importing the bundle; in the deployed variant @aws-sdk/* loads from node_modules as it would from the runtime',
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+
