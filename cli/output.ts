@@ -30,17 +30,22 @@ export function writeAuditReport(
       out.write(`${JSON.stringify(auditReportToSarif(report, { toolVersion: TOOL_VERSION, ...(options.revision ? { revision: options.revision } : {}) }), null, 2)}\n`);
       break;
     case 'markdown':
-      out.write(`${auditReportToMarkdown(report)}\n`);
+      out.write(withFinalNewline(auditReportToMarkdown(report)));
       break;
     case 'table':
-      out.write(`${renderAuditTable(report, { color: options.color, width: terminalWidth() })}\n`);
+      out.write(withFinalNewline(renderAuditTable(report, { color: options.color, width: terminalWidth() })));
       break;
   }
 }
 
 export function writeDesiredState(state: DesiredState, format: 'table' | 'json', color: boolean, out: NodeJS.WritableStream = process.stdout): void {
   if (format === 'json') out.write(formatJson(desiredStateToJson(state)));
-  else out.write(`${renderDesiredTable(state, { color, width: terminalWidth() })}\n`);
+  else out.write(withFinalNewline(renderDesiredTable(state, { color, width: terminalWidth() })));
+}
+
+/** Renderers may or may not end their text with a newline; the terminal gets exactly one. */
+export function withFinalNewline(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
 }
 
 function terminalWidth(): number {
