@@ -5,7 +5,8 @@
 export function silenceNodeVersionSupportWarning(): void {
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {
-    if (warning.name === 'NodeVersionSupportWarning') return;
+    // The SDK calls emitWarning('NodeVersionSupportWarning: …'): the name is the default 'Warning'.
+    if (warning.name === 'NodeVersionSupportWarning' || warning.message.startsWith('NodeVersionSupportWarning:')) return;
     process.stderr.write(`${warning.name}: ${warning.message}\n`);
   });
 }
