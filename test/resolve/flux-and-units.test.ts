@@ -138,6 +138,25 @@ describe('units no app points at, compose, and bad input', () => {
     expect(codes(state)).toEqual(['HELM_NOT_RENDERED charts/web/Chart.yaml:0', 'UNREFERENCED charts/web/Chart.yaml:0']);
   });
 
+  it('reads a vendored subchart\'s values under the parent\'s key, with the subchart\'s own appVersion', async () => {
+    const state = await resolveFiles({
+      'apps/web.yaml': application('web', 'path: charts/web'),
+      'charts/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 1.0.0\nappVersion: "2.0.0"\ndependencies:\n  - name: cache\n    alias: redis\n    version: 1.0.0\n',
+      'charts/web/values.yaml': 'image:\n  repository: ghcr.io/acme/web\nredis:\n  image:\n    tag: "7.2"\n',
+      'charts/web/charts/cache/Chart.yaml': 'apiVersion: v2\nname: cache\nversion: 1.0.0\nappVersion: "7.0"\n',
+      'charts/web/charts/cache/values.yaml': 'image:\n  repository: ghcr.io/acme/redis\nexporter:\n  image:\n    repository: ghcr.io/acme/redis-exporter\n',
+    });
+    expect(rows(state)).toEqual([
+      'web | HelmValues/web-ns/image | web | ghcr.io/acme/web:2.0.0',
+      'web | HelmValues/web-ns/redis.exporter.image | exporter | ghcr.io/acme/redis-exporter:7.0',
+      'web | HelmValues/web-ns/redis.image | cache | ghcr.io/acme/redis:7.2',
+    ]);
+    expect(state.images[2]?.locations).toEqual([
+      { file: 'charts/web/charts/cache/values.yaml', line: 2 },
+      { file: 'charts/web/values.yaml', line: 5 },
+    ]);
+  });
+
   it('reads docker compose files as apps named after their path', async () => {
     const state = await resolveFiles({
       'docker-compose.yml': 'services:\n  cache:\n    image: redis:7.2\n',

@@ -6,7 +6,7 @@
  * One HELM_NOT_RENDERED note per chart says what was not done.
  */
 import type { Finding, SourceLocation } from '../model.js';
-import { extractHelmValuesImages } from '../extractors/helm/index.js';
+import { extractHelmValuesImages, loadHelmChart, subchartKeys, type HelmChart } from '../extractors/helm/index.js';
 import { isRecord } from './argocd/template.js';
 import type { RenderedImage } from './attribution.js';
 import { emptyRender, type RenderResult, type YamlPath } from './context.js';
@@ -23,7 +23,8 @@ export interface ValuesLayer {
 
 /**
  * Images of a chart kept in the repository (`chartDir`), or of values alone when the chart is elsewhere
- * (`chartDir` undefined, `name` names the release).
+ * (`chartDir` undefined, `name` names the chart or release). Subcharts vendored as directories under
+ * `charts/` get their own values.yaml under the parent's `<alias or name>:` values.
  */
 export function renderChart(
   ws: Workspace,
@@ -32,43 +33,39 @@ export function renderChart(
   name?: string,
 ): RenderResult {
   const result = emptyRender();
+  const facts: ChartFacts = { name: name ?? chartDir ?? 'values', subchartKeys: [] };
   const layers: ValuesLayer[] = [];
-  const chart: ChartFacts = { name: name ?? chartDir ?? 'values', subchartKeys: [] };
-  let chartFile: string | undefined;
+  let chart: HelmChart | undefined;
   if (chartDir !== undefined) {
-    chartFile = join(chartDir, 'Chart.yaml');
-    const doc = ws.documents(chartFile)[0];
-    const chartValue = isRecord(doc?.value) ? doc.value : {};
-    if (chartValue.appVersion !== undefined && chartValue.appVersion !== null) {
-      chart.appVersion = String(chartValue.appVersion);
-      chart.appVersionLocation = { file: chartFile, line: doc?.lineOf(['appVersion']) ?? 0 };
-    }
-    if (typeof chartValue.name === 'string') chart.name = chartValue.name;
-    if (Array.isArray(chartValue.dependencies)) {
-      for (const dependency of chartValue.dependencies) {
-        if (!isRecord(dependency)) continue;
-        const key = typeof dependency.alias === 'string' ? dependency.alias : dependency.name;
-        if (typeof key === 'string') chart.subchartKeys.push(key);
-      }
-    }
-    result.files.push(chartFile);
-    const valuesFile = join(chartDir, 'values.yaml');
-    if (ws.has(valuesFile)) {
-      result.files.push(valuesFile);
-      const doc = ws.documents(valuesFile)[0];
-      if (doc && isRecord(doc.value)) layers.push({ values: doc.value, file: valuesFile, locate: (p) => doc.lineOf(p), label: valuesFile });
+    const loaded = loadHelmChart((path) => ws.tree.read(path), chartDir);
+    result.findings.push(...loaded.findings);
+    chart = loaded.chart;
+    result.files.push(join(chartDir, 'Chart.yaml'));
+  }
+  if (chart) {
+    Object.assign(facts, chartFacts(chart));
+    const own = chartLayer(chart);
+    if (own) {
+      layers.push(own);
+      result.files.push(own.file);
     }
   }
   layers.push(...overrides);
   for (const layer of overrides) if (!result.files.includes(layer.file)) result.files.push(layer.file);
-  const values = mergeLayers(layers);
-  const fallback: SourceLocation = { file: chartFile ?? overrides[0]?.file ?? '', line: 0 };
-  const extracted = imagesFromValues(values, chart, layers, fallback);
+  const fallback: SourceLocation = { file: chart?.chartFile ?? overrides[0]?.file ?? '', line: 0 };
+  const extracted = imagesFromValues(mergeLayers(layers), facts, layers, fallback);
   result.images = extracted.images;
   result.findings.push(...extracted.findings);
-  if (chartFile !== undefined) {
+  if (chart) {
+    for (const dependency of chart.dependencies) {
+      const sub = subchartImages(ws, chart, dependency.name, dependency.alias ?? dependency.name, layers);
+      if (!sub) continue;
+      result.images.push(...sub.images);
+      result.findings.push(...sub.findings);
+      result.files.push(...sub.files);
+    }
     result.findings.push({
-      file: chartFile,
+      file: chart.chartFile,
       line: 0,
       code: 'HELM_NOT_RENDERED',
       severity: 'info',
@@ -77,6 +74,46 @@ export function renderChart(
     });
   }
   return result;
+}
+
+function chartFacts(chart: HelmChart): ChartFacts {
+  return {
+    name: chart.name,
+    appVersion: chart.appVersion,
+    appVersionLocation: chart.appVersionLocation,
+    subchartKeys: subchartKeys(chart),
+  };
+}
+
+function chartLayer(chart: HelmChart): ValuesLayer | undefined {
+  const document = chart.valuesDocument;
+  if (!chart.valuesFile || !document || !isRecord(chart.values)) return undefined;
+  return { values: chart.values, file: chart.valuesFile, locate: (path) => document.lineOf(path), label: chart.valuesFile };
+}
+
+/** A subchart vendored as a directory: its values.yaml, then what the parent's layers set under `key`. */
+function subchartImages(
+  ws: Workspace,
+  parent: HelmChart,
+  dependency: string,
+  key: string,
+  parentLayers: readonly ValuesLayer[],
+): { images: RenderedImage[]; findings: Finding[]; files: string[] } | undefined {
+  const dir = join(parent.dir, `charts/${dependency}`);
+  if (!ws.isChartDir(dir)) return undefined; // packaged (.tgz) or not fetched: its defaults cannot be read
+  const loaded = loadHelmChart((path) => ws.tree.read(path), dir);
+  const sub = loaded.chart;
+  if (!sub) return { images: [], findings: loaded.findings, files: [] };
+  const layers: ValuesLayer[] = [];
+  const own = chartLayer(sub);
+  if (own) layers.push(own);
+  for (const layer of parentLayers) {
+    const values = layer.values[key];
+    if (isRecord(values)) layers.push({ ...layer, values, locate: (path) => layer.locate([key, ...path]) });
+  }
+  const extracted = imagesFromValues(mergeLayers(layers), chartFacts(sub), layers, { file: sub.chartFile, line: 0 });
+  const images = extracted.images.map((image) => ({ ...image, workload: { ...image.workload, name: `${key}.${image.workload.name}` } }));
+  return { images, findings: [...loaded.findings, ...extracted.findings], files: [sub.chartFile, ...(own ? [own.file] : [])] };
 }
 
 interface ChartFacts {
