@@ -12,7 +12,9 @@ import type { ResolveRun } from './run.js';
 import { dirname, type Workspace } from './workspace.js';
 
 export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Discovery): void {
-  const renders = new Map(found.kustomizationDirs.map((dir) => [dir, renderKustomization(ws.tree, dir)]));
+  // Kustomizations an app rendered, and everything they include, are already in referencedDirs.
+  const candidates = found.kustomizationDirs.filter((dir) => !run.referencedDirs.has(dir));
+  const renders = new Map(candidates.map((dir) => [dir, renderKustomization(ws.tree, dir)]));
   const included = new Set<string>();
   for (const [dir, render] of renders) {
     for (const other of render.kustomizationDirs) if (other !== dir) included.add(other);
