@@ -148,7 +148,7 @@ async function auditAll(
       const deadlineMs = checksEndAt === undefined ? undefined : Math.max(1, checksEndAt - Date.now());
       const checker = createImageChecker({ ...checkerOptions(config, secret), ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
       const { report } = await runAudit({
-        source: gitHubSource(repository, config, secret, d.cacheDir),
+        source: gitHubSource(repository, config, secret, d.cacheDir, checksEndAt),
         checker,
         ...(repository.paths ? { paths: repository.paths } : {}),
       });
@@ -219,7 +219,7 @@ async function auditAll(
   return summary;
 }
 
-function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secret: AuditorSecret, cacheDir: string) {
+function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secret: AuditorSecret, cacheDir: string, endAt: number | undefined) {
   const [owner = '', repo = ''] = repository.repo.split('/');
   return createGitHubSource({
     owner,
@@ -227,8 +227,21 @@ function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secre
     ...(repository.ref ? { ref: repository.ref } : {}),
     ...(secret.githubToken ? { token: secret.githubToken } : {}),
     ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+    ...(endAt !== undefined ? { fetch: fetchUntil(endAt) } : {}),
     cacheDir,
   });
+}
+
+/**
+ * fetch that gives up at `endAt` (epoch ms), body included: a GitHub that accepts connections but never answers
+ * must fail the repository while the invocation can still record the run, not hang until Lambda kills it.
+ */
+function fetchUntil(endAt: number): typeof globalThis.fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(Math.max(1, endAt - Date.now()));
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return globalThis.fetch(input, { ...init, signal });
+  };
 }
 
 /** Registry credentials from the secret, by the config's `credential` entries; ghcr.io falls back to githubToken. */

@@ -6,6 +6,8 @@
  * from an SQS queue subscribed to the topic, what was recorded from the history table.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -182,7 +184,7 @@ let output: ReturnType<typeof captureOutput>;
 let now = new Date('2026-11-28T06:00:00.000Z');
 const clock = () => now;
 
-function lambdaEnv(topicArn: string, repositories = ['acme/gitops']): Record<string, string> {
+function lambdaEnv(topicArn: string, repositories = ['acme/gitops'], githubBaseUrl = github.baseUrl): Record<string, string> {
   return {
     IMAGE_DRIFT_CONFIG: JSON.stringify({
       repositories: repositories.map((repo) => ({ repo })),
@@ -190,7 +192,7 @@ function lambdaEnv(topicArn: string, repositories = ['acme/gitops']): Record<str
       platforms: ['linux/amd64'],
       unverifiedAfterRuns: 2,
       reminderIntervalHours: 24,
-      github: { baseUrl: github.baseUrl },
+      github: { baseUrl: githubBaseUrl },
     }),
     HISTORY_TABLE_NAME: TABLE,
     TOPIC_ARN: topicArn,
@@ -201,9 +203,9 @@ function lambdaEnv(topicArn: string, repositories = ['acme/gitops']): Record<str
 }
 
 /** One Lambda container: its own secret cache and SDK clients, as a cold start would have. */
-function container(options: { sns?: SNSClient; dynamodb?: DynamoDBClient; logger?: Logger; repositories?: string[] } = {}) {
+function container(options: { sns?: SNSClient; dynamodb?: DynamoDBClient; logger?: Logger; repositories?: string[]; githubBaseUrl?: string } = {}) {
   return createHandler({
-    env: lambdaEnv(topic.topicArn, options.repositories),
+    env: lambdaEnv(topic.topicArn, options.repositories, options.githubBaseUrl),
     dynamodb: options.dynamodb ?? ddb,
     sns: options.sns ?? topic.sns,
     secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
@@ -541,6 +543,28 @@ describe('the scheduled Lambda handler over time', () => {
     await container()({ id: 'e16', time: now.toISOString() });
     expect(await received()).toEqual([]);
   });
+
+  it('a GitHub API that accepts connections but never answers cannot outlast the invocation: the run is recorded as failed', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', () => ok()));
+    const before = await Promise.all(ALL.filter((image) => image !== WEB).map((image) => store.getState(image)));
+    const start = output.lines.length;
+    try {
+      tick();
+      const baseUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const summary = await container({ githubBaseUrl: baseUrl })({ id: 'e16b', time: now.toISOString() }, { getRemainingTimeInMillis: () => 5_000 });
+      expect(summary.errors).toEqual([expect.stringContaining('acme/gitops')]);
+      expect(summary.transitions).toBe(0);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((ok) => silent.close(() => ok()));
+    }
+    expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
+    expect((await store.listRuns({ limit: 1 }))[0]).toMatchObject({ runId: 'e16b', images: 0 });
+    const after = await Promise.all(before.map((state) => store.getState(state?.image ?? '')));
+    expect(after.map((state) => [state?.tracked, state?.status])).toEqual(before.map((state) => [state?.tracked, state?.status]));
+    expect(await received()).toEqual([]);
+  }, 40_000);
 
   it('a secret that does not exist fails the invocation, records nothing and counts a failed run', async () => {
     const start = output.lines.length;
