@@ -48,6 +48,8 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   const failOn = resolveFailOn(flags.failOn, config);
   const stateDir = stateDirFrom(flags.stateDir, env);
   const prMode = pullRequestMode(flags);
+  // An unwritable --markdown-summary is a usage error: say so before the audit, not after it.
+  if (flags.markdownSummary) await appendSummary(flags.markdownSummary, '');
 
   const source = openCliSource(
     { ...flags, ...(prMode?.head && flags.repo ? { repo: withRef(flags.repo, prMode.head) } : {}) },
@@ -79,7 +81,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   if (!prMode && flags.history !== false) await recordHistory(report, stateDir, config);
 
   writeAuditReport(report, format, { color: colorEnabled(env), revision: report.source.commit });
-  if (flags.markdownSummary) await appendFile(flags.markdownSummary, `${auditReportToMarkdown(report)}\n`, 'utf8');
+  if (flags.markdownSummary) await appendSummary(flags.markdownSummary, `${auditReportToMarkdown(report)}\n`);
   return failingResults(report.results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
 }
 
@@ -149,6 +151,12 @@ async function recordHistory(report: AuditReport, stateDir: string, config: { un
   } finally {
     await local.close();
   }
+}
+
+async function appendSummary(file: string, text: string): Promise<void> {
+  await appendFile(file, text, 'utf8').catch((error: unknown) => {
+    throw new UsageError(`--markdown-summary ${file}: cannot write: ${messageOf(error)}`);
+  });
 }
 
 function messageOf(error: unknown): string {

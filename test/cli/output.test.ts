@@ -3,6 +3,7 @@
  * since captured output is not a terminal), Markdown for a pull-request comment, and JSON with a
  * status per image. Against the real local registry.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
@@ -61,6 +62,35 @@ describe('report output', () => {
     expect(run.stdout).not.toMatch(ANSI);
     expect(run.stdout.endsWith('\n')).toBe(true);
     expect(run.stdout.endsWith('\n\n')).toBe(false);
+  });
+});
+
+describe('audit --markdown-summary', () => {
+  const cli = useCli();
+
+  it('appends the Markdown report to the file on every run while stdout keeps the table', async () => {
+    const dir = join(cli.dir, 'gitops');
+    writeTree(dir, { 'deploy/app.yaml': deployment('app', ['ghcr.io/acme/api:dev-latest']) });
+    const summary = join(cli.dir, 'step-summary.md');
+    const args = ['audit', '--dir', dir, '--registry-endpoint', `ghcr.io=${registry.url}`, '--no-history', '--markdown-summary', summary];
+    const first = await cli.run(args);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/^image-drift audit · /);
+    await cli.run(args);
+    const text = readFileSync(summary, 'utf8');
+    expect(text.match(/^### image-drift audit$/gm)).toHaveLength(2);
+    expect(text).toContain('`ghcr.io/acme/api:dev-latest`');
+  });
+
+  it('exits 2 before auditing when the file cannot be written', async () => {
+    const dir = join(cli.dir, 'gitops');
+    writeTree(dir, { 'deploy/app.yaml': deployment('app', ['ghcr.io/acme/api:1.0']) });
+    const summary = join(cli.dir, 'no-such-dir', 'summary.md');
+    const run = await cli.run(['audit', '--dir', dir, '--registry-endpoint', `ghcr.io=${registry.url}`, '--markdown-summary', summary]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`image-drift: --markdown-summary ${summary}: cannot write: ENOENT`);
+    expect(run.stderr).not.toContain('unexpected error');
+    expect(run.stdout).toBe('');
   });
 });
 
