@@ -4,7 +4,7 @@
  * --fail-on, 2 usage or configuration error, 3 the audit could not complete.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubPackagesServer, type GitHubPackagesServer } from '../support/github-packages-server.js';
@@ -138,6 +138,19 @@ describe('image-drift exit codes', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('image-drift: the audit could not complete');
     expect(run.stdout).toBe('');
+  });
+
+  it('exits 3 when the history store is in use by another process', async () => {
+    const dir = gitops(['ghcr.io/acme/api:1.0']);
+    const state = join(cli.dir, 'locked-state');
+    mkdirSync(state);
+    // This (live) process holds the lock, as a concurrent audit would.
+    writeFileSync(join(state, 'dynamodb.lock'), `${process.pid}\n${new Date().toISOString()}\n`);
+    const run = await cli.run(['audit', '--dir', dir, '--state-dir', state, ...registryFlags()]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(`is in use by process ${process.pid}`);
+    const open = await cli.run(['open', '--state-dir', state]);
+    expect(open.code).toBe(3);
   });
 
   it('lists the exit codes in --help of the installed launcher', () => {
