@@ -201,6 +201,16 @@ spec:
     expect(codes(state)).toEqual(['MISSING_FILE apps/web.yaml:12', 'HELM_NOT_RENDERED charts/web/Chart.yaml:0']);
   });
 
+  it('reports broken inline Helm values at their line in the Application and keeps the chart\'s images', async () => {
+    const state = await resolveFiles({
+      'apps/a.yaml': application('a', 'path: charts/web\nhelm:\n  values: |\n    ok: 1\n    image: [unclosed'),
+      'charts/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 1.0.0\n',
+      'charts/web/values.yaml': 'image:\n  repository: ghcr.io/acme/web\n  tag: "1"\n',
+    });
+    expect(rows(state)).toEqual(['a | HelmValues/a-ns/image | web | ghcr.io/acme/web:1']);
+    expect(state.findings.filter((f) => f.code === 'YAML_ERROR').map((f) => `${f.file}:${f.line}`)).toEqual(['apps/a.yaml:12']);
+  });
+
   it('falls back to appVersion for an empty tag and reports HELM_NOT_RENDERED once per chart', async () => {
     const state = await resolveFiles({
       'apps/a.yaml': application('a', 'path: charts/web'),
