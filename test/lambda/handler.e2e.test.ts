@@ -380,6 +380,24 @@ describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB,
     expect((await store.getState(ENVOY))?.status).toBe('PRESENT');
   });
 
+  it('a GitHub Packages API answering 503s changes no verdict and alerts nothing', async () => {
+    const githubProxy = await startFaultProxy(github.baseUrl);
+    githubProxy.inject({ kind: 'status', status: 503, body: '{"message":"Service Unavailable"}' }, { times: Infinity, match: (r) => r.path.includes('/packages') });
+    const before = await Promise.all(ALL.map((image) => store.getState(image)));
+    try {
+      tick();
+      const summary = await container({ githubBaseUrl: githubProxy.url })({ id: 'e4b', time: now.toISOString() });
+      expect(summary.errors).toEqual([]);
+      expect(summary.transitions).toBe(0);
+    } finally {
+      await githubProxy.stop();
+    }
+    expect(githubProxy.requests.some((r) => r.fault === 'status')).toBe(true);
+    expect(await received()).toEqual([]);
+    const after = await Promise.all(ALL.map((image) => store.getState(image)));
+    expect(after.map((s) => [s?.status, s?.noVerdictRuns])).toEqual(before.map((s) => [s?.status, s?.noVerdictRuns]));
+  });
+
   it('a registry answering 503s and resets changes no state and alerts nothing, until UNVERIFIED is announced once', async () => {
     const handler = container();
     const before = await Promise.all(ALL.map((image) => store.getState(image)));
