@@ -234,6 +234,23 @@ describe('renderKustomization: images as the overlay renders them', () => {
   });
 });
 
+describe('renderKustomization: replacements', () => {
+  it('copies values into images after the images field, with the source field as the location', () => {
+    const render = renderKustomization(tree, 'replacements/overlay');
+    expect(written(render)).toEqual({
+      'Deployment/x-api/init': 'ghcr.io/acme/worker:from-configmap',
+      'Deployment/x-api/api': 'ghcr.io/acme/api:4.5.6',
+      'Deployment/x-api/worker': 'ghcr.io/acme/worker:from-configmap',
+    });
+    expect(image(render, 'x-api', 'api').locations).toEqual([
+      at('replacements/base/app.yaml', 'image: ghcr.io/acme/api:1.0'),
+      at('replacements/overlay/kustomization.yaml', 'newTag: from-images'),
+      at('replacements/base/versions.yaml', 'api: "4.5.6"'),
+    ]);
+    expect(image(render, 'x-api', 'init').locations).toEqual([at('replacements/base/app.yaml', 'image: busybox:1.0'), at('replacements/base/versions.yaml', 'worker-image:')]);
+  });
+});
+
 describe('renderKustomization: transformers and generators fields', () => {
   it('runs builtin transformer configurations after the images field, from files, inline text and directories', () => {
     const render = renderKustomization(tree, 'transformers/overlay');

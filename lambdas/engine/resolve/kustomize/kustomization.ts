@@ -65,6 +65,8 @@ export interface Kustomization {
   /** `commonLabels` and every `labels[].pairs`, set on metadata.labels (patch label selectors see them). */
   labels: Record<string, string>;
   commonAnnotations: Record<string, string>;
+  /** `replacements` entries: inline, or `path:` to a file of replacements. */
+  replacements: { value?: Record<string, unknown>; path?: string; line: number }[];
   transformers: PluginEntry[];
   generators: PluginEntry[];
   /** Fields that need something we do not have offline (helm charts), with their lines. */
@@ -209,6 +211,7 @@ export function readKustomization(tree: FileTree, file: string, findings: Findin
     images: [],
     labels: {},
     commonAnnotations: {},
+    replacements: [],
     transformers: [],
     generators: [],
     remote: [],
@@ -305,6 +308,12 @@ export function readKustomization(tree: FileTree, file: string, findings: Findin
       continue;
     }
     k.patchesJson6902.push(entry);
+  }
+
+  for (const { item, index } of reader.list(root, 'replacements')) {
+    const line = doc.lineOf(['replacements', index]);
+    if (typeof item['path'] === 'string') k.replacements.push({ path: item['path'], line });
+    else k.replacements.push({ value: item, line });
   }
 
   for (const field of ['transformers', 'generators'] as const) {

@@ -14,6 +14,7 @@ import { loadCached, isDirectory, isFile } from './files.js';
 import { hasEffect, transformImage, type ImageTransform } from './images.js';
 import { applyJsonPatch, JsonPatchError, type JsonPatchOperation } from './json-patch.js';
 import { mergeImageOverrides, type ImageOverride, type ImageOverrideMerge } from './overrides.js';
+import { applyReplacement, ReplacementError, type ReplacementSpec } from './replacements.js';
 import {
   KUSTOMIZATION_FILE_NAMES,
   joinPath,
@@ -266,7 +267,56 @@ class Renderer {
     setMetadataMap(build.resources, 'annotations', k.commonAnnotations);
     for (const entry of k.patchesJson6902) this.applyPatch(k, entry, build);
     for (const transform of k.images) applyImageTransform(build.resources, transform);
+    for (const entry of k.replacements) this.applyReplacements(k, entry, build);
     for (const entry of k.transformers) this.runPlugins(k, entry, 'transformers', build, stack);
+  }
+
+  // ─── replacements ──────────────────────────────────────────────────────
+
+  private applyReplacements(k: Kustomization, entry: Kustomization['replacements'][number], build: Build): void {
+    const specs: ReplacementSpec[] = [];
+    if (entry.value) {
+      specs.push({ value: entry.value, location: { file: k.file, line: entry.line } });
+    } else if (entry.path !== undefined) {
+      const file = joinPath(k.dir, entry.path);
+      if (file.startsWith('..') || !isFile(this.tree, file)) {
+        build.findings.push(finding(k.file, entry.line, 'MISSING_FILE', `replacements file ${entry.path} does not exist`, 'error'));
+        return;
+      }
+      this.checkLoadRestriction(k, entry.path, file, entry.line, build);
+      const loaded = loadCached(this.tree, file);
+      build.findings.push(...loaded.findings);
+      build.files.push(file);
+      for (const doc of loaded.documents) {
+        const items: unknown[] = Array.isArray(doc.value) ? doc.value : [doc.value];
+        items.forEach((item, i) => {
+          if (isObject(item)) specs.push({ value: item, location: { file, line: doc.lineOf(Array.isArray(doc.value) ? [i] : []) } });
+        });
+      }
+    }
+    for (const spec of specs) {
+      try {
+        applyReplacement(build.resources, spec, provenance, (resource, path) => this.locateInOrigin(resource, path));
+      } catch (error) {
+        if (!(error instanceof ReplacementError)) throw error;
+        build.findings.push(finding(spec.location.file, spec.location.line, 'INVALID_RESOURCE', `replacement cannot apply: ${error.message}; kustomize build fails`, 'error'));
+      }
+    }
+  }
+
+  /** The line of a field in the file a resource came from (right as long as the path exists there). */
+  private locateInOrigin(resource: Resource, path: PathSegment[]): SourceLocation | undefined {
+    const doc = loadCached(this.tree, resource.file).documents.find((d) => d.index === resource.index);
+    if (!doc) return undefined;
+    let prefix: PathSegment[] = [];
+    const items = isObject(doc.value) && Array.isArray(doc.value['items']) ? doc.value['items'] : undefined;
+    if (items) {
+      const name = originalId(resource).name;
+      const index = items.findIndex((item) => isObject(item) && isObject(item['metadata']) && item['metadata']['name'] === name);
+      if (index < 0) return undefined;
+      prefix = ['items', index];
+    }
+    return { file: resource.file, line: doc.lineOf([...prefix, ...path]) };
   }
 
   // ─── transformers: and generators: plugin configurations ──────────────
