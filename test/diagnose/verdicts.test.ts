@@ -196,6 +196,15 @@ describe('verdicts against a real registry behind a GHCR-like token server', () 
     expect(r.hint).toMatch(/pull secret/);
   });
 
+  it('reports TAG_MISSING, not AUTH_FAILED, when our credential is rejected and the public repository lacks the tag', async () => {
+    const r = await one(createImageChecker({ endpoints: { 'ghcr.io': registry.url }, credentials: credentials('ghp_expired'), github: { enabled: false } }), 'ghcr.io/acme/web:v9');
+    expect(r.status).toBe('TAG_MISSING');
+    expect(r.evidence.authenticated).toMatchObject({ http: 401, code: 'UNAUTHORIZED', stage: 'token' });
+    expect(r.evidence.anonymous).toMatchObject({ http: 404, code: 'MANIFEST_UNKNOWN' });
+    expect(r.hint).toMatch(/no tag `v9`/);
+    expect(r.hint).toMatch(/was refused as well \(token endpoint HTTP 401 UNAUTHORIZED/);
+  });
+
   it('reports PLATFORM_MISSING for an index without the configured platform, ignoring attestations', async () => {
     const r = await one(anonymousChecker(), 'ghcr.io/acme/multi:v2');
     expect(r.status).toBe('PLATFORM_MISSING');

@@ -10,7 +10,9 @@
  * 4. Primary 404: NAME_UNKNOWN (manifest or tags/list) → REPO_MISSING; otherwise TAG_MISSING. tags/list only
  *    tells a missing repository from a missing tag (distribution says MANIFEST_UNKNOWN for both on manifests).
  * 5. Primary 401/403: anonymous → NOT_VISIBLE_ANONYMOUSLY unless the Packages API settles it (exists → PRIVATE or
- *    TAG_MISSING; an authoritative absence → REPO_MISSING). Authenticated → AUTH_FAILED when the credential was
+ *    TAG_MISSING; an authoritative absence → REPO_MISSING). Authenticated → the anonymous probe's 404 decides when
+ *    anonymous callers may read the repository (TAG_MISSING/REPO_MISSING: no credential can pull it either);
+ *    AUTH_FAILED when the credential was
  *    rejected (401 at the token step) or the image is public anyway; NOT_VISIBLE_ANONYMOUSLY when nobody can see
  *    it and the API cannot settle it.
  */
@@ -168,6 +170,13 @@ export function diagnose(f: ImageFacts): Diagnosis {
         'AUTH_FAILED',
         `${who} was refused (${describe(err)}), yet ${name} ${wanted} is pullable anonymously: a Pod whose imagePullSecret carries this credential fails (the kubelet does not fall back to anonymous). Renew the token or remove the stale pull secret.`,
       );
+    }
+    const anonErr = f.anonymous && !f.anonymous.ok && !f.anonymous.error.transient ? f.anonymous.error : undefined;
+    if (anonErr?.status === 404) {
+      // Anonymous callers may read the repository and it lacks the image: no credential can pull it either.
+      const d = missing(f, anonErr, result);
+      d.hint += ` ${who} was refused as well (${describe(err)}); renew it${f.isGhcr ? ' (for ghcr.io a classic PAT with read:packages)' : ''}.`;
+      return d;
     }
     if (rejected) {
       const anon = f.anonymous;
