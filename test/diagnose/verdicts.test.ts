@@ -205,6 +205,13 @@ describe('verdicts against a real registry behind a GHCR-like token server', () 
     expect(r.hint).toMatch(/was refused as well \(token endpoint HTTP 401 UNAUTHORIZED/);
   });
 
+  it('lists tags anonymously for hints when the credential is rejected and the anonymous probe answers 404', async () => {
+    const r = await one(createImageChecker({ endpoints: { 'ghcr.io': registry.url }, credentials: credentials('ghp_expired'), github: { enabled: false } }), 'ghcr.io/acme/web:v9');
+    expect(r.status).toBe('TAG_MISSING');
+    expect(r.evidence.tags?.nearest[0]).toBe('v1');
+    expect(r.evidence.tags?.total).toBe(3);
+  });
+
   it('reports PLATFORM_MISSING for an index without the configured platform, ignoring attestations', async () => {
     const r = await one(anonymousChecker(), 'ghcr.io/acme/multi:v2');
     expect(r.status).toBe('PLATFORM_MISSING');

@@ -164,6 +164,14 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     const repoLimits = new Map<string, Semaphore>();
     const indexCache = new Map<string, Promise<{ platforms: string[] }>>();
 
+    const progress = () => {
+      done++;
+      try {
+        onProgress?.(done, total);
+      } catch {
+        // a progress callback never breaks a check
+      }
+    };
     const runGroup = async (g: RepoGroup): Promise<void> => {
       let limit = repoLimits.get(g.host);
       if (!limit) {
@@ -180,7 +188,19 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
         for (const f of facts) {
           const d = diagnose(f);
           results.set(f.ref.canonical, { image: f.ref.canonical, status: d.status, evidence: d.evidence, hint: d.hint });
-          onProgress?.(++done, total);
+          progress();
+        }
+      } catch (err) {
+        // A bug or an unexpected failure must not sink the run, nor read as "missing": nothing is known.
+        const message = err instanceof Error ? err.message : String(err);
+        for (const ref of g.refs) {
+          results.set(ref.canonical, {
+            image: ref.canonical,
+            status: 'UNREACHABLE',
+            evidence: { anonymous: { stage: 'network', error: message } },
+            hint: `${g.host} could not be checked (${message}); nothing is known about the image yet.`,
+          });
+          progress();
         }
       } finally {
         release();
@@ -359,6 +379,18 @@ async function checkRepository(
         // Visibility belongs to the repository: the other references share this answer (no extra request).
         for (const i of okIdx.slice(1)) anonymous.set(i, { ...o, requests: 0, viaReference: referenceOf(ref) });
       }
+    }
+  }
+
+  // A refused credential with an anonymous 404 is decided by the anonymous answer: list tags anonymously then.
+  if (!tags && hasCredential && [...anonymous.values()].some((o) => isHttp(o, 404))) {
+    const tally = { requests: 0 };
+    try {
+      const list = await client.listTags(g.repository, 'anonymous', tally);
+      tags = { list };
+      if (isGhcr) tags.recent = list.slice(-5).reverse();
+    } catch (err) {
+      tags = { error: toRegistryError(err, 'tags') };
     }
   }
 
