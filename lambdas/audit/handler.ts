@@ -161,7 +161,7 @@ async function auditAll(
       const sourceError = report.findings.find((finding) => finding.code === 'SOURCE_ERROR');
       if (sourceError) {
         summary.errors.push(`${repository.repo}: ${sourceError.message}`);
-        d.logger.error('repository could not be read in full', { repo: repository.repo, error: sourceError.message, images: report.results.length });
+        d.logger.error('repository could not be audited', { repo: repository.repo, error: sourceError.message, images: report.results.length });
       }
       summary.repositories.push({
         repo: repository.repo,

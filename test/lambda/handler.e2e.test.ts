@@ -615,7 +615,7 @@ describe('handler logs', () => {
     expect(summary.errors).toEqual([expect.stringContaining('acme/missing')]);
     const text = output.lines.slice(start).join('');
     expect(text).toContain('"message":"repository audited"');
-    expect(text).toContain('"message":"repository could not be read in full"');
+    expect(text).toContain('"message":"repository could not be audited"');
     expect(text).toContain('"message":"run finished"');
     expect(text).toContain('ImageDriftAuditorE2E');
     expect(text).not.toContain(TOKEN);
