@@ -350,6 +350,16 @@ describe('renderKustomization: what cannot be rendered becomes findings, the res
     expect(written(render)).toEqual({ 'Deployment/svc/svc': 'ghcr.io/acme/svc-renamed:1.0' });
   });
 
+  it('reports a container that a patch leaves without an image, at the patch line', () => {
+    const memory = memoryTree({
+      'app/kustomization.yaml': 'resources:\n  - pod.yaml\npatches:\n  - patch: |-\n      apiVersion: v1\n      kind: Pod\n      metadata:\n        name: p\n      spec:\n        containers:\n          - name: a\n            image: null\n',
+      'app/pod.yaml': 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: busybox:1\n    - name: b\n      image: busybox:2\n',
+    });
+    const render = renderKustomization(memory, 'app');
+    expect(render.images.map((i) => i.container)).toEqual(['b']);
+    expect(render.findings).toEqual([expect.objectContaining({ code: 'INVALID_RESOURCE', file: 'app/kustomization.yaml', line: 12, message: expect.stringContaining('"a" has no image') })]);
+  });
+
   it('reports a resource included twice', () => {
     const render = renderKustomization(tree, 'errors/duplicate');
     expect(render.findings).toEqual([expect.objectContaining({ code: 'INVALID_RESOURCE', line: 3, message: expect.stringContaining('included twice') })]);

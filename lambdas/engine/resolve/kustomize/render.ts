@@ -146,7 +146,7 @@ export function renderKustomization(tree: FileTree, dir: string, options: Render
   const root = joinPath(dir, '');
   const build = renderer.buildDirectory(root, [], undefined, hasEdits(options) ? (k) => editKustomization(k, options) : undefined);
   return {
-    images: collectImages(build.resources, options.namespace),
+    images: collectImages(build.resources, options.namespace, build.findings),
     findings: dedupeFindings(build.findings),
     kustomizationDirs: unique(build.dirs),
     files: unique(build.files),
@@ -876,7 +876,7 @@ function legacyWalk(value: unknown, update: (container: unknown) => void): void 
 
 // ─── Output ────────────────────────────────────────────────────────────────
 
-function collectImages(resources: Resource[], defaultNamespace: string | undefined): RenderedContainerImage[] {
+function collectImages(resources: Resource[], defaultNamespace: string | undefined, findings: Finding[]): RenderedContainerImage[] {
   const images: RenderedContainerImage[] = [];
   for (const resource of resources) {
     const id = currentId(resource.value);
@@ -884,9 +884,15 @@ function collectImages(resources: Resource[], defaultNamespace: string | undefin
     if (id.namespace) workload.namespace = id.namespace;
     else if (defaultNamespace && !isClusterScoped(id.kind)) workload.namespace = defaultNamespace;
     for (const slot of findContainerImages(resource.value)) {
-      if (typeof slot.image !== 'string') continue;
       const container = valueAt(resource.value, slot.path.slice(0, -1));
       const locations = isObject(container) ? provenance.get(container) : undefined;
+      if (typeof slot.image !== 'string') {
+        // After patches: a container left without an image (or with a non-string one) cannot run.
+        const where = locations?.at(-1) ?? { file: resource.file, line: 0 };
+        const what = slot.image === undefined || slot.image === null ? 'has no image' : 'has an image that is not a string';
+        findings.push(finding(where.file, where.line, 'INVALID_RESOURCE', `${id.kind} ${id.name}: ${slot.containerList} "${slot.container}" ${what} after kustomize rendering`, 'warning'));
+        continue;
+      }
       images.push({
         workload: { ...workload },
         container: slot.container,

@@ -136,7 +136,7 @@ function mergeList(field: string, target: unknown[] | undefined, patch: unknown[
     if (isObject(existing)) {
       if (mergeMap(existing, patchItem, itemPath, ctx)) {
         result.push(existing);
-        if (isContainerList && typeof patchItem['image'] === 'string') {
+        if (isContainerList && 'image' in patchItem) {
           ctx.provenance.push(existing, ctx.locate([...itemPath, 'image']));
         }
       }
