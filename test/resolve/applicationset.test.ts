@@ -196,6 +196,36 @@ describe('ApplicationSet generators', () => {
     expect(findings.map((finding) => finding.code)).toEqual(['UNRESOLVED_TEMPLATE']);
   });
 
+  it('applies templatePatch with each parameter set, and says so when it holds actions it cannot evaluate', async () => {
+    const findings: Finding[] = [];
+    const apps = await expandApplicationSet(
+      {
+        spec: {
+          goTemplate: true,
+          generators: [{ list: { elements: [{ env: 'dev', tag: 'a1' }] } }],
+          template: { metadata: { name: 'x-{{.env}}' }, spec: { source: { path: 'base' } } },
+          templatePatch: 'spec:\n  source:\n    kustomize:\n      images: ["ghcr.io/acme/x:{{ .tag }}"]\n',
+        },
+      },
+      context(tree, findings),
+    );
+    expect(sources(apps[0]!)).toEqual({ path: 'base', kustomize: { images: ['ghcr.io/acme/x:a1'] } });
+    expect(findings).toEqual([]);
+    const skipped = await expandApplicationSet(
+      {
+        spec: {
+          goTemplate: true,
+          generators: [{ list: { elements: [{ env: 'dev' }] } }],
+          template: { metadata: { name: 'x-{{.env}}' }, spec: { source: { path: 'base' } } },
+          templatePatch: '{{- if .auto }}\nspec: {}\n{{- end }}\n',
+        },
+      },
+      context(tree, findings),
+    );
+    expect(skipped.map((app) => app.name)).toEqual(['x-dev']);
+    expect(findings.map((finding) => [finding.code, finding.severity])).toEqual([['UNSUPPORTED_GENERATOR', 'info']]);
+  });
+
   it('a generator-level template overrides the ApplicationSet template', async () => {
     const apps = await expandApplicationSet(
       {

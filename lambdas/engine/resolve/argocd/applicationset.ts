@@ -4,6 +4,7 @@
  * names each Application after templating. Generated Applications point their line numbers back at
  * the ApplicationSet's template, since that is where a fix goes.
  */
+import { parse } from 'yaml';
 import type { Locate, YamlPath } from '../context.js';
 import { deepMerge, renderer, runGenerator, type GeneratorContext } from './generators.js';
 import { hasTemplate, isRecord, renderValue } from './template.js';
@@ -28,9 +29,8 @@ export async function expandApplicationSet(
     return [];
   }
   const goTemplate = spec.goTemplate === true;
-  if (typeof spec.templatePatch === 'string') {
-    ctx.emit('UNSUPPORTED_GENERATOR', ['spec', 'templatePatch'], 'info', 'templatePatch is not applied; Applications are built from spec.template only');
-  }
+  const templatePatch = typeof spec.templatePatch === 'string' ? spec.templatePatch : undefined;
+  let patchFailed = false;
   const generatorCtx: GeneratorContext = { ...ctx, goTemplate };
   const locate: Locate = (path) => ctx.locate(templatePath(path));
   const apps: GeneratedApplication[] = [];
@@ -39,8 +39,14 @@ export async function expandApplicationSet(
     const sets = await runGenerator(spec.generators[index], ['spec', 'generators', index], generatorCtx);
     for (const set of sets ?? []) {
       const template = set.template ? deepMerge(spec.template, set.template) : spec.template;
-      const rendered = renderValue(template, renderer(set.params, goTemplate));
-      if (!isRecord(rendered)) continue;
+      const base = renderValue(template, renderer(set.params, goTemplate));
+      if (!isRecord(base)) continue;
+      let rendered: Record<string, unknown> = base;
+      if (templatePatch !== undefined) {
+        const patch = renderTemplatePatch(templatePatch, set.params, goTemplate);
+        if (patch) rendered = deepMerge(rendered, patch);
+        else patchFailed = true;
+      }
       const metadata = isRecord(rendered.metadata) ? rendered.metadata : {};
       const name = typeof metadata.name === 'string' ? metadata.name : '';
       if (name === '') {
@@ -61,7 +67,27 @@ export async function expandApplicationSet(
       });
     }
   }
+  if (patchFailed) {
+    ctx.emit(
+      'UNSUPPORTED_GENERATOR',
+      ['spec', 'templatePatch'],
+      'info',
+      'templatePatch uses template actions this auditor does not evaluate (if/range/...); some Applications are built from spec.template alone',
+    );
+  }
   return apps;
+}
+
+/** `spec.templatePatch` rendered with one parameter set, as a mapping; undefined when it cannot be evaluated. */
+function renderTemplatePatch(text: string, params: Record<string, unknown>, goTemplate: boolean): Record<string, unknown> | undefined {
+  const rendered = renderer(params, goTemplate)(text);
+  if (hasTemplate(rendered)) return undefined;
+  try {
+    const value: unknown = parse(rendered);
+    return isRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function templatePath(path: YamlPath): YamlPath {
