@@ -208,7 +208,7 @@ export class Transport {
         await res.body.dump();
       }
       const out: HttpResponse = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
-      this.#watchRateLimit(req.registryHost, out.headers);
+      this.#watchRateLimit(req, safeUrl, out.headers);
       const event: ExchangeEvent = { method: req.method, url: safeUrl, status: out.status, stage: req.stage };
       if (out.status >= 400) {
         const { code } = parseRegistryErrorBody(body);
@@ -230,12 +230,19 @@ export class Transport {
     }
   }
 
-  #watchRateLimit(host: string, headers: Record<string, string | undefined>): void {
+  #watchRateLimit(req: HttpRequest, safeUrl: string, headers: Record<string, string | undefined>): void {
+    const host = req.registryHost;
     const remaining = headers['ratelimit-remaining'];
     if (!remaining) return;
     const n = Number.parseInt(remaining.split(';')[0] ?? '', 10);
-    if (Number.isFinite(n) && n <= this.#lowWatermark) this.#slow.add(host);
-    else this.#slow.delete(host);
+    if (Number.isFinite(n) && n <= this.#lowWatermark) {
+      if (!this.#slow.has(host)) {
+        this.report({ method: req.method, url: safeUrl, stage: req.stage, note: `ratelimit-remaining ${n}: slowing down to one request per ${this.#slowdownMs} ms slot` });
+      }
+      this.#slow.add(host);
+    } else {
+      this.#slow.delete(host);
+    }
   }
 
   async close(): Promise<void> {
