@@ -3,7 +3,7 @@
  * Precedence: flags, then the config file, then defaults. Secrets come only from the
  * environment and the Docker config file, never from flags (they would show in `ps`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   CONFIG_FILE_NAMES,
@@ -60,6 +60,7 @@ export function openCliSource(flags: SourceFlags, env: Env, config: AuditorConfi
   if (!flags.dir && !flags.repo) throw new UsageError('give the repository to audit: --dir PATH or --repo OWNER/NAME[@REF]');
   if (flags.dir && flags.repo) throw new UsageError('give either --dir or --repo, not both');
   if (flags.dir && !existsSync(flags.dir)) throw new UsageError(`--dir ${flags.dir}: no such directory`);
+  if (flags.dir && !statSync(flags.dir).isDirectory()) throw new UsageError(`--dir ${flags.dir}: not a directory (give the repository's root directory)`);
   const token = env.GITHUB_TOKEN || env.GH_TOKEN;
   const baseUrl = flags.githubApiUrl ?? config.github.baseUrl;
   try {

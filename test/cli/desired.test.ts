@@ -80,4 +80,11 @@ describe('image-drift desired', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('no such directory');
   });
+
+  it('exits 2, not 3, for a --dir that is a file', async () => {
+    const file = join(example, 'services/billing/deployment.yaml');
+    const run = await cli.run(['desired', '--dir', file]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`image-drift: --dir ${file}: not a directory (give the repository's root directory)\n`);
+  });
 });
