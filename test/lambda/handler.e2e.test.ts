@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import * as tar from 'tar-stream';
@@ -221,8 +221,12 @@ function tick(): void {
   now = new Date(now.getTime() + 3_600_000);
 }
 
+/** Every SNS envelope the queue received in this file, raw. */
+const allReceived: string[] = [];
+
 async function received(): Promise<Received[]> {
   const got = await topic.drain();
+  allReceived.push(...got.map((m) => JSON.stringify(m)));
   return got.map((m) => {
     // fauxqs delivers the whole MessageStructure document to SQS; real SNS would pick the `sqs` key.
     const doc = JSON.parse(m.message) as { sqs: string };
@@ -620,5 +624,21 @@ describe('handler logs', () => {
     expect(text).toContain('ImageDriftAuditorE2E');
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain(Buffer.from(`image-drift:${TOKEN}`).toString('base64'));
+    expect(JSON.stringify(summary)).not.toContain(TOKEN);
+  });
+
+  it('the token is in none of the history items and none of the messages published over all the runs above', async () => {
+    await received();
+    expect(allReceived.length).toBeGreaterThan(5);
+    expect(allReceived.join('\n')).not.toContain(TOKEN);
+    const items: string[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await ddb.send(new ScanCommand({ TableName: TABLE, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      items.push(...(page.Items ?? []).map((item) => JSON.stringify(item)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    expect(items.length).toBeGreaterThan(20);
+    expect(items.join('\n')).not.toContain(TOKEN);
   });
 });
