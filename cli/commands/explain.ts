@@ -98,5 +98,11 @@ function renderAgreement(event: PullEventInterpretation, result: AuditResult): s
       : event.credentialsSent === true
         ? 'The node sent a credential'
         : 'The event does not say whether the node sent a credential';
-  return `\n${credentials}; the registry says ${result.status}.\n${event.nextSteps.length ? `Next: ${event.nextSteps.join(' ')}\n` : ''}`;
+  // A verdict the event cannot have come from (e.g. OK after an anonymous 403) means something changed or differs.
+  const expected = event.expectedVerdicts;
+  const mismatch =
+    expected.length > 0 && !expected.includes(result.status)
+      ? `\nThat is not what this event implies (${expected.join(', ')}): the registry has changed since the event (pushed, made public, deleted), or the node pulls from elsewhere (a mirror or another registry).`
+      : '';
+  return `\n${credentials}; the registry says ${result.status}.${mismatch}\n${event.nextSteps.length ? `Next: ${event.nextSteps.join(' ')}\n` : ''}`;
 }

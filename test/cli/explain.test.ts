@@ -162,6 +162,15 @@ describe('image-drift explain', () => {
     expect(run.stdout).toMatch(/^The node sent no credential for this registry; the registry says NOT_VISIBLE_ANONYMOUSLY\.$/m);
   });
 
+  it('says so when the registry now contradicts the event (a public image that exists after an anonymous 403)', async () => {
+    const event = INCIDENT.replaceAll('auth-api', 'payments');
+    const run = await explain(['--from-event', event]);
+    expect(run.stdout).toMatch(verdictLine('OK', 'ghcr.io/acme/payments:latest'));
+    expect(run.stdout).toMatch(/^The node sent no credential for this registry; the registry says OK\.\nThat is not what this event implies \(PRIVATE, REPO_MISSING, NOT_VISIBLE_ANONYMOUSLY\): the registry has changed since the event/m);
+    const agreeing = await explain(['--from-event', INCIDENT]);
+    expect(agreeing.stdout).not.toContain('That is not what this event implies');
+  });
+
   it('exits 2 when neither an image nor an event names one', async () => {
     const run = await cli.run(['explain']);
     expect(run.code).toBe(2);
