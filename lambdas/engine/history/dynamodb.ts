@@ -177,8 +177,27 @@ export class DynamoHistoryStore implements HistoryStore {
   }
 
   async putRun(summary: RunSummary): Promise<void> {
+    // A retried invocation has the same runId: its empty summary must not replace the one of the attempt
+    // that recorded the transitions or sent the notification.
+    const empty = summary.transitions === 0 && summary.notification === undefined;
+    try {
+      await this.putRunItem(summary, empty);
+    } catch (err) {
+      if (empty && err instanceof ConditionalCheckFailedException) return;
+      throw err;
+    }
+  }
+
+  private async putRunItem(summary: RunSummary, onlyOverEmpty: boolean): Promise<void> {
     await this.client.send(
       new PutItemCommand({
+        ...(onlyOverEmpty
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk) OR (#t = :zero AND attribute_not_exists(#n))',
+              ExpressionAttributeNames: { '#t': 'transitions', '#n': 'notification' },
+              ExpressionAttributeValues: toItem({ ':zero': 0 }),
+            }
+          : {}),
         TableName: this.tableName,
         Item: toItem({
           pk: keys.runPk(summary.runId),
