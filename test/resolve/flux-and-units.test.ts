@@ -85,6 +85,56 @@ spec:
     expect(codes(state)).toEqual(['UNRESOLVED_TEMPLATE svc/prod/d.yaml:14']);
   });
 
+  it('reports a Flux object whose GitRepository is another repository as UNRESOLVED_APP', async () => {
+    const state = await resolveFiles(
+      {
+        'flux/sources.yaml': `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: team-apps
+  namespace: flux-system
+spec:
+  url: ssh://git@github.com/acme/team-apps
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: self
+  namespace: flux-system
+spec:
+  url: https://github.com/Acme/gitops.git
+`,
+        'flux/apps.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: team
+  namespace: flux-system
+spec:
+  path: ./deploy
+  sourceRef:
+    kind: GitRepository
+    name: team-apps
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: mine
+  namespace: flux-system
+spec:
+  path: ./deploy
+  sourceRef:
+    kind: GitRepository
+    name: self
+`,
+        'deploy/d.yaml': deployment('a', 'ghcr.io/acme/a:1'),
+      },
+      { repoUrls: ['https://github.com/acme/gitops'] },
+    );
+    expect(rows(state)).toEqual(['mine | Deployment/-/a | a | ghcr.io/acme/a:1']);
+    expect(codes(state)).toEqual(['UNRESOLVED_APP flux/apps.yaml:9']);
+    expect(state.findings[0]?.message).toContain('ssh://git@github.com/acme/team-apps');
+  });
+
   it('Kustomization over a plain directory takes every manifest below it, as Flux generates a kustomization', async () => {
     const state = await resolveFiles({
       'flux/app.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1

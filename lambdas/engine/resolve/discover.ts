@@ -12,6 +12,8 @@ import { dirname, type Workspace } from './workspace.js';
 export interface Discovery {
   argo: YamlDocument[];
   flux: YamlDocument[];
+  /** Flux GitRepository objects: which repository a Flux object's sourceRef names. */
+  gitRepositories: YamlDocument[];
   compose: string[];
   kustomizationDirs: string[];
   chartDirs: string[];
@@ -27,7 +29,7 @@ export function isComposeFile(file: string): boolean {
 }
 
 export function discover(ws: Workspace, inScope: (path: string) => boolean): Discovery {
-  const found: Discovery = { argo: [], flux: [], compose: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
+  const found: Discovery = { argo: [], flux: [], gitRepositories: [], compose: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
   for (const file of ws.tree.paths()) {
     if (!inScope(file)) continue;
     if (KUSTOMIZATION_FILE.test(file)) {
@@ -50,6 +52,7 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
     for (const doc of ws.documents(file)) {
       if (argoKind(doc.value)) found.argo.push(doc);
       else if (fluxKind(doc.value)) found.flux.push(doc);
+      else if (isGitRepository(doc.value)) found.gitRepositories.push(doc);
       else if (!hasImages && extractPodImages(doc).sites.length > 0) hasImages = true;
     }
     if (hasImages && !inKustomization) found.manifestsWithImages.push(file);
@@ -59,4 +62,16 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
 
 function declaresApps(text: string): boolean {
   return text.includes('argoproj.io') || text.includes('toolkit.fluxcd.io');
+}
+
+function isGitRepository(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'kind' in value &&
+    value.kind === 'GitRepository' &&
+    'apiVersion' in value &&
+    typeof value.apiVersion === 'string' &&
+    value.apiVersion.startsWith('source.toolkit.fluxcd.io/')
+  );
 }

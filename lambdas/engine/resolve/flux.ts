@@ -50,6 +50,23 @@ export function resolveFluxDocument(run: ResolveRun, ws: Workspace, doc: YamlDoc
   }
 }
 
+export function recordGitRepository(run: ResolveRun, value: unknown): void {
+  if (!isRecord(value) || !isRecord(value.metadata) || !isRecord(value.spec)) return;
+  const { name, namespace } = value.metadata;
+  if (typeof name !== 'string' || typeof value.spec.url !== 'string') return;
+  run.gitRepositories.set(`${typeof namespace === 'string' ? namespace : ''}/${name}`, value.spec.url);
+}
+
+/**
+ * The url of the GitRepository a sourceRef names, when that is another repository; undefined when it is this
+ * one or unknown (a GitRepository not kept in this repository is assumed to be this repository).
+ */
+function otherRepository(run: ResolveRun, ref: { name: string; namespace?: string }, ownNamespace: string | undefined): string | undefined {
+  const namespace = ref.namespace ?? ownNamespace;
+  const url = run.gitRepositories.get(`${namespace ?? ''}/${ref.name}`) ?? (namespace === undefined ? undefined : run.gitRepositories.get(`/${ref.name}`));
+  return url !== undefined && !run.isSelf(url) ? url : undefined;
+}
+
 function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, release: FluxHelmRelease): void {
   const emit = emitterFor(doc.file, (path) => doc.lineOf(path), run.findings);
   const definedAt = { file: doc.file, line: doc.lineOf(['metadata', 'name']) };
@@ -60,6 +77,11 @@ function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, r
   const chart = release.chart && 'name' in release.chart ? release.chart : undefined;
   const chartPath = chart?.sourceRef.kind === 'GitRepository' ? normalisePath(chart.name) : undefined;
   const app: AppRef = { name: release.name, kind: 'flux-helmrelease', definedAt };
+  const other = chart?.sourceRef.kind === 'GitRepository' ? otherRepository(run, chart.sourceRef, release.namespace) : undefined;
+  if (other !== undefined) {
+    emit('UNRESOLVED_APP', ['spec', 'chart', 'spec', 'sourceRef'], 'warning', `HelmRelease ${release.name} takes its chart from GitRepository ${chart?.sourceRef.name} (${other}), another repository; its images are not audited`);
+    return;
+  }
   let render: RenderResult;
   if (chartPath !== undefined && ws.isChartDir(chartPath)) {
     app.path = chartPath;
@@ -86,6 +108,11 @@ function resolveKustomization(run: ResolveRun, ws: Workspace, doc: YamlDocument,
   const { name } = object;
   if (object.sourceRef && object.sourceRef.kind !== 'GitRepository') {
     emit('UNRESOLVED_APP', ['spec', 'sourceRef'], 'warning', `Kustomization ${name} reads from ${object.sourceRef.kind} ${object.sourceRef.name}, not from this repository; its images are not audited`);
+    return;
+  }
+  const other = object.sourceRef ? otherRepository(run, object.sourceRef, object.namespace) : undefined;
+  if (other !== undefined) {
+    emit('UNRESOLVED_APP', ['spec', 'sourceRef'], 'warning', `Kustomization ${name} reads GitRepository ${object.sourceRef?.name} (${other}), another repository; its images are not audited`);
     return;
   }
   const path = normalisePath(object.path);

@@ -13,7 +13,7 @@ import { dedupeDesiredImages, dedupeFindings, referenceFindings } from './attrib
 import { resolveArgoDocument } from './argocd/resolve.js';
 import { resolveComposeFile } from './compose.js';
 import { discover } from './discover.js';
-import { resolveFluxDocument } from './flux.js';
+import { recordGitRepository, resolveFluxDocument } from './flux.js';
 import { ResolveRun } from './run.js';
 import { resolveUnreferenced } from './unreferenced.js';
 import { Workspace } from './workspace.js';
@@ -49,6 +49,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   const run = new ResolveRun(source, ws, options.repoUrls, findings);
   const found = discover(ws, createPathFilter(options.paths));
 
+  for (const doc of found.gitRepositories) recordGitRepository(run, doc.value);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
   for (const doc of found.flux) resolveFluxDocument(run, ws, doc);
   for (const file of found.compose) resolveComposeFile(run, ws, file);

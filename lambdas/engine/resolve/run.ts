@@ -26,6 +26,8 @@ export class ResolveRun {
   readonly referencedDirs = new Set<string>();
   readonly coveredFiles = new Set<string>();
   readonly includedKustomizations = new Set<string>();
+  /** Flux GitRepository urls by `namespace/name` (namespace may be empty). */
+  readonly gitRepositories = new Map<string, string>();
   private readonly workspaces = new Map<string, Promise<Workspace | RevisionUnavailableError>>();
   private readonly byTree = new WeakMap<FileTree, Workspace>();
   private warnedRemote = false;
