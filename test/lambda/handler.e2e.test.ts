@@ -352,6 +352,8 @@ describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB,
     expect(retried.notified).toBe(false);
     expect(await received()).toEqual([]);
 
+    const runs = (await store.listRuns({ limit: 10 })).filter((run) => run.runId === 'e2');
+    expect(runs).toEqual([expect.objectContaining({ transitions: 1, notification: expect.objectContaining({ sent: true }) })]);
     const events = await eventsOf(ENVOY);
     expect(events.map((e) => [e.from, e.to, e.runId])).toEqual([
       [undefined, 'PRESENT', 'e1'],
