@@ -82,6 +82,20 @@ function generate(seed: number): Record<string, string> {
       const path = target.kind === 'Pod' ? '/spec/containers/0/image' : target.kind === 'CronJob' ? '/spec/jobTemplate/spec/template/spec/containers/0/image' : '/spec/template/spec/containers/0/image';
       patches.push(`  - target:\n      kind: ${target.kind}\n      name: ${target.name}\n    patch: |-\n      - op: replace\n        path: ${path}\n        value: ${pick(NAMES)}${pick(SUFFIXES)}\n`);
     }
+    if (rnd() < 0.3) {
+      // labels from this level reach selectors of the levels above
+      k += `commonLabels:\n  tier: t${level}\n`;
+    }
+    if (level > 1 && rnd() < 0.4) {
+      patches.push(`  - target:\n      labelSelector: tier=t${level - 1}\n    patch: |-\n      - op: add\n        path: /metadata/annotations\n        value: {touched: "yes"}\n`);
+    }
+    if (rnd() < 0.35) {
+      const target = pick(resources);
+      const containersPath = target.kind === 'Pod' ? '/spec/containers' : target.kind === 'CronJob' ? '/spec/jobTemplate/spec/template/spec/containers' : '/spec/template/spec/containers';
+      files[`comp${level}/kustomization.yaml`] =
+        `apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target:\n      kind: ${target.kind}\n      name: ${target.name}\n    patch: |-\n      - op: add\n        path: ${containersPath}/-\n        value:\n          name: from-component-${level}\n          image: ${pick(NAMES)}${pick(SUFFIXES)}\n${images(rnd, pick)}`;
+      k += `components:\n  - ../comp${level}\n`;
+    }
     if (patches.length) k += `patches:\n${patches.join('')}`;
     k += images(rnd, pick);
     files[`${dir}/kustomization.yaml`] = k;
@@ -121,7 +135,8 @@ describe.skipIf(!hasKubectl)('renderKustomization agrees with kubectl kustomize 
   const root = mkdtempSync(join(tmpdir(), 'kustomize-generated-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  const cases = Number(process.env["KUSTOMIZE_GENERATED_CASES"] ?? 40);
+  const cases = Number(process.env['KUSTOMIZE_GENERATED_CASES'] ?? 40);
+  let built = 0;
   for (let seed = 1; seed <= cases; seed++) {
     it(`seed ${seed}`, () => {
       const dir = join(root, `case-${seed}`);
@@ -139,6 +154,7 @@ describe.skipIf(!hasKubectl)('renderKustomization agrees with kubectl kustomize 
         error = String((e as { stderr?: string }).stderr ?? e);
       }
       const render = renderKustomization(directoryTree(dir), top);
+      if (expected) built++;
       if (expected) {
         const rows = render.images.map((i) => `${i.workload.kind} ${i.workload.namespace ?? '-'}/${i.workload.name} ${i.container} ${i.written}`).sort();
         expect(rows, JSON.stringify(files, null, 1)).toEqual(expected);
@@ -148,4 +164,8 @@ describe.skipIf(!hasKubectl)('renderKustomization agrees with kubectl kustomize 
       }
     });
   }
+
+  it('had kubectl build most generated cases (so the comparison above compares images, not errors)', () => {
+    expect(built).toBeGreaterThanOrEqual(Math.ceil(cases * 0.8));
+  });
 });
