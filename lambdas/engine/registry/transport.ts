@@ -84,7 +84,9 @@ export interface ExchangeCounts {
 }
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)).unref?.());
+  // Not unref'd: a retry back-off is the only thing a CLI run waits on, and an unref'd timer lets
+  // Node exit mid-run (exit code 13, unsettled top-level await).
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 export class DeadlineExceededError extends Error {
