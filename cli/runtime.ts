@@ -18,7 +18,8 @@ import { credentialFromEnv } from '../lambdas/engine/config/secret.js';
 import { createImageChecker, type DiagnosingImageChecker, type ExchangeEvent } from '../lambdas/engine/diagnose/index.js';
 import { loadRegistryCredentials, makeCredential, RegistryCredentials } from '../lambdas/engine/registry/credentials.js';
 import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
-import type { AuditResult, RepoSource } from '../lambdas/engine/model.js';
+import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
+import type { AuditResult, FileTree, RepoSource } from '../lambdas/engine/model.js';
 import { UsageError } from './exit-codes.js';
 import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
 
@@ -74,6 +75,14 @@ export function openCliSource(flags: SourceFlags, env: Env, config: AuditorConfi
   } catch (error) {
     if (error instanceof SourceUnavailableError && error.reason === 'invalid') throw new UsageError(error.message);
     throw error;
+  }
+}
+
+/** A --path under which the tree holds no file is a typo, not a clean audit: refuse it (exit 2). */
+export function checkPathsExist(tree: FileTree, paths: readonly string[] | undefined): void {
+  for (const path of paths ?? []) {
+    const inScope = createPathFilter([path]);
+    if (!tree.paths().some(inScope)) throw new UsageError(`--path ${path}: ${tree.description.location} has no manifest, values or compose file under it`);
   }
 }
 

@@ -15,6 +15,7 @@ import { createProgress } from '../../lambdas/engine/report/progress.js';
 import { ExitCode, IncompleteAuditError, UsageError } from '../exit-codes.js';
 import {
   buildChecker,
+  checkPathsExist,
   failingResults,
   loadCliConfig,
   openCliSource,
@@ -65,6 +66,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   const tree = await source.load().catch((error: unknown) => {
     throw new IncompleteAuditError(`cannot read ${source.description.location}: ${messageOf(error)}`, { cause: error });
   });
+  checkPathsExist(tree, flags.path);
   const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path) : undefined;
   const { report } = await runAudit({
     source,

@@ -2,7 +2,7 @@
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
 import { ExitCode, IncompleteAuditError } from '../exit-codes.js';
 import { writeDesiredState } from '../output.js';
-import { loadCliConfig, openCliSource, stateDirFrom, type Env, type SourceFlags } from '../runtime.js';
+import { checkPathsExist, loadCliConfig, openCliSource, stateDirFrom, type Env, type SourceFlags } from '../runtime.js';
 import { UsageError } from '../exit-codes.js';
 import { colorEnabled } from '../color.js';
 
@@ -23,6 +23,7 @@ export async function desiredCommand(flags: DesiredFlags, env: Env = process.env
   const tree = await source.load().catch((error: unknown) => {
     throw new IncompleteAuditError(`cannot read ${source.description.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
+  checkPathsExist(tree, flags.path);
   const state = await resolveDesiredState(source, {
     tree,
     ...(flags.path?.length ? { paths: flags.path } : {}),

@@ -81,6 +81,16 @@ describe('image-drift desired', () => {
     expect(run.stderr).toContain('no such directory');
   });
 
+  it('--path limits the listing, and a --path with nothing under it is refused (exit 2), not an empty success', async () => {
+    const billing = await cli.run(['desired', '--dir', example, '--path', './services/billing/', '--json']);
+    expect(billing.code).toBe(0);
+    expect((JSON.parse(billing.stdout) as DesiredJson).images.map((image) => image.image)).toEqual(['ghcr.io/Acme-Corp/billing:1.2.0']);
+    const typo = await cli.run(['desired', '--dir', example, '--path', 'services/biling']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('--path services/biling: ');
+    expect(typo.stdout).toBe('');
+  });
+
   it('exits 2, not 3, for a --dir that is a file', async () => {
     const file = join(example, 'services/billing/deployment.yaml');
     const run = await cli.run(['desired', '--dir', file]);

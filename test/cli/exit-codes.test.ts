@@ -103,6 +103,15 @@ describe('image-drift exit codes', () => {
     expect(notUrl.stderr).toContain('--registry-endpoint ghcr.io: "127.0.0.1:5000" is not a URL');
   });
 
+  it('exits 2 for a --path under which there is nothing to audit', async () => {
+    const dir = gitops(['ghcr.io/acme/api:2.0']);
+    const run = await cli.run(['audit', '--dir', dir, '--path', 'deploy/ap', ...registryFlags()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--path deploy/ap: ');
+    const scoped = await cli.run(['audit', '--dir', dir, '--path', 'deploy', '--no-history', ...registryFlags()]);
+    expect(scoped.code).toBe(1);
+  });
+
   it('exits 2 for an unknown --format or --fail-on status', async () => {
     const dir = gitops(['ghcr.io/acme/api:1.0']);
     const format = await cli.run(['audit', '--dir', dir, '--format', 'xml', ...registryFlags()]);
