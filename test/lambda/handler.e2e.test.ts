@@ -504,8 +504,10 @@ describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB,
   it('a failed history write is reported as a failed run, and the next run records and announces the transition once', async () => {
     await registry.deleteTag('acme/envoy-proxy', '1.30.0');
     const start = output.lines.length;
+    const flaky = clientFailingStateWritesOf(ENVOY);
     tick();
-    const failed = await container({ dynamodb: clientFailingStateWritesOf(ENVOY) })({ id: 'e10', time: now.toISOString() });
+    const failed = await container({ dynamodb: flaky })({ id: 'e10', time: now.toISOString() });
+    flaky.destroy();
     expect(failed.errors).toEqual([expect.stringContaining(`history: ${ENVOY}`)]);
     expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
     expect(await received()).toEqual([]);
@@ -589,6 +591,21 @@ describe('the scheduled Lambda handler over time', () => {
     expect(after.map((state) => [state?.tracked, state?.status])).toEqual(before.map((state) => [state?.tracked, state?.status]));
     expect(await received()).toEqual([]);
   }, 40_000);
+
+  it('a warm container reads the secret again only once its cache time is over', async () => {
+    const handler = container();
+    const reads = () => secretsServer.requests.length;
+    const first = reads();
+    tick();
+    await handler({ id: 'e16c', time: now.toISOString() });
+    now = new Date(now.getTime() + 4 * 60_000);
+    await handler({ id: 'e16d', time: now.toISOString() });
+    expect(reads()).toBe(first + 1);
+    now = new Date(now.getTime() + 2 * 60_000);
+    await handler({ id: 'e16e', time: now.toISOString() });
+    expect(reads()).toBe(first + 2);
+    expect(await received()).toEqual([]);
+  });
 
   it('a secret that does not exist fails the invocation, records nothing and counts a failed run', async () => {
     const start = output.lines.length;
