@@ -154,6 +154,20 @@ describe('verdicts against a real registry behind a GHCR-like token server', () 
     expect(checker.lastStats()).toMatchObject({ tokenRequests: 2, registryRequests: 1 });
   });
 
+  it('reports NOT_VISIBLE_ANONYMOUSLY when GHCR issues an anonymous token and the manifest then answers 401', async () => {
+    registry.setAnonymousHidden('empty-token');
+    try {
+      const checker = anonymousChecker();
+      const [r] = await checker.check([ref('ghcr.io/acme/secret:v1')]);
+      expect(r?.status).toBe('NOT_VISIBLE_ANONYMOUSLY');
+      expect(r?.evidence.anonymous).toMatchObject({ http: 401, stage: 'manifest' });
+      // the registry keeps refusing: at most one fresh token after the re-challenge, no loop
+      expect(checker.lastStats()?.tokenRequests).toBeLessThanOrEqual(2);
+    } finally {
+      registry.setAnonymousHidden('deny');
+    }
+  });
+
   it('keeps NOT_VISIBLE_ANONYMOUSLY when the Packages API answers 404 to a token not known to see every package', async () => {
     // A second fake whose token sees no private package: 404 for secret.
     const blind = await startGitHubPackagesServer({ tokens: [{ token: 'ghp_sees_nothing', scopes: ['read:packages'], sees: [] }], owners: api.owners });

@@ -42,6 +42,11 @@ export interface GhcrTokenServerOptions {
   tokens: () => readonly TokenGrant[];
   /** Internal credential for push/delete helpers. */
   pushPassword: string;
+  /**
+   * What anonymous callers get for a private or missing repository: `deny` (403 DENIED, the usual GHCR answer) or
+   * `empty-token` (a token without access, so the registry answers 401 on the manifest; also reported for GHCR).
+   */
+  anonymousHidden?: () => 'deny' | 'empty-token';
 }
 
 export interface GhcrTokenServer {
@@ -106,6 +111,7 @@ export async function startGhcrTokenServer(opts: GhcrTokenServerOptions): Promis
       if (grant) {
         if (grant.repositories && !grant.repositories.includes(name)) return finish(403, 'DENIED', 'requested access to the resource is denied');
       } else if (opts.isPrivate(name) || !opts.repositoryExists(name)) {
+        if ((opts.anonymousHidden?.() ?? 'deny') === 'empty-token') continue;
         return finish(403, 'DENIED', 'requested access to the resource is denied');
       }
       access.push({ type, name, actions: wanted.filter((a) => a === 'pull') });

@@ -27,6 +27,8 @@ export interface LocalRegistryOptions {
    */
   auth?: 'token' | 'htpasswd';
   users?: Record<string, string>;
+  /** Anonymous token requests for private or missing repositories: `deny` (default, 403) or `empty-token`. */
+  anonymousHidden?: 'deny' | 'empty-token';
 }
 
 export interface PushedManifest {
@@ -52,6 +54,7 @@ export interface LocalRegistry {
   deleteTag(repository: string, tag: string): Promise<void>;
   setPrivate(repository: string, isPrivate: boolean): void;
   setTokens(tokens: Array<string | TokenGrant>): void;
+  setAnonymousHidden(mode: 'deny' | 'empty-token'): void;
   stop(): Promise<void>;
 }
 
@@ -96,6 +99,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   const privateRepos = new Set(options.privateRepositories ?? []);
   let grants: TokenGrant[] = (options.tokens ?? []).map((t) => (typeof t === 'string' ? { password: t } : t));
   const pushPassword = randomBytes(16).toString('hex');
+  let anonymousHidden = options.anonymousHidden ?? 'deny';
   const repositoryExists = (name: string) => existsSync(join(storageDir, 'docker/registry/v2/repositories', name, '_manifests'));
 
   const htpasswd = options.auth === 'htpasswd';
@@ -108,6 +112,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     isPrivate: (n) => privateRepos.has(n),
     tokens: () => grants,
     pushPassword,
+    anonymousHidden: () => anonymousHidden,
   });
   const tokenUrl = tokenServer ? `${tokenServer.url}/token` : '';
   const htpasswdPath = join(dir, 'htpasswd');
@@ -275,6 +280,9 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     setPrivate(repository, isPrivate) {
       if (isPrivate) privateRepos.add(repository);
       else privateRepos.delete(repository);
+    },
+    setAnonymousHidden(mode) {
+      anonymousHidden = mode;
     },
     setTokens(tokens) {
       grants = tokens.map((t) => (typeof t === 'string' ? { password: t } : t));

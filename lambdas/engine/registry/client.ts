@@ -61,6 +61,7 @@ export class RegistryClient {
   readonly #base: URL;
   #discovery: Promise<Discovery> | undefined;
   readonly #withheld = new Map<string, string>();
+  readonly #rechallenged = new Set<string>();
 
   constructor(options: RegistryClientOptions) {
     this.#o = options;
@@ -177,10 +178,13 @@ export class RegistryClient {
       if (res.status !== 401 || attempt > 0) return res;
       const challenge = parseWwwAuthenticate(res.headers['www-authenticate']);
       if (challenge?.scheme === 'bearer' && challenge.params.realm) {
-        // Expired token, or a registry whose /v2/ did not ask for auth: fetch a token for our own scope.
+        // Expired token, or a registry whose /v2/ did not ask for auth: fetch a token for our own scope, once per
+        // repository, mode and realm (a registry that keeps refusing fresh tokens is answered by the 401 itself).
+        const key = `${repository}\0${mode}\0${challenge.params.realm}`;
+        if (this.#rechallenged.has(key)) return res;
+        this.#rechallenged.add(key);
         if (auth.tokenReq) this.#o.tokens.invalidate(auth.tokenReq);
         const tokenReq = this.#tokenRequest(repository, mode, challenge.params.realm, challenge.params.service, tally);
-        if (auth.tokenReq && auth.tokenReq.realm === tokenReq.realm && challenge.params.error === 'insufficient_scope') return res;
         const t = await this.#o.tokens.get(tokenReq);
         auth = { header: `Bearer ${t.token}`, tokenReq };
         continue;
