@@ -592,6 +592,38 @@ describe('the scheduled Lambda handler over time', () => {
     expect(await received()).toEqual([]);
   }, 40_000);
 
+  it('an invocation that dies while publishing is retried without a duplicate, and a later run sends the message once', async () => {
+    await registry.pushImage('acme/auth-api-migrations', 'latest');
+    let reachedPublish: () => void = () => undefined;
+    const publishing = new Promise<void>((resolve) => (reachedPublish = resolve));
+    const dying = localSnsClient(fauxqs.endpoint, 1);
+    // The publish never returns: Lambda times the invocation out and EventBridge retries it with the same id.
+    dying.middlewareStack.add(
+      () => () => {
+        reachedPublish();
+        return new Promise<never>(() => undefined);
+      },
+      { step: 'initialize', name: 'dieWhilePublishing' },
+    );
+    tick();
+    const time = now.toISOString();
+    void container({ sns: dying })({ id: 'e18', time });
+    await publishing;
+
+    const retried = await container()({ id: 'e18', time });
+    expect(retried.transitions).toBe(0);
+    expect(retried.notified).toBe(false);
+    expect(await received()).toEqual([]);
+    expect(await store.getState(MIGRATIONS)).toMatchObject({ status: 'PRESENT', notifiedStatus: 'DISAPPEARED' });
+
+    tick();
+    await container()({ id: 'e19', time: now.toISOString() });
+    expect(changesOf(await received())).toEqual([['resolved', MIGRATIONS, 'PRESENT']]);
+    tick();
+    await container()({ id: 'e20', time: now.toISOString() });
+    expect(await received()).toEqual([]);
+  });
+
   it('a warm container reads the secret again only once its cache time is over', async () => {
     const handler = container();
     const reads = () => secretsServer.requests.length;
