@@ -67,7 +67,15 @@ try {
         checkedImages: checked,
         fullAuditWouldCheck: new Set(desired.images.map((image) => image.image)).size,
         desiredEntriesAtHead: desired.images.length,
-        results: report.results.map((result) => ({ image: result.image, status: result.status, at: result.locations.at(-1) })),
+        results: report.results.map((result) => ({
+          image: result.image,
+          status: result.status,
+          // The deciding location of each desired entry: the overlay line that set the tag.
+          decidedAt: [...new Set(report.desired.filter((entry) => entry.image === result.image).map((entry) => {
+            const last = entry.locations.at(-1);
+            return last ? `${last.file}:${last.line}` : '?';
+          }))],
+        })),
         ms: { baseRevisionDesiredState: Math.round(baselineMs), headAuditIncludingChecks: Math.round(headMs), total: Math.round(totalMs) },
         peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       },
