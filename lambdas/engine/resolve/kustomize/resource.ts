@@ -92,6 +92,9 @@ export class Provenance {
   }
 }
 
+/** Provenance lives as long as the container objects; one map serves every render. */
+export const provenance = new Provenance();
+
 /** Calls `visit` for every object element of a container list anywhere under `value` (with a fresh path array). */
 export function walkContainers(
   value: unknown,
