@@ -81,7 +81,8 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}) {
     deps ??= {
       env: overrides.env ?? process.env,
       dynamodb: overrides.dynamodb ?? new DynamoDBClient({}),
-      sns: overrides.sns ?? new SNSClient({}),
+      // One SDK attempt: SnsNotifier retries itself, and every retry of a publish whose answer was lost is a duplicate.
+      sns: overrides.sns ?? new SNSClient({ maxAttempts: 1 }),
       secrets: overrides.secrets ?? new SecretsManagerClient({}),
       logger: overrides.logger ?? new Logger(),
       metrics: overrides.metrics ?? new Metrics(),

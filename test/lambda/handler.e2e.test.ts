@@ -661,6 +661,45 @@ describe('the scheduled Lambda handler over time', () => {
   });
 });
 
+describe('the handler\'s own SNS client', () => {
+  it('leaves retries to the notifier: a failing publish, which SNS may have delivered anyway, is sent 3 times, not 9', async () => {
+    const failing = await startFakeSns(() => ({ ok: false, status: 500, code: 'InternalError', message: 'injected', type: 'Receiver' }));
+    const saved = { ...process.env };
+    // The SDK reads the endpoint and credentials of a client built without options from the environment.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SNS: failing.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    });
+    try {
+      await registry.deleteTag('acme/auth-api-migrations', 'latest');
+      const handler = createHandler({
+        env: lambdaEnv('arn:aws:sns:us-east-1:000000000000:image-drift-alerts'),
+        dynamodb: ddb,
+        secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+        logger: new Logger({ serviceName: 'image-drift-auditor' }),
+        metrics: new Metrics({ namespace: 'ImageDriftAuditorE2E', serviceName: 'image-drift-auditor' }),
+        clock,
+        cacheDir,
+      });
+      tick();
+      const summary = await handler({ id: 'e21', time: now.toISOString() });
+      expect(summary.transitions).toBe(1);
+      expect(summary.notified).toBe(false);
+    } finally {
+      process.env = saved;
+      await failing.stop();
+    }
+    expect(failing.requests.filter((r) => r.action === 'Publish')).toHaveLength(3);
+
+    // Still owed: the next run with a working SNS sends it.
+    tick();
+    await container()({ id: 'e22', time: now.toISOString() });
+    expect(changesOf(await received())).toEqual([['new', MIGRATIONS, 'DISAPPEARED']]);
+  }, 30_000);
+});
+
 describe('handler logs', () => {
   it('never contain the token, across a run that used it for GitHub, the registry and a failing repository', async () => {
     const logger = new Logger({ serviceName: 'image-drift-auditor', logLevel: 'DEBUG' });
