@@ -160,6 +160,17 @@ export function resolveFailOn(flags: string[] | undefined, config: AuditorConfig
   return new Set(values.filter((value): value is FailOnValue => known.has(value)));
 }
 
+/**
+ * Results whose verdict or drift state is listed in failOn. Without history (pull-request mode,
+ * `check`, `--no-history`) a missing tag or repository has no NEVER_PUSHED/DISAPPEARED state yet,
+ * so those two count for TAG_MISSING and REPO_MISSING: a gate configured with only them still fails.
+ */
 export function failingResults(results: readonly AuditResult[], failOn: ReadonlySet<FailOnValue>): AuditResult[] {
-  return results.filter((result) => failOn.has(result.status) || (result.drift !== undefined && failOn.has(result.drift)));
+  const missingWithoutHistory = (result: AuditResult) =>
+    result.drift === undefined &&
+    (result.status === 'TAG_MISSING' || result.status === 'REPO_MISSING') &&
+    (failOn.has('NEVER_PUSHED') || failOn.has('DISAPPEARED'));
+  return results.filter(
+    (result) => failOn.has(result.status) || (result.drift !== undefined && failOn.has(result.drift)) || missingWithoutHistory(result),
+  );
 }

@@ -80,10 +80,19 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   progress.done();
 
   // A pull-request check previews a change: it must not move the history of the deployed state.
-  if (!prMode && flags.history !== false) await recordHistory(report, stateDir, config);
+  // A history store that fails still leaves a report worth printing: print it, then exit 3.
+  let historyFailure: IncompleteAuditError | undefined;
+  if (!prMode && flags.history !== false) {
+    await recordHistory(report, stateDir, config).catch((error: unknown) => {
+      if (!(error instanceof IncompleteAuditError)) throw error;
+      historyFailure = error;
+      report.notes = [...(report.notes ?? []), `history was not recorded: ${error.message}`];
+    });
+  }
 
   writeAuditReport(report, format, { color: colorEnabled(env), revision: report.source.commit });
   if (flags.markdownSummary) await appendSummary(flags.markdownSummary, `${auditReportToMarkdown(report)}\n`);
+  if (historyFailure) throw historyFailure;
   return failingResults(report.results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
 }
 

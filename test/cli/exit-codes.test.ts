@@ -158,6 +158,9 @@ describe('image-drift exit codes', () => {
     const run = await cli.run(['audit', '--dir', dir, '--state-dir', state, ...registryFlags()]);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain(`is in use by process ${process.pid}`);
+    // The audit itself ran: its report is printed, with a note that history was not recorded.
+    expect(run.stdout).toContain('ghcr.io/acme/api:1.0');
+    expect(run.stdout).toContain('history was not recorded');
     const open = await cli.run(['open', '--state-dir', state]);
     expect(open.code).toBe(3);
   });

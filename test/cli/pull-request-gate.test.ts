@@ -116,6 +116,14 @@ describe('audit --changed-since (pull-request gate)', () => {
     expect(all.sort()).toEqual(['ghcr.io/acme/auth-api:1.1', 'ghcr.io/acme/auth-api:dev-latest', 'ghcr.io/acme/envoy:1.29']);
   });
 
+  it('fails a gate configured with only NEVER_PUSHED,DISAPPEARED: without history a missing tag counts as both', async () => {
+    makeCheckout();
+    const gated = await cli.run(['audit', '--dir', checkout, '--changed-since', 'main', '--json', '--fail-on', 'NEVER_PUSHED,DISAPPEARED', ...registryFlags()]);
+    expect(gated.code).toBe(1);
+    const notGated = await cli.run(['audit', '--dir', checkout, '--changed-since', 'main', '--json', '--fail-on', 'PRIVATE', ...registryFlags()]);
+    expect(notGated.code).toBe(0);
+  });
+
   it('passes when the branch changes nothing that is missing', async () => {
     makeCheckout();
     writeTree(checkout, { 'overlays/dev/kustomization.yaml': overlay('auth-dev', '1.1') });
