@@ -20,6 +20,21 @@ describe('Argo CD Applications', () => {
     expect(state.images[0]?.app).toMatchObject({ name: 'api', kind: 'argocd-application', path: 'svc/overlays/dev', definedAt: { file: 'apps/api.yaml', line: 4 } });
   });
 
+  it('reports a kustomize.images entry that kustomize edit set image rejects at its line, and applies the others', async () => {
+    const state = await resolveFiles({
+      'apps/api.yaml': application('api', `repoURL: ${SELF}\npath: svc/base\nkustomize:\n  images:\n    - nginx\n    - ghcr.io/acme/api:argo-tag\n    - =ghcr.io/acme/api:x`),
+      'svc/base/kustomization.yaml': kustomization('resources: [deploy.yaml]'),
+      'svc/base/deploy.yaml': deployment('api', 'ghcr.io/acme/api:latest'),
+    });
+    expect(rows(state)).toEqual(['api | Deployment/api-ns/api | api | ghcr.io/acme/api:argo-tag']);
+    expect(state.images[0]?.locations).toEqual([
+      { file: 'svc/base/deploy.yaml', line: 10 },
+      { file: 'apps/api.yaml', line: 12 },
+    ]);
+    expect(codes(state)).toEqual(['INVALID_RESOURCE apps/api.yaml:11', 'INVALID_RESOURCE apps/api.yaml:13']);
+    expect(state.findings[0]).toMatchObject({ severity: 'error', message: expect.stringContaining('"nginx"') });
+  });
+
   it('reads only the top directory of a plain source unless directory.recurse is set', async () => {
     const files = {
       'apps/flat.yaml': application('flat', 'path: manifests'),

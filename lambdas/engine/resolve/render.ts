@@ -8,8 +8,7 @@ import type { SourceLocation } from '../model.js';
 import { type Emit, type RenderResult, type YamlPath } from './context.js';
 import { renderDirectory, type DirectoryOptions } from './directory.js';
 import { renderChart, type ValuesLayer } from './helm.js';
-import { parseArgoKustomizeImage } from './argocd/kustomize-images.js';
-import { renderKustomization, type KustomizeImageOverride } from './kustomize/render.js';
+import { parseArgoKustomizeImage, renderKustomization, type KustomizeImageOverride } from './kustomize/index.js';
 import type { ResolveRun } from './run.js';
 import type { Workspace } from './workspace.js';
 
@@ -48,7 +47,15 @@ export function renderPath(run: ResolveRun, ws: Workspace, request: RenderReques
     for (const image of request.kustomizeImages ?? []) {
       const parsed = parseArgoKustomizeImage(image.text, image.location);
       if (parsed) overrides.push(parsed);
-      else run.findings.push({ ...image.location, code: 'INVALID_RESOURCE', severity: 'error', message: `kustomize image override "${image.text}" cannot be parsed` });
+      else {
+        run.findings.push({
+          ...image.location,
+          code: 'INVALID_RESOURCE',
+          severity: 'error',
+          message: `kustomize image override "${image.text}" is not a valid \`kustomize edit set image\` argument; Argo CD fails to render ${request.label}`,
+          hint: 'Write <image>:<tag>, <image>@<digest>, <image>=<newimage>[:<tag>|@<digest>]; `*` keeps the kustomization\'s value.',
+        });
+      }
     }
     const rendered = renderKustomization(ws.tree, path, { extraImages: overrides });
     result = {
