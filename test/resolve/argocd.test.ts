@@ -12,9 +12,9 @@ describe('Argo CD Applications', () => {
       'svc/overlays/dev/kustomization.yaml': kustomization('resources: [../../base]\nimages:\n  - name: ghcr.io/acme/api\n    newTag: dev-latest'),
     });
     expect(rows(state)).toEqual(['api | Deployment/api-ns/api | api | ghcr.io/acme/api:argo-tag']);
+    // kustomize edit set image replaces the overlay's entry for ghcr.io/acme/api: its newTag line no longer decides the image
     expect(state.images[0]?.locations).toEqual([
       { file: 'svc/base/deploy.yaml', line: 10 },
-      { file: 'svc/overlays/dev/kustomization.yaml', line: 6 },
       { file: 'apps/api.yaml', line: 11 },
     ]);
     expect(state.images[0]?.app).toMatchObject({ name: 'api', kind: 'argocd-application', path: 'svc/overlays/dev', definedAt: { file: 'apps/api.yaml', line: 4 } });

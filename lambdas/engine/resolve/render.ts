@@ -8,7 +8,13 @@ import type { SourceLocation } from '../model.js';
 import { type Emit, type RenderResult, type YamlPath } from './context.js';
 import { renderDirectory, type DirectoryOptions } from './directory.js';
 import { renderChart, type ValuesLayer } from './helm.js';
-import { parseArgoKustomizeImage, renderKustomization, type KustomizeImageOverride } from './kustomize/index.js';
+import {
+  parseArgoKustomizeImage,
+  renderKustomization,
+  type KustomizationEdits,
+  type KustomizeImageOverride,
+  type RenderOptions,
+} from './kustomize/index.js';
 import type { ResolveRun } from './run.js';
 import type { Workspace } from './workspace.js';
 
@@ -20,11 +26,19 @@ export interface RenderRequest {
   /** `Application x`, `HelmRelease y`: who asks, for messages. */
   label: string;
   prefer?: 'helm' | 'kustomize' | 'directory' | undefined;
-  /** Argo CD `kustomize.images` entries, as written. */
+  /**
+   * Argo CD `kustomize.images` entries, as written. They are merged into the kustomization's `images:` as
+   * `kustomize edit set image` does: an entry replaces the one of the same name.
+   */
   kustomizeImages?: { text: string; location: SourceLocation }[];
-  /** Image overrides already parsed (Flux `spec.images`). */
+  /** Flux `spec.images`, already parsed: each replaces the kustomization's entry of the same name in place, or is appended. */
   imageOverrides?: KustomizeImageOverride[];
-  /** Namespace forced onto every rendered workload (Argo `kustomize.namespace`, Flux `targetNamespace`). */
+  /** Argo CD's other `kustomize edit`s of the rendered kustomization (namePrefix, nameSuffix, components, patches). */
+  kustomizeEdits?: Omit<KustomizationEdits, 'namespace'>;
+  /**
+   * Argo CD `kustomize.namespace`: `kustomize edit set namespace` on a kustomization; on anything else,
+   * the namespace of every rendered workload.
+   */
   kustomizeNamespace?: string;
   directory?: DirectoryOptions;
   helmLayers?: ValuesLayer[];
@@ -43,7 +57,10 @@ export function renderPath(run: ResolveRun, ws: Workspace, request: RenderReques
 
   let result: RenderResult;
   if (kind === 'kustomize') {
+    const options: RenderOptions = {};
     const overrides = [...(request.imageOverrides ?? [])];
+    if (request.imageOverrides?.length) options.extraImagesMerge = 'flux';
+    if (request.kustomizeImages?.length) options.extraImagesMerge = 'argocd';
     for (const image of request.kustomizeImages ?? []) {
       const parsed = parseArgoKustomizeImage(image.text, image.location);
       if (parsed) overrides.push(parsed);
@@ -57,7 +74,11 @@ export function renderPath(run: ResolveRun, ws: Workspace, request: RenderReques
         });
       }
     }
-    const rendered = renderKustomization(ws.tree, path, { extraImages: overrides });
+    if (overrides.length > 0) options.extraImages = overrides;
+    const edits: KustomizationEdits = { ...request.kustomizeEdits };
+    if (request.kustomizeNamespace !== undefined) edits.namespace = request.kustomizeNamespace;
+    if (Object.keys(edits).length > 0) options.edits = edits;
+    const rendered = renderKustomization(ws.tree, path, options);
     result = {
       images: rendered.images,
       findings: rendered.findings,
@@ -70,7 +91,7 @@ export function renderPath(run: ResolveRun, ws: Workspace, request: RenderReques
   } else {
     result = request.directory ? renderDirectory(ws, path, request.directory) : renderDirectory(ws, path);
   }
-  if (request.kustomizeNamespace !== undefined) {
+  if (request.kustomizeNamespace !== undefined && kind !== 'kustomize') {
     const namespace = request.kustomizeNamespace;
     result.images = result.images.map((image) => ({ ...image, workload: { ...image.workload, namespace } }));
   }

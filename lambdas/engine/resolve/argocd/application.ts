@@ -5,6 +5,7 @@
  * plus the destination namespace used as default namespace.
  */
 import type { Emit, YamlPath } from '../context.js';
+import type { TargetSelector } from '../kustomize/index.js';
 import { isRecord } from './template.js';
 
 export interface Located<T> {
@@ -21,6 +22,15 @@ export interface ArgoHelmSource {
   ignoreMissingValueFiles: boolean;
 }
 
+export interface ArgoKustomizeEdits {
+  namePrefix?: string;
+  nameSuffix?: string;
+  components: Located<string>[];
+  ignoreMissingComponents: boolean;
+  /** `patches`, as written (`patch` is inline text, `path` relative to the source path). */
+  patches: Located<{ patch?: string; path?: string; target?: TargetSelector }>[];
+}
+
 export interface ArgoSource {
   at: YamlPath;
   repoURL?: string;
@@ -31,6 +41,8 @@ export interface ArgoSource {
   ref?: string;
   kustomizeImages: Located<string>[];
   kustomizeNamespace?: string;
+  /** The rest of `kustomize:` that Argo CD applies with `kustomize edit` before building. */
+  kustomize?: ArgoKustomizeEdits;
   helm?: ArgoHelmSource;
   directory?: { recurse: boolean; include?: string; exclude?: string };
   /** A config management plugin renders this source: its output cannot be known offline. */
@@ -96,6 +108,8 @@ function readSource(value: unknown, at: YamlPath, emit: Emit): ArgoSource | unde
     }
     const namespace = nonEmpty(value.kustomize.namespace);
     if (namespace) source.kustomizeNamespace = namespace;
+    const edits = readKustomizeEdits(value.kustomize, [...at, 'kustomize'], emit);
+    if (edits) source.kustomize = edits;
   }
   if (value.plugin !== undefined && value.plugin !== null) source.plugin = true;
   if (isRecord(value.helm)) source.helm = readHelm(value.helm, [...at, 'helm'], emit);
@@ -108,6 +122,44 @@ function readSource(value: unknown, at: YamlPath, emit: Emit): ArgoSource | unde
     };
   }
   return source;
+}
+
+function readKustomizeEdits(kustomize: Record<string, unknown>, at: YamlPath, emit: Emit): ArgoKustomizeEdits | undefined {
+  const edits: ArgoKustomizeEdits = { components: [], patches: [], ignoreMissingComponents: kustomize.ignoreMissingComponents === true };
+  // written as they are: `kustomize edit set nameprefix -- <value>`
+  if (typeof kustomize.namePrefix === 'string' && kustomize.namePrefix !== '') edits.namePrefix = kustomize.namePrefix;
+  if (typeof kustomize.nameSuffix === 'string' && kustomize.nameSuffix !== '') edits.nameSuffix = kustomize.nameSuffix;
+  if (Array.isArray(kustomize.components)) {
+    kustomize.components.forEach((component, index) => {
+      if (typeof component === 'string' && component.trim() !== '') edits.components.push({ value: component.trim(), at: [...at, 'components', index] });
+      else emit('INVALID_RESOURCE', [...at, 'components', index], 'error', 'kustomize component is not a path');
+    });
+  }
+  if (Array.isArray(kustomize.patches)) {
+    kustomize.patches.forEach((patch, index) => {
+      const here = [...at, 'patches', index];
+      const text = isRecord(patch) && typeof patch.patch === 'string' && patch.patch.trim() !== '' ? patch.patch : undefined;
+      const path = isRecord(patch) ? nonEmpty(patch.path) : undefined;
+      if (!isRecord(patch) || (text === undefined) === (path === undefined)) {
+        emit('INVALID_RESOURCE', here, 'error', 'kustomize patch must set exactly one of path and patch; kustomize build fails');
+        return;
+      }
+      const value: { patch?: string; path?: string; target?: TargetSelector } = {};
+      if (text !== undefined) value.patch = text;
+      if (path !== undefined) value.path = path;
+      if (isRecord(patch.target)) {
+        const target: TargetSelector = {};
+        for (const key of ['group', 'version', 'kind', 'name', 'namespace', 'labelSelector', 'annotationSelector'] as const) {
+          const field = patch.target[key];
+          if (typeof field === 'string' && field !== '') target[key] = field;
+        }
+        value.target = target;
+      }
+      edits.patches.push({ value, at: here });
+    });
+  }
+  const used = edits.namePrefix !== undefined || edits.nameSuffix !== undefined || edits.components.length > 0 || edits.patches.length > 0;
+  return used ? edits : undefined;
 }
 
 function readHelm(helm: Record<string, unknown>, at: YamlPath, emit: Emit): ArgoHelmSource {

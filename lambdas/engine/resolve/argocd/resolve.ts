@@ -4,13 +4,14 @@
  * images attributed to the Application. Applications found in what an Application renders
  * (app-of-apps) are followed in turn, once each, in the revision they were found in.
  */
-import type { AppRef } from '../../model.js';
+import type { AppRef, FileTree } from '../../model.js';
 import type { YamlDocument } from '../../yaml/index.js';
 import { emitterFor, type Emit, type Locate } from '../context.js';
+import { inlineFirstLine, type KustomizationEdits } from '../kustomize/index.js';
 import { renderPath, type RenderRequest } from '../render.js';
 import type { ResolveRun } from '../run.js';
 import { normalisePath, type Workspace } from '../workspace.js';
-import { readApplication, type ArgoApplication, type ArgoSource } from './application.js';
+import { readApplication, type ArgoApplication, type ArgoKustomizeEdits, type ArgoSource } from './application.js';
 import { expandApplicationSet } from './applicationset.js';
 import { argoHelmLayers } from './helm-values.js';
 import { renderChart } from '../helm.js';
@@ -65,7 +66,7 @@ async function resolveApplication(run: ResolveRun, ws: Workspace, file: string, 
   const definedAt = { file, line: locate(['metadata', 'name']) };
   for (const source of app.sources) {
     if (source.ref !== undefined && source.path === undefined && source.chart === undefined) continue;
-    await resolveSource(run, app, source, definedAt, locate, emit);
+    await resolveSource(run, app, source, definedAt, locate, emit, ws.tree);
   }
 }
 
@@ -76,6 +77,8 @@ async function resolveSource(
   definedAt: { file: string; line: number },
   locate: Locate,
   emit: Emit,
+  /** The tree the Application is written in (for the lines of inline patches). */
+  appTree: FileTree,
 ): Promise<void> {
   const label = `Application ${app.name}`;
   if (source.chart !== undefined && source.path === undefined) {
@@ -128,8 +131,9 @@ async function resolveSource(
     label,
     kustomizeImages: source.kustomizeImages.map((image) => ({ text: image.value, location: { file: definedAt.file, line: locate(image.at) } })),
     ...(source.kustomizeNamespace ? { kustomizeNamespace: source.kustomizeNamespace } : {}),
+    ...(source.kustomize ? { kustomizeEdits: kustomizeEdits(ws, path, source.kustomize, definedAt.file, locate, appTree) } : {}),
     ...(source.directory ? { directory: source.directory } : {}),
-    prefer: source.helm ? 'helm' : source.kustomizeImages.length > 0 ? 'kustomize' : source.directory ? 'directory' : undefined,
+    prefer: source.helm ? 'helm' : source.kustomizeImages.length > 0 || source.kustomize ? 'kustomize' : source.directory ? 'directory' : undefined,
   };
   if (ws.isChartDir(path)) request.helmLayers = await argoHelmLayers(run, ws, path, app, source, definedAt.file, locate, emit);
   const render = renderPath(run, ws, request);
@@ -137,6 +141,38 @@ async function resolveSource(
   for (const doc of render.documents) {
     if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
   }
+}
+
+/**
+ * `spec.source.kustomize` namePrefix, nameSuffix, components and patches, as the `kustomize edit` calls Argo CD
+ * makes before building. With `ignoreMissingComponents`, a component directory that does not exist is left out.
+ */
+function kustomizeEdits(
+  ws: Workspace,
+  path: string,
+  edits: ArgoKustomizeEdits,
+  file: string,
+  locate: Locate,
+  appTree: FileTree,
+): Omit<KustomizationEdits, 'namespace'> {
+  const out: Omit<KustomizationEdits, 'namespace'> = {};
+  if (edits.namePrefix !== undefined) out.namePrefix = edits.namePrefix;
+  if (edits.nameSuffix !== undefined) out.nameSuffix = edits.nameSuffix;
+  const components = edits.components.filter((component) => {
+    if (!edits.ignoreMissingComponents) return true;
+    const dir = normalisePath(component.value, path);
+    return dir !== undefined && ws.isDirectory(dir);
+  });
+  if (components.length > 0) out.components = components.map((c) => ({ path: c.value, location: { file, line: locate(c.at) } }));
+  if (edits.patches.length > 0) {
+    out.patches = edits.patches.map(({ value, at }) => {
+      const location = { file, line: locate(at) };
+      if (value.patch === undefined) return { ...value, location };
+      const patchLine = { file, line: locate([...at, 'patch']) };
+      return { ...value, location, firstLine: inlineFirstLine(appTree, patchLine) };
+    });
+  }
+  return out;
 }
 
 /**

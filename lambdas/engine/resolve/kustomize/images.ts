@@ -23,6 +23,11 @@ export interface ImageTransform {
   digest?: string;
   tagSuffix?: string;
   location: SourceLocation;
+  /**
+   * An app's override (`kustomize edit set image name=*:tag`) that kept a value of the kustomization's own
+   * entry: where that value is written. It decides the image too, before `location`.
+   */
+  preservedFrom?: SourceLocation;
 }
 
 /** kustomize's image.Split: name, tag and digest as written; the registry port is not a tag. */

@@ -2,6 +2,7 @@ export {
   renderKustomization,
   findKustomizationFile,
   isKustomizationDir,
+  inlineFirstLine,
   type KustomizeImageOverride,
   type RenderOptions,
   type KustomizationEdits,

@@ -4,7 +4,8 @@
  * - Argo CD `spec.source.kustomize.images` runs `kustomize edit set image <arg>...` in the app's
  *   directory: an argument replaces the entry of the same name (`*` keeps the old newName, newTag or
  *   digest), others are appended, and the list is then sorted by name.
- * - Flux Kustomization `spec.images` replaces the entry of the same name in place, or appends.
+ * - Flux Kustomization `spec.images` replaces the entry of the same name in place, or appends (`*` means
+ *   nothing special to Flux).
  * - `append` (the default) applies the overrides after the kustomization's own entries.
  */
 import type { SourceLocation } from '../../model.js';
@@ -51,33 +52,52 @@ function toTransform(override: ImageOverride): ImageTransform {
   return transform;
 }
 
-function preserve(value: string | undefined, old: string | undefined): string | undefined {
-  return value === PRESERVE ? old : value;
-}
-
 /** The kustomization's `images:` after the overrides are merged in. */
 export function mergeImageOverrides(images: ImageTransform[], overrides: ImageOverride[], mode: ImageOverrideMerge): ImageTransform[] {
   if (overrides.length === 0) return images;
-  if (mode === 'append') return [...images, ...overrides.map((o) => toTransform(clean(o)))];
+  if (mode === 'argocd') return setImages(images, overrides);
+  if (mode === 'append') return [...images, ...overrides.map((o) => toTransform(withoutPreserve(o)))];
+  // Flux (kustomize-controller generator.go): an entry with the same name is replaced whole, others are appended.
   const result = [...images];
   for (const override of overrides) {
     const index = result.findIndex((image) => image.name === override.name);
-    const existing = index >= 0 ? result[index] : undefined;
-    const merged: ImageOverride = { name: override.name, location: override.location };
-    const newName = preserve(override.newName, existing?.newName);
-    const newTag = preserve(override.newTag, existing?.newTag);
-    const digest = preserve(override.digest, existing?.digest);
-    if (newName) merged.newName = newName;
-    if (newTag) merged.newTag = newTag;
-    if (digest) merged.digest = digest;
-    if (index >= 0) result[index] = toTransform(merged);
-    else result.push(toTransform(merged));
+    if (index >= 0) result[index] = toTransform(override);
+    else result.push(toTransform(override));
   }
-  if (mode === 'argocd') result.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return result;
 }
 
-function clean(override: ImageOverride): ImageOverride {
+/**
+ * `kustomize edit set image <arg>...` (setimage.go): the last argument of a name wins; an argument replaces
+ * the kustomization's entry of that name whole, except that `*` keeps that entry's newName, newTag or digest;
+ * of the kustomization's own entries with one name, the last one stays; the list is then sorted by name.
+ */
+function setImages(images: ImageTransform[], overrides: ImageOverride[]): ImageTransform[] {
+  const args = new Map<string, { arg: ImageOverride; preservedFrom?: SourceLocation }>();
+  for (const override of overrides) args.set(override.name, { arg: override });
+  const result = new Map<string, ImageTransform>();
+  for (const image of images) {
+    const entry = args.get(image.name);
+    if (!entry) {
+      result.set(image.name, image);
+      continue;
+    }
+    const kept: ImageOverride = { name: entry.arg.name, location: entry.arg.location };
+    for (const field of ['newName', 'newTag', 'digest'] as const) {
+      const value = entry.arg[field] === PRESERVE ? image[field] : entry.arg[field];
+      if (value) kept[field] = value;
+      if (entry.arg[field] === PRESERVE && value) entry.preservedFrom = image.location;
+    }
+    entry.arg = kept;
+  }
+  for (const { arg, preservedFrom } of args.values()) {
+    result.set(arg.name, { ...toTransform(withoutPreserve(arg)), ...(preservedFrom ? { preservedFrom } : {}) });
+  }
+  return [...result.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** An argument's `*` with no entry to keep a value from stands for nothing. */
+function withoutPreserve(override: ImageOverride): ImageOverride {
   const copy: ImageOverride = { name: override.name, location: override.location };
   if (override.newName && override.newName !== PRESERVE) copy.newName = override.newName;
   if (override.newTag && override.newTag !== PRESERVE) copy.newTag = override.newTag;

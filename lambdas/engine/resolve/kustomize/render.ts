@@ -691,7 +691,7 @@ function selectorOf(value: JsonObject): TargetSelector {
 }
 
 /** The first line of a block scalar's content (the line after `key: |`), or the value's own line. */
-function inlineFirstLine(tree: FileTree, location: SourceLocation): number {
+export function inlineFirstLine(tree: FileTree, location: SourceLocation): number {
   const text = tree.read(location.file)?.toString('utf8').split('\n')[location.line - 1] ?? '';
   return /[|>][-+0-9]*\s*(#.*)?$/.test(text) ? location.line + 1 : location.line;
 }

@@ -140,7 +140,9 @@ export function applyImageTransform(resources: Resource[], transform: ImageTrans
     const next = transformImage(image, transform);
     if (next === undefined) return;
     container['image'] = next;
-    if (effective) provenance.push(container, transform.location);
+    if (!effective) return;
+    if (transform.preservedFrom) provenance.push(container, transform.preservedFrom);
+    provenance.push(container, transform.location);
   };
   for (const resource of resources) {
     if (currentId(resource.value).kind === 'CustomResourceDefinition') continue;
