@@ -10,6 +10,7 @@ import {
   mergeHelmValues,
   parseHelmParameterName,
   subchartKeys,
+  typedHelmValue,
   type HelmChart,
   type HelmValuesLayer,
 } from '../../../lambdas/engine/extractors/helm/index.js';
@@ -176,6 +177,16 @@ describe('Helm parameters', () => {
     ['annotations.example\\.com/team', ['annotations', 'example.com/team']],
     ['a..b', undefined],
     ['', undefined],
+    // Helm's strvals: a backslash escapes any character; an index is 0..65536 and is followed by `.`, `[` or the end
+    ['a\\,b.c', ['a,b', 'c']],
+    ['list[65536]', ['list', 65536]],
+    ['list[65537]', undefined],
+    ['list[99999999999999]', undefined],
+    ['list[x]', undefined],
+    ['list[-1]', undefined],
+    ['list[0]x', undefined],
+    ['[0]', undefined],
+    ['a.', undefined],
   ])('parses %s', (name, expected) => {
     expect(parseHelmParameterName(name)).toEqual(expected);
   });
@@ -192,6 +203,21 @@ describe('Helm parameters', () => {
     ]);
     expect(values).toEqual({ image: { repository: 'r', tag: 'v2' }, replicas: 3, build: '0123', stringly: '3', enabled: true, list: [null, 'b'] });
     expect(rejected).toEqual([{ name: 'bad..name', value: 'x' }]);
+  });
+
+  it.each([
+    ['TRUE', true],
+    ['False', false],
+    ['NULL', null],
+    ['0', 0],
+    ['+5', 5],
+    ['-0123', -123],
+    ['007', '007'],
+    ['1.10', '1.10'],
+    ['12345678901234567890', '12345678901234567890'],
+  ])('types the --set value %s as Helm does', (value, expected) => {
+    expect(typedHelmValue(value)).toEqual(expected);
+    expect(typedHelmValue(value, true)).toBe(value);
   });
 
   it('a parameter layer locates paths at the parameter that set them', () => {

@@ -92,50 +92,70 @@ export interface HelmParameter {
   forceString?: boolean;
 }
 
-const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
-const INDEX_SUFFIX = /^(.*?)\[(\d+)\]$/;
+/** Helm's strvals.MaxIndex: a larger list index is an error (and would allocate a huge list). */
+const MAX_INDEX = 65536;
 
 /**
- * Parses a `--set` name into a values path: dots separate keys (`\.` escapes one), `[n]` indexes a list.
- * Returns undefined for names Helm would reject (empty keys).
+ * Parses a `--set` name into a values path the way Helm's strvals does: dots separate keys, a backslash
+ * makes the next character literal (`\.`), `[n]` indexes a list. Returns undefined for names Helm
+ * rejects: empty keys, an index that is not a number from 0 to 65536, text after `]` other than `.` or `[`.
  */
 export function parseHelmParameterName(name: string): ValuePath | undefined {
-  const keys: string[] = [];
+  const path: ValuePath = [];
   let current = '';
+  let afterIndex = false;
   for (let i = 0; i < name.length; i++) {
-    const c = name[i];
-    if (c === '\\' && name[i + 1] === '.') {
-      current += '.';
-      i++;
+    const c = name[i] as string;
+    if (afterIndex && c !== '.' && c !== '[') return undefined;
+    if (c === '\\' && i + 1 < name.length) {
+      current += name[++i];
     } else if (c === '.') {
-      keys.push(current);
-      current = '';
+      if (afterIndex) afterIndex = false;
+      else if (current === '') return undefined;
+      else {
+        path.push(current);
+        current = '';
+      }
+      if (i === name.length - 1) return undefined;
+    } else if (c === '[') {
+      const end = name.indexOf(']', i);
+      const digits = end < 0 ? '' : name.slice(i + 1, end);
+      if (!/^\d+$/.test(digits) || Number(digits) > MAX_INDEX) return undefined;
+      if (!afterIndex) {
+        if (current === '') return undefined;
+        path.push(current);
+        current = '';
+      }
+      path.push(Number(digits));
+      afterIndex = true;
+      i = end;
     } else {
       current += c;
     }
   }
-  keys.push(current);
-  const path: ValuePath = [];
-  for (const key of keys) {
-    let rest = key;
-    const indexes: number[] = [];
-    for (let match = INDEX_SUFFIX.exec(rest); match; match = INDEX_SUFFIX.exec(rest)) {
-      indexes.unshift(Number(match[2]));
-      rest = match[1] as string;
-    }
-    if (rest === '') return undefined;
-    path.push(rest, ...indexes);
+  if (!afterIndex) {
+    if (current === '') return undefined;
+    path.push(current);
   }
   return path;
 }
 
-/** What `--set` makes of a value: `true`/`false` booleans, `null`, integers; everything else stays a string. */
+/**
+ * What `--set` makes of a value (strvals typedVal): `true`, `false` and `null` in any case, integers
+ * (`0`, or a signed number not starting with 0); everything else stays a string. An integer too large
+ * for a JavaScript number stays a string, which Helm prints the same way.
+ */
 export function typedHelmValue(value: string, forceString = false): unknown {
   if (forceString) return value;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (value === 'null') return null;
-  if (INTEGER.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  if (lower === 'null') return null;
+  if (value === '0') return 0;
+  if (value[0] !== '0' && /^[+-]?\d+$/.test(value)) {
+    const number = Number(value);
+    if (Number.isSafeInteger(number)) return number === 0 ? 0 : number;
+  }
   return value;
 }
 
