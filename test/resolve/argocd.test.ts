@@ -216,6 +216,47 @@ spec:
     expect(codes(state)).toEqual(['MISSING_FILE apps/web.yaml:12', 'HELM_NOT_RENDERED charts/web/Chart.yaml:0']);
   });
 
+  it('sets Helm parameters into the values before them as --set does, each value located at its parameter line', async () => {
+    const state = await resolveFiles({
+      'apps/web.yaml': application(
+        'web',
+        `path: charts/web
+helm:
+  valuesObject:
+    sidecars:
+      - name: a
+        image: ghcr.io/acme/a:1
+      - name: b
+        image: ghcr.io/acme/b:1
+  parameters:
+    - name: sidecars[1].image
+      value: ghcr.io/acme/b:2
+    - name: api.image.tag
+      value: "1.10"
+    - name: extra[0].image
+      value: ghcr.io/acme/x:1
+    - name: extra[1].image
+      value: ghcr.io/acme/y:1
+    - name: bad[x]
+      value: "1"`,
+      ),
+      'charts/web/Chart.yaml': 'apiVersion: v2\nname: web\nversion: 1.0.0\n',
+      'charts/web/values.yaml': 'api:\n  image:\n    repository: ghcr.io/acme/api\n    tag: "1.0"\n',
+    });
+    const byImage = Object.fromEntries(state.images.map((i) => [i.image, i.locations]));
+    expect(Object.keys(byImage).sort()).toEqual(['ghcr.io/acme/a:1', 'ghcr.io/acme/api:1.10', 'ghcr.io/acme/b:2', 'ghcr.io/acme/x:1', 'ghcr.io/acme/y:1']);
+    // the list element the parameter did not touch keeps its valuesObject line
+    expect(byImage['ghcr.io/acme/a:1']).toEqual([{ file: 'apps/web.yaml', line: 12 }]);
+    expect(byImage['ghcr.io/acme/b:2']).toEqual([{ file: 'apps/web.yaml', line: 16 }]);
+    expect(byImage['ghcr.io/acme/api:1.10']).toEqual([
+      { file: 'charts/web/values.yaml', line: 3 },
+      { file: 'apps/web.yaml', line: 18 },
+    ]);
+    expect(byImage['ghcr.io/acme/x:1']).toEqual([{ file: 'apps/web.yaml', line: 20 }]);
+    expect(byImage['ghcr.io/acme/y:1']).toEqual([{ file: 'apps/web.yaml', line: 22 }]);
+    expect(codes(state)).toEqual(['INVALID_RESOURCE apps/web.yaml:24', 'HELM_NOT_RENDERED charts/web/Chart.yaml:0']);
+  });
+
   it('reports broken inline Helm values at their line in the Application and keeps the chart\'s images', async () => {
     const state = await resolveFiles({
       'apps/a.yaml': application('a', 'path: charts/web\nhelm:\n  values: |\n    ok: 1\n    image: [unclosed'),

@@ -16,8 +16,8 @@ import { join, type Workspace } from './workspace.js';
 export interface ValuesLayer {
   values: Record<string, unknown>;
   file: string;
-  /** Line of a values path inside `file`. */
-  locate: (path: YamlPath) => number;
+  /** Line of a values path inside `file`; undefined when this layer only carries the value over from an earlier one. */
+  locate: (path: YamlPath) => number | undefined;
   label: string;
 }
 
@@ -159,7 +159,9 @@ function locateValue(layers: readonly ValuesLayer[], path: YamlPath): SourceLoca
     if (!layer) continue;
     const value = valueAt(layer.values, path);
     if (value === undefined || value === null) continue;
-    const location = { file: layer.file, line: layer.locate(path) };
+    const line = layer.locate(path);
+    if (line === undefined) continue;
+    const location = { file: layer.file, line };
     if (!isRecord(value)) return location;
     first = location;
   }
@@ -192,59 +194,4 @@ function valueAt(value: unknown, path: YamlPath): unknown {
     else return undefined;
   }
   return current;
-}
-
-/**
- * An Argo CD `helm.parameters` entry (Helm `--set` syntax: `a.b[0].c`, `\.` for a literal dot) as a
- * values layer of its own, so that the image it changes points at the parameter's line.
- */
-export function parameterLayer(
-  parameter: { name: string; value: string; forceString: boolean },
-  file: string,
-  line: number,
-): ValuesLayer | undefined {
-  const path = parseSetPath(parameter.name);
-  if (!path) return undefined;
-  const value = parameter.forceString ? parameter.value : typedSetValue(parameter.value);
-  let nested: unknown = value;
-  for (let i = path.length - 1; i >= 0; i--) {
-    const key = path[i];
-    if (typeof key === 'number') {
-      const list: unknown[] = [];
-      list[key] = nested;
-      nested = list;
-    } else nested = { [key ?? '']: nested };
-  }
-  if (!isRecord(nested)) return undefined;
-  return { values: nested, file, locate: () => line, label: `parameter ${parameter.name}` };
-}
-
-function parseSetPath(name: string): (string | number)[] | undefined {
-  const path: (string | number)[] = [];
-  let current = '';
-  for (let i = 0; i < name.length; i++) {
-    const ch = name[i];
-    if (ch === '\\' && i + 1 < name.length) current += name[++i];
-    else if (ch === '.') {
-      if (current !== '') path.push(current);
-      current = '';
-    } else if (ch === '[') {
-      const end = name.indexOf(']', i);
-      const index = Number(name.slice(i + 1, end));
-      if (end < 0 || !Number.isInteger(index) || index < 0 || index > 1000) return undefined;
-      if (current !== '') path.push(current);
-      current = '';
-      path.push(index);
-      i = end;
-    } else current += ch;
-  }
-  if (current !== '') path.push(current);
-  return path.length > 0 ? path : undefined;
-}
-
-function typedSetValue(text: string): unknown {
-  if (text === 'true' || text === 'false') return text === 'true';
-  if (text === 'null') return null;
-  if (/^-?(0|[1-9]\d{0,15})$/.test(text)) return Number(text);
-  return text;
 }

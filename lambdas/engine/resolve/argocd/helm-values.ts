@@ -3,9 +3,11 @@
  * (later wins): `valueFiles` (relative to the chart, or `$ref/...` from another source of the same
  * Application), `values` (a YAML string), `valuesObject`, then `parameters`.
  */
+import { applyHelmParameters, helmParameterLayer, type HelmParameter } from '../../extractors/helm/index.js';
+import type { SourceLocation } from '../../model.js';
 import { loadYamlDocuments } from '../../yaml/index.js';
 import type { Emit, Locate } from '../context.js';
-import { parameterLayer, type ValuesLayer } from '../helm.js';
+import { mergeLayers, type ValuesLayer } from '../helm.js';
 import type { ResolveRun } from '../run.js';
 import { normalisePath, type Workspace } from '../workspace.js';
 import type { ArgoApplication, ArgoSource } from './application.js';
@@ -75,10 +77,29 @@ export async function argoHelmLayers(
     const at = helm.valuesObject.at;
     layers.push({ values: helm.valuesObject.value, file: appFile, locate: (p) => locate([...at, ...p]), label: 'helm.valuesObject' });
   }
-  for (const parameter of helm.parameters) {
-    const layer = parameterLayer(parameter.value, appFile, locate(parameter.at));
-    if (layer) layers.push(layer);
-    else emit('INVALID_RESOURCE', parameter.at, 'error', `Helm parameter name "${parameter.value.name}" cannot be parsed`);
-  }
+  if (helm.parameters.length > 0) layers.push(parameterLayer(helm.parameters, layers, appFile, locate, emit));
   return layers;
+}
+
+/**
+ * `helm.parameters`, which Argo CD passes as `--set` / `--set-string`: Helm sets them, in order, into the
+ * values the earlier layers give (so `list[1].image` changes one element of a list a values file wrote),
+ * before the chart's own values are coalesced under them. The layer holds those values; a path is located at
+ * the last parameter that set it (or set inside it), and left to the earlier layers otherwise.
+ */
+function parameterLayer(
+  parameters: NonNullable<ArgoSource['helm']>['parameters'],
+  earlier: readonly ValuesLayer[],
+  appFile: string,
+  locate: Locate,
+  emit: Emit,
+): ValuesLayer {
+  const located: (HelmParameter & { location: SourceLocation })[] = parameters.map((p) => ({ ...p.value, location: { file: appFile, line: locate(p.at) } }));
+  const layer = helmParameterLayer('helm.parameters', located);
+  for (const rejected of layer.rejected) {
+    const parameter = parameters[located.indexOf(rejected as (typeof located)[number])];
+    if (parameter) emit('INVALID_RESOURCE', parameter.at, 'error', `Helm parameter name "${rejected.name}" is not valid --set syntax; Argo CD fails to render this Application`);
+  }
+  const { values } = applyHelmParameters(mergeLayers(earlier), located);
+  return { values: isRecord(values) ? values : {}, file: appFile, locate: (path) => layer.locate([...path])?.line, label: 'helm.parameters' };
 }
