@@ -14,7 +14,7 @@ import {
   type FluxKustomization,
 } from '../extractors/flux/index.js';
 import type { YamlDocument } from '../yaml/index.js';
-import { isRecord } from './argocd/template.js';
+import { isRecord } from '../extractors/types.js';
 import type { RenderedImage } from './attribution.js';
 import { emitterFor, type RenderResult } from './context.js';
 import { renderDirectory } from './directory.js';

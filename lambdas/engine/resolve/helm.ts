@@ -7,7 +7,7 @@
  */
 import type { Finding, SourceLocation } from '../model.js';
 import { extractHelmValuesImages, loadHelmChart, subchartKeys, type HelmChart } from '../extractors/helm/index.js';
-import { isRecord } from './argocd/template.js';
+import { isRecord } from '../extractors/types.js';
 import type { RenderedImage } from './attribution.js';
 import { emptyRender, type RenderResult, type YamlPath } from './context.js';
 import { join, type Workspace } from './workspace.js';

@@ -6,6 +6,7 @@
  *   pipelines with a few Sprig functions (default, lower, upper, trim, trunc, replace, quote, printf, normalize).
  *   An action we cannot evaluate is left as written, so it surfaces later as an unresolved template.
  */
+import { isRecord } from '../../extractors/types.js';
 
 export type FlatParams = Readonly<Record<string, string>>;
 export type NestedParams = Readonly<Record<string, unknown>>;
@@ -44,9 +45,7 @@ export function hasTemplate(text: string): boolean {
   return /\{\{[\s\S]*?\}\}/.test(text);
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };
 
 // ─── Go template subset ─────────────────────────────────────────────────────
 
