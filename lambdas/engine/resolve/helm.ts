@@ -6,8 +6,8 @@
  * One HELM_NOT_RENDERED note per chart says what was not done.
  */
 import type { Finding, SourceLocation } from '../model.js';
-import { extractHelmValuesImages, loadHelmChart, subchartKeys, type HelmChart } from '../extractors/helm/index.js';
-import { isRecord } from '../extractors/types.js';
+import { extractHelmValuesImages, loadHelmChart, mergeHelmValues, subchartKeys, type HelmChart } from '../extractors/helm/index.js';
+import { isRecord, valueAt } from '../extractors/types.js';
 import type { RenderedImage } from './attribution.js';
 import { emptyRender, type RenderResult, type YamlPath } from './context.js';
 import { join, type Workspace } from './workspace.js';
@@ -168,30 +168,8 @@ function locateValue(layers: readonly ValuesLayer[], path: YamlPath): SourceLoca
   return first;
 }
 
-/** Helm's coalescing: maps merge deeply, anything else is replaced, `null` deletes the key. */
+/** Helm's coalescing of the layers (the helm extractor's mergeHelmValues): maps merge deeply, anything else is replaced, `null` deletes the key. */
 export function mergeLayers(layers: readonly ValuesLayer[]): Record<string, unknown> {
-  let merged: Record<string, unknown> = {};
-  for (const layer of layers) merged = mergeValues(merged, layer.values);
-  return merged;
-}
-
-function mergeValues(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    if (value === null) delete out[key];
-    else if (isRecord(current) && isRecord(value)) out[key] = mergeValues(current, value);
-    else out[key] = value;
-  }
-  return out;
-}
-
-function valueAt(value: unknown, path: YamlPath): unknown {
-  let current = value;
-  for (const key of path) {
-    if (Array.isArray(current) && typeof key === 'number') current = current[key];
-    else if (isRecord(current)) current = current[String(key)];
-    else return undefined;
-  }
-  return current;
+  const merged = mergeHelmValues(...layers.map((layer) => layer.values));
+  return isRecord(merged) ? merged : {};
 }

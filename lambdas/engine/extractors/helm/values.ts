@@ -1,5 +1,7 @@
 import type { SourceLocation } from '../../model.js';
-import { isRecord, type ValuePath } from '../types.js';
+import { isRecord, valueAt, type ValuePath } from '../types.js';
+
+export { valueAt };
 
 /** One source of Helm values, lowest precedence first when merged: chart values.yaml, valueFiles, inline values, parameters. */
 export interface HelmValuesLayer {
@@ -72,15 +74,6 @@ export function mergeHelmValueLayers(layers: readonly HelmValuesLayer[]): {
   return { values, locate, locateLayers };
 }
 
-export function valueAt(value: unknown, path: ValuePath): unknown {
-  let current = value;
-  for (const segment of path) {
-    if (Array.isArray(current) && typeof segment === 'number') current = current[segment];
-    else if (isRecord(current)) current = current[String(segment)];
-    else return undefined;
-  }
-  return current;
-}
 
 // ─── --set style parameters ───────────────────────────────────────────────
 

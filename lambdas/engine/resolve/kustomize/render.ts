@@ -9,6 +9,7 @@
  */
 import type { Finding, FileTree, SourceLocation, Workload } from '../../model.js';
 import { findContainerImages, listResources } from '../../extractors/kubernetes/index.js';
+import { valueAt } from '../../extractors/types.js';
 import { loadYamlDocuments, type YamlDocument } from '../../yaml/index.js';
 import { loadCached, isDirectory, isFile } from './files.js';
 import type { ImageTransform } from './images.js';
@@ -749,16 +750,6 @@ function collectImages(resources: Resource[], defaultNamespace: string | undefin
     }
   }
   return images;
-}
-
-function valueAt(value: unknown, path: PathSegment[]): unknown {
-  let node = value;
-  for (const segment of path) {
-    if (Array.isArray(node) && typeof segment === 'number') node = node[segment];
-    else if (isObject(node)) node = node[String(segment)];
-    else return undefined;
-  }
-  return node;
 }
 
 // ─── Helpers ───────────────────────────────────────────────────────────────
