@@ -180,3 +180,28 @@ kustomize:
     if (edited) expect(edited).toEqual(state.images.map((i) => i.image));
   });
 });
+
+describe('Flux spec.images over a plain directory (the kustomization Flux generates)', () => {
+  it('keeps the last entry of a name, which decides the image even when it writes the base tag again', async () => {
+    const state = await resolveFiles({
+      'flux/app.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app
+spec:
+  path: ./deploy
+  images:
+    - name: ghcr.io/acme/b
+      newTag: "2"
+    - name: ghcr.io/acme/b
+      newTag: "1"
+`,
+      'deploy/b.yaml': deployment('b', 'ghcr.io/acme/b:1'),
+    });
+    expect(rows(state)).toEqual(['app | Deployment/-/b | b | ghcr.io/acme/b:1']);
+    expect(state.images[0]?.locations).toEqual([
+      { file: 'deploy/b.yaml', line: 10 },
+      { file: 'flux/app.yaml', line: 10 },
+    ]);
+  });
+});

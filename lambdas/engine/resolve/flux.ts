@@ -19,7 +19,8 @@ import type { RenderedImage } from './attribution.js';
 import { emitterFor, type RenderResult } from './context.js';
 import { renderDirectory } from './directory.js';
 import { renderChart, type ValuesLayer } from './helm.js';
-import { transformImage } from './kustomize/images.js';
+import { hasEffect, transformImage } from './kustomize/images.js';
+import { mergeImageOverrides } from './kustomize/overrides.js';
 import { renderKustomization, type KustomizeImageOverride } from './kustomize/render.js';
 import { renderPath } from './render.js';
 import type { ResolveRun } from './run.js';
@@ -150,12 +151,15 @@ function generatedKustomization(ws: Workspace, path: string, images: KustomizeIm
     result.files.push(...rendered.files);
     result.kustomizationDirs.push(...rendered.kustomizationDirs);
   }
+  // The generated kustomization's `images:` are spec.images merged as Flux merges them (a later entry of a
+  // name replaces the earlier one), each applied as kustomize's image transformer does.
+  const entries = mergeImageOverrides([], images, 'flux');
   result.images = result.images.map((image) => {
     let current = image;
-    for (const override of images) {
-      const changed = transformImage(current.written, override);
-      if (changed !== undefined && changed !== current.written) {
-        current = { ...current, written: changed, locations: [...current.locations, override.location] };
+    for (const entry of entries) {
+      const changed = transformImage(current.written, entry);
+      if (changed !== undefined && hasEffect(entry)) {
+        current = { ...current, written: changed, locations: [...current.locations, entry.location] };
       }
     }
     return current;
