@@ -205,3 +205,18 @@ spec:
     ]);
   });
 });
+
+describe('Argo CD kustomize.components', () => {
+  it('adds a component the overlay already lists only once, as kustomize edit add component does', async () => {
+    const state = await resolveFiles({
+      ...base,
+      'svc/overlay/kustomization.yaml': kustomization('resources: [../base]\ncomponents: [../components/sidecar]'),
+      'svc/components/sidecar/kustomization.yaml':
+        'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [sidecar.yaml]\n',
+      'svc/components/sidecar/sidecar.yaml': deployment('sidecar', 'ghcr.io/acme/sidecar:1'),
+      'apps/api.yaml': application('api', `repoURL: ${SELF}\npath: svc/overlay\nkustomize:\n  components:\n    - ../components/sidecar`),
+    });
+    expect(rows(state)).toEqual(['api | Deployment/api-ns/api | api | ghcr.io/acme/api:latest', 'api | Deployment/api-ns/sidecar | sidecar | ghcr.io/acme/sidecar:1']);
+    expect(codes(state)).toEqual([]);
+  });
+});

@@ -96,7 +96,11 @@ function editKustomization(k: Kustomization, options: RenderOptions): void {
   if (e.namePrefix !== undefined) k.namePrefix = e.namePrefix;
   if (e.nameSuffix !== undefined) k.nameSuffix = e.nameSuffix;
   if (e.namespace !== undefined) k.namespace = e.namespace;
-  for (const component of e.components ?? []) k.components = [...k.components, { value: component.path, line: component.location.line, file: component.location.file }];
+  for (const component of e.components ?? []) {
+    // kustomize edit add component skips a component the kustomization already lists
+    if (k.components.some((c) => c.value === component.path)) continue;
+    k.components = [...k.components, { value: component.path, line: component.location.line, file: component.location.file }];
+  }
   for (const p of e.patches ?? []) {
     const entry: PatchEntry = { field: 'patches', line: p.location.line, file: p.location.file };
     if (p.path !== undefined) entry.path = p.path;
