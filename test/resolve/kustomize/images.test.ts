@@ -60,4 +60,9 @@ describe('parseArgoKustomizeImage (Argo CD kustomize.images, kustomize edit set 
     expect(parseArgoKustomizeImage('=nginx:1', here)).toBeUndefined();
     expect(parseArgoKustomizeImage('  ', here)).toBeUndefined();
   });
+
+  it('reads text with more than one = as kustomize does: as a whole, which needs a tag or digest', () => {
+    expect(parseArgoKustomizeImage('a=b=c', here)).toBeUndefined();
+    expect(parseArgoKustomizeImage('a=b=c:1', here)).toEqual({ name: 'a=b=c', newTag: '1', location: here });
+  });
 });

@@ -32,7 +32,8 @@ export interface ImageOverride {
 export function parseArgoKustomizeImage(text: string, location: SourceLocation = { file: '', line: 0 }): ImageOverride | undefined {
   const arg = text.trim();
   if (arg === '') return undefined;
-  const eq = arg.indexOf('=');
+  // setimage.go splits on `=` and takes the name=newName form only for exactly two parts
+  const eq = arg.split('=').length === 2 ? arg.indexOf('=') : -1;
   const key = eq >= 0 ? arg.slice(0, eq) : '';
   const value = eq >= 0 ? arg.slice(eq + 1) : arg;
   const { name, tag, digest } = splitKustomizeImage(value);
