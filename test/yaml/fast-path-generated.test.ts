@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadYamlDocuments, type YamlDocument } from '../../lambdas/engine/yaml/index.js';
-import { fastParseYaml } from '../../lambdas/engine/yaml/fast-parse.js';
+import { fastParseYaml } from '../../lambdas/engine/yaml/fast-path.js';
 
 /** Deterministic pseudo-random generator (fixed seed): the corpus is the same on every run. */
 function generator(seed: number) {

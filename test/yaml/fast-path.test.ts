@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadYamlDocuments, type YamlDocument } from '../../lambdas/engine/yaml/index.js';
-import { fastParseYaml } from '../../lambdas/engine/yaml/fast-parse.js';
+import { fastParseYaml } from '../../lambdas/engine/yaml/fast-path.js';
 
 /** Every path to every node of a value, containers included. */
 function allPaths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {

@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import type { LineTable } from './fast-parse.js';
+import type { LineTree } from './fast-path.js';
 
 export type YamlPath = readonly (string | number)[];
 
@@ -86,8 +86,8 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-/** A YamlDocument from the fast path: lines come from the table the fast parser filled. */
-export function createFastYamlDocument(file: string, index: number, value: unknown, startLine: number, table: LineTable): YamlDocument {
+/** A YamlDocument from the fast path: lines come from the tree the fast path built beside the value. */
+export function createFastYamlDocument(file: string, index: number, value: unknown, startLine: number, lines: LineTree | undefined): YamlDocument {
   return {
     file,
     index,
@@ -95,14 +95,22 @@ export function createFastYamlDocument(file: string, index: number, value: unkno
     startLine,
     lineOf(path: YamlPath): number {
       let node: unknown = value;
+      let tree = lines;
       let line = startLine;
       for (const segment of path) {
-        if (typeof node !== 'object' || node === null) return line;
-        const lines = table.get(node);
-        const key = Array.isArray(node) ? (typeof segment === 'number' ? segment : Number(segment)) : String(segment);
-        const childLine = lines?.get(key);
-        if (childLine === undefined) return line;
-        line = childLine;
+        if (!tree || typeof node !== 'object' || node === null) return line;
+        let child: number;
+        let key: string | number;
+        if (tree.keys === undefined) {
+          key = typeof segment === 'number' ? segment : Number(segment);
+          child = Number.isInteger(key) && key >= 0 && key < tree.lines.length ? key : -1;
+        } else {
+          key = String(segment);
+          child = tree.keys.indexOf(key);
+        }
+        if (child === -1) return line;
+        line = tree.lines[child] as number;
+        tree = tree.children?.[child];
         node = (node as Record<string | number, unknown>)[key];
       }
       return line;

@@ -1,7 +1,7 @@
 import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 import type { Finding } from '../model.js';
 import { createFastYamlDocument, createYamlDocument, type YamlDocument } from './document.js';
-import { fastParseYaml } from './fast-parse.js';
+import { fastParseYaml } from './fast-path.js';
 
 export interface LoadYamlOptions {
   /** Files larger than this are skipped with FILE_TOO_LARGE. Default 2 MiB. */
@@ -48,7 +48,7 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
     if (fast) {
       for (const doc of fast.documents) {
         if (doc.value === null || doc.value === undefined) continue;
-        documents.push(createFastYamlDocument(file, doc.index, doc.value, doc.startLine, fast.lines));
+        documents.push(createFastYamlDocument(file, doc.index, doc.value, doc.startLine, doc.lines));
       }
       return { documents, findings };
     }

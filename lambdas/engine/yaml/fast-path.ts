@@ -1,0 +1,412 @@
+/**
+ * The fast path: js-yaml parses the file, and its `listener` (an `open` and a `close` event around every node)
+ * gives each node's position, from which we build the LineTree that `lineOf` walks. js-yaml parses plain
+ * manifests about as fast as a hand-written parser and several times faster than the `yaml` package.
+ *
+ * The `yaml` package stays the reference: whenever js-yaml throws or warns, or the file uses anything whose
+ * meaning or line numbers could differ between the two (anchors, aliases, tags, merge keys, explicit `?` keys,
+ * directives, `...`, tabs, a lone CR, a BOM, folded or indentation-indicator block scalars, scalars or flow
+ * collections spanning lines, escapes beyond the simple ones, non-string keys that do not print as written,
+ * a scalar or flow collection as a document...), this returns undefined and the caller parses the whole file
+ * with the `yaml` package. Every plain scalar js-yaml resolved is checked against the `yaml` package's own
+ * core-schema tags (js-yaml reads `1_000`, `0b1`, `-0x1` as numbers; the `yaml` package does not).
+ * The differential tests in test/yaml hold both paths to identical values, lines and findings.
+ */
+import jsyaml from 'js-yaml';
+import { isScalar, Schema, type ScalarTag } from 'yaml';
+
+/**
+ * Where the children of one container (mapping or sequence) start, for lineOf: `lines[i]` is the 1-based line
+ * of the i-th child value node, `children[i]` its own LineTree when it is a container, and `keys[i]` its key
+ * (mappings only, in source order). A tree beside the value rather than a WeakMap keyed by container:
+ * several times cheaper to fill, and lineOf walks a document from its root anyway.
+ */
+export interface LineTree {
+  keys: string[] | undefined;
+  lines: number[];
+  /** Undefined when no child is a container. */
+  children: (LineTree | undefined)[] | undefined;
+}
+
+export interface FastDocument {
+  index: number;
+  value: unknown;
+  startLine: number;
+  /** Lines of the document's nodes; undefined for an empty document. */
+  lines: LineTree | undefined;
+}
+
+export interface FastParseResult {
+  documents: FastDocument[];
+}
+
+/** The listener's view of js-yaml's parser state (fields the published types leave out included). */
+interface ParserState {
+  input: string;
+  position: number;
+  line: number;
+  lineStart: number;
+  kind: string | null;
+  result: unknown;
+}
+
+/** A parsed node, as its parent sees it. */
+interface NodeRecord {
+  result: unknown;
+  /** 'scalar', 'mapping', 'sequence', or null for an empty node (`key:` with nothing). */
+  kind: string | null;
+  /** Offset where the node's content starts (where the node opened, for an empty node). */
+  start: number;
+  /** 1-based line of `start`. */
+  line: number;
+  /** Offset, 0-based line and line start where the parser stood when the node closed. */
+  end: number;
+  endLine: number;
+  endLineStart: number;
+  /** The source text of a plain scalar; undefined for other nodes. */
+  plain: string | undefined;
+  /** The lines of a container's children. */
+  tree: LineTree | undefined;
+}
+
+interface Frame {
+  position: number;
+  line: number;
+  lineStart: number;
+  /** The records of the node's children: the first `count` entries (the array is reused). */
+  children: NodeRecord[];
+  count: number;
+}
+
+class GiveUp extends Error {}
+const GIVE_UP = new GiveUp('outside the fast path');
+
+/** The `yaml` package's core-schema tags that resolve plain scalars, in the order it tries them. */
+const CORE_PLAIN_TAGS = new Schema({ schema: 'core' }).tags.filter(
+  (tag): tag is ScalarTag & { test: RegExp } => tag.default === true && 'test' in tag && tag.test instanceof RegExp,
+);
+/** Any of them: a plain scalar matching none stays a string. */
+const CORE_PLAIN_TEST = new RegExp(`^(?:${CORE_PLAIN_TAGS.map((tag) => `(?:${tag.test.source})`).join('|')})`);
+const IGNORE = (): void => {};
+/** `|`, `|-`, `|+`, optionally followed by a comment. */
+const LITERAL_HEADER = /^\|[+-]?(?: +#.*| *)$/;
+/** Tabs, CRs, and directives or document end markers (`%`, `...` at the start of a line). */
+const RISKY_TEXT = /[\t\r]|^(?:%|\.\.\.)/m;
+/** A backslash not followed by one of the simple escapes. */
+const OTHER_ESCAPE = /\\[^\\"/ntr0 ]/;
+
+const Char = { LineFeed: 10, Space: 32, Hash: 35, Minus: 45 } as const;
+
+/** Parses a whole file, or returns undefined when the `yaml` package must parse it. */
+export function fastParseYaml(source: string): FastParseResult | undefined {
+  let text = source;
+  if (text.charCodeAt(0) === 0xfeff) return undefined;
+  const risky = RISKY_TEXT.exec(text);
+  if (risky) {
+    // CRLF line ends change nothing in block YAML; a lone CR is a line break we leave to the `yaml` package.
+    if (risky[0] !== '\r') return undefined;
+    text = text.replaceAll('\r\n', '\n');
+    if (RISKY_TEXT.test(text)) return undefined;
+  }
+
+  const builder = new TableBuilder(text);
+  let parsed: unknown[];
+  try {
+    parsed = jsyaml.loadAll(text, null, {
+      schema: jsyaml.CORE_SCHEMA,
+      json: false,
+      listener: (event, state) => builder.event(event, state as unknown as ParserState),
+      onWarning: () => {
+        throw GIVE_UP;
+      },
+    });
+  } catch {
+    // Syntax errors, duplicate keys and everything outside the fast path: the `yaml` package decides.
+    return undefined;
+  }
+  if (parsed.length !== builder.documents.length) return undefined;
+  return { documents: builder.documents };
+}
+
+class TableBuilder {
+  readonly documents: FastDocument[] = [];
+  /** Frames of the open nodes, reused: `frames[depth - 1]` is the innermost. */
+  private readonly frames: Frame[] = [];
+  private depth = 0;
+
+  /** Explicit keys (`? key`) are rare: look for them only when the text has a `?` before a space or line end. */
+  private readonly mayHaveExplicitKeys: boolean;
+
+  constructor(private readonly text: string) {
+    this.mayHaveExplicitKeys = text.includes('? ') || text.includes('?\n') || text.endsWith('?');
+  }
+
+  event(event: 'open' | 'close', state: ParserState): void {
+    if (event === 'open') {
+      const frame = this.frames[this.depth];
+      if (frame) {
+        frame.position = state.position;
+        frame.line = state.line;
+        frame.lineStart = state.lineStart;
+        frame.count = 0;
+      } else {
+        this.frames.push({ position: state.position, line: state.line, lineStart: state.lineStart, children: [], count: 0 });
+      }
+      this.depth++;
+      return;
+    }
+    if (this.depth === 0) throw GIVE_UP;
+    this.depth--;
+    const record = this.close(this.frames[this.depth] as Frame, state);
+    if (this.depth > 0) {
+      const parent = this.frames[this.depth - 1] as Frame;
+      parent.children[parent.count++] = record;
+      return;
+    }
+    // A document's root: a block mapping or sequence, or nothing.
+    if (record.kind !== null && (record.kind === 'scalar' || !this.startsLine(record.start) || isFlowStart(this.text, record.start))) {
+      throw GIVE_UP;
+    }
+    this.documents.push({ index: this.documents.length, value: record.result, startLine: record.line, lines: record.tree });
+  }
+
+  private close(frame: Frame, state: ParserState): NodeRecord {
+    const text = this.text;
+    const kind = state.kind ?? null;
+    const result = state.result;
+    const record: NodeRecord = {
+      result,
+      kind,
+      start: frame.position,
+      line: frame.line + 1,
+      end: state.position,
+      endLine: state.line,
+      endLineStart: state.lineStart,
+      plain: undefined,
+      tree: undefined,
+    };
+    if (kind === null) return record; // an empty node: its line is where it opened (the key's or the dash's line)
+
+    // The node's content starts after the spaces, line breaks and comments js-yaml skips once the node has opened.
+    let start = frame.position;
+    let line = frame.line + 1;
+    for (let c = text.charCodeAt(start); ; c = text.charCodeAt(start)) {
+      if (c === Char.Space) start++;
+      else if (c === Char.LineFeed) {
+        start++;
+        line++;
+      } else if (c === Char.Hash) {
+        const lineEnd = text.indexOf('\n', start);
+        start = lineEnd === -1 ? text.length : lineEnd;
+      } else break;
+    }
+    record.start = start;
+    record.line = line;
+
+    const first = text[start];
+    const flow = first === '[' || first === '{';
+    // Only block collections may start below the line where the node opened (`key:` then the value on the next line).
+    if ((kind === 'scalar' || flow) && line !== frame.line + 1) throw GIVE_UP;
+    // A node that only wraps the one child it read (a sequence entry's scalar, read as a would-be mapping key) is that child.
+    const only = frame.count === 1 ? frame.children[0] : undefined;
+    if (only && only.kind !== null && only.start === start && Object.is(only.result, result)) return only;
+    // Tags, anchors, aliases, explicit keys.
+    if (first === '!' || first === '&' || first === '*' || (first === '?' && isBlankOrEnd(text.charCodeAt(start + 1)))) throw GIVE_UP;
+
+    if (kind === 'scalar') {
+      if (first === '|' || first === '>') this.checkBlockScalar(record);
+      else if (first === '"' || first === "'") {
+        if (state.line + 1 !== line) throw GIVE_UP; // a quoted scalar over several lines
+        if (first === '"') {
+          const raw = text.slice(start, state.position);
+          if (raw.includes('\\') && OTHER_ESCAPE.test(raw)) throw GIVE_UP;
+        }
+      } else if (state.line + 1 === line && typeof result === 'string') {
+        // One line, left a string by js-yaml: its value is its text, and the `yaml` package must leave it a string too.
+        if (CORE_PLAIN_TEST.test(result)) throw GIVE_UP;
+        record.plain = result;
+      } else {
+        let raw = text.slice(start, state.position);
+        const lineBreak = raw.indexOf('\n');
+        if (lineBreak !== -1) {
+          // js-yaml may stop on the next line, at a comment; anything else there continues the scalar.
+          if (raw.slice(lineBreak).trim() !== '') throw GIVE_UP;
+          raw = raw.slice(0, lineBreak);
+        }
+        raw = raw.trimEnd();
+        if (!Object.is(resolveLikeYamlPackage(raw), result)) throw GIVE_UP;
+        record.plain = raw;
+      }
+      return record;
+    }
+
+    if (flow) {
+      if (state.line + 1 !== line) throw GIVE_UP; // a flow collection over several lines
+    } else if (!this.startsLine(start) && !(kind === 'mapping' && this.followsDash(start))) {
+      throw GIVE_UP; // `- - x`, `--- a: 1`
+    }
+    if (kind === 'mapping') this.mapping(record, frame.children, frame.count, flow);
+    else if (kind === 'sequence') this.sequence(record, frame.children, frame.count, flow);
+    else throw GIVE_UP;
+    return record;
+  }
+
+  private mapping(record: NodeRecord, children: readonly NodeRecord[], childCount: number, flow: boolean): void {
+    const map = record.result;
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) throw GIVE_UP;
+    // The key js-yaml tried at a line that turned out to be the next document's `---`.
+    const count = childCount % 2 === 1 && children[childCount - 1]?.kind === null ? childCount - 1 : childCount;
+    if (count % 2 === 1) throw GIVE_UP;
+    // Keys without values (`{a, b: 1}`, `? a`) would pair keys with the wrong nodes; a block mapping has none without `?`.
+    if ((flow || this.mayHaveExplicitKeys) && count !== 2 * Object.keys(map).length) throw GIVE_UP;
+    const keys: string[] = [];
+    const lines: number[] = [];
+    let trees: (LineTree | undefined)[] | undefined;
+    for (let i = 0; i < count; i += 2) {
+      const key = children[i] as NodeRecord;
+      const value = children[i + 1] as NodeRecord;
+      if (key.kind !== 'scalar' || key.result === null || key.result === undefined) throw GIVE_UP;
+      const name = typeof key.result === 'string' ? key.result : String(key.result);
+      // The `yaml` package turns a number or boolean key back into text; it must be the text as written.
+      if (key.plain !== undefined && typeof key.result !== 'string' && name !== key.plain) throw GIVE_UP;
+      if (name === '<<' || name === '__proto__') throw GIVE_UP;
+      if (this.mayHaveExplicitKeys) {
+        // An explicit `? key`.
+        let before = key.start - 1;
+        while (this.text.charCodeAt(before) === Char.Space) before--;
+        if (this.text[before] === '?') throw GIVE_UP;
+      }
+      keys.push(name);
+      lines.push(value.line);
+      trees = addTree(trees, lines.length, value.tree);
+    }
+    record.tree = { keys, lines, children: trees };
+  }
+
+  private sequence(record: NodeRecord, children: readonly NodeRecord[], count: number, flow: boolean): void {
+    const items = record.result;
+    if (!Array.isArray(items)) throw GIVE_UP;
+    const lines: number[] = [];
+    let trees: (LineTree | undefined)[] | undefined;
+    if (items.length !== count) {
+      // A block sequence's empty entries (`-` alone) have no node; with null values besides, they could not be told apart.
+      if (flow) throw GIVE_UP;
+      for (let i = 0; i < count; i++) if ((children[i] as NodeRecord).result === null) throw GIVE_UP;
+    }
+    const text = this.text;
+    const column = record.start - this.lineStartOf(record.start);
+    let next = 0;
+    // Where the search for the next entry's dash starts: a position, its 1-based line, and that line's start.
+    let at = record.start;
+    let atLine = record.line;
+    let atLineStart = record.start - column;
+    for (let i = 0; i < items.length; i++) {
+      const item: unknown = items[i];
+      const child = next < count ? children[next] : undefined;
+      if (child && child.kind !== null && Object.is(child.result, item)) {
+        lines.push(child.line);
+        trees = addTree(trees, lines.length, child.tree);
+        next++;
+        at = child.end;
+        atLine = child.endLine + 1;
+        atLineStart = child.endLineStart;
+        continue;
+      }
+      if (item !== null || flow) throw GIVE_UP;
+      // An empty entry: its line is its dash's, the first line after the previous entry with a dash at the column.
+      if (i > 0) {
+        if (at - atLineStart > column) {
+          atLineStart = text.indexOf('\n', at) + 1;
+          atLine++;
+        }
+        while (!isDashAt(text, atLineStart, column)) {
+          const lineEnd = text.indexOf('\n', atLineStart);
+          if (lineEnd === -1) throw GIVE_UP;
+          atLineStart = lineEnd + 1;
+          atLine++;
+        }
+      }
+      lines.push(atLine);
+      trees = addTree(trees, lines.length, undefined);
+      at = atLineStart + column + 1;
+    }
+    if (next !== count) throw GIVE_UP;
+    record.tree = { keys: undefined, lines, children: trees };
+  }
+
+  /** Literal block scalars only, with a final line break, content, and no blank line longer than the content's indentation. */
+  private checkBlockScalar(record: NodeRecord): void {
+    const text = this.text;
+    const headerEnd = text.indexOf('\n', record.start);
+    if (headerEnd === -1 || !LITERAL_HEADER.test(text.slice(record.start, headerEnd))) throw GIVE_UP;
+    if (record.end >= text.length && !text.endsWith('\n')) throw GIVE_UP;
+    // The body: the lines after the header, up to the line where the parser stopped.
+    const body = text.slice(headerEnd + 1, Math.min(record.endLineStart, text.length)).split('\n');
+    if (body.at(-1) === '') body.pop();
+    let indent = -1;
+    for (const bodyLine of body) {
+      if (bodyLine.trim() !== '') {
+        indent = bodyLine.length - bodyLine.trimStart().length;
+        break;
+      }
+    }
+    if (indent === -1) throw GIVE_UP; // an empty block scalar
+    for (const bodyLine of body) if (bodyLine.length > indent && bodyLine.trim() === '') throw GIVE_UP;
+  }
+
+  private lineStartOf(position: number): number {
+    return this.text.lastIndexOf('\n', position - 1) + 1;
+  }
+
+  /** Only spaces before `position` on its line. */
+  private startsLine(position: number): boolean {
+    for (let i = position - 1; i >= 0; i--) {
+      const c = this.text.charCodeAt(i);
+      if (c === Char.LineFeed) return true;
+      if (c !== Char.Space) return false;
+    }
+    return true;
+  }
+
+  /** Only spaces, one dash, and spaces before `position` on its line (`- key: value`). */
+  private followsDash(position: number): boolean {
+    let i = position - 1;
+    while (this.text.charCodeAt(i) === Char.Space) i--;
+    return this.text.charCodeAt(i) === Char.Minus && i < position - 1 && this.startsLine(i);
+  }
+}
+
+/** Adds the tree of the child at `count - 1`; the array exists only once some child has a tree. */
+function addTree(trees: (LineTree | undefined)[] | undefined, count: number, tree: LineTree | undefined): (LineTree | undefined)[] | undefined {
+  if (trees) trees.push(tree);
+  else if (tree) {
+    trees = new Array<LineTree | undefined>(count - 1).fill(undefined);
+    trees.push(tree);
+  }
+  return trees;
+}
+
+function isFlowStart(text: string, position: number): boolean {
+  const c = text[position];
+  return c === '[' || c === '{';
+}
+
+function isBlankOrEnd(c: number): boolean {
+  return c === Char.Space || c === Char.LineFeed || Number.isNaN(c);
+}
+
+function isDashAt(text: string, lineStart: number, column: number): boolean {
+  for (let i = 0; i < column; i++) if (text.charCodeAt(lineStart + i) !== Char.Space) return false;
+  return text.charCodeAt(lineStart + column) === Char.Minus && isBlankOrEnd(text.charCodeAt(lineStart + column + 1));
+}
+
+/** A plain scalar as the `yaml` package resolves it (YAML 1.2 core schema), by its own tags. */
+function resolveLikeYamlPackage(text: string): unknown {
+  for (const tag of CORE_PLAIN_TAGS) {
+    if (tag.test.test(text)) {
+      const value = tag.resolve(text, IGNORE, {});
+      return isScalar(value) ? value.value : value;
+    }
+  }
+  return text;
+}
