@@ -99,18 +99,25 @@ export function createFastYamlDocument(file: string, index: number, value: unkno
       let line = startLine;
       for (const segment of path) {
         if (!tree || typeof node !== 'object' || node === null) return line;
-        let child: number;
+        let at = -1; // index of the child's line in the tree
         let key: string | number;
-        if (tree.keys === undefined) {
+        if (Array.isArray(node)) {
           key = typeof segment === 'number' ? segment : Number(segment);
-          child = Number.isInteger(key) && key >= 0 && key < tree.lines.length ? key : -1;
+          if (Number.isInteger(key) && key >= 0 && 2 * key < tree.length) at = 2 * key;
         } else {
           key = String(segment);
-          child = tree.keys.indexOf(key);
+          for (let i = 0; i < tree.length; i += 3) {
+            if (tree[i] === key) {
+              at = i + 1;
+              break;
+            }
+          }
         }
-        if (child === -1) return line;
-        line = tree.lines[child] as number;
-        tree = tree.children?.[child];
+        const childLine = tree[at];
+        if (typeof childLine !== 'number') return line;
+        line = childLine;
+        const child = tree[at + 1];
+        tree = Array.isArray(child) ? child : undefined;
         node = (node as Record<string | number, unknown>)[key];
       }
       return line;
