@@ -5,7 +5,9 @@ import { trackDrift, type TrackDriftOptions } from '../../lambdas/engine/history
 import type { AuditResult } from '../../lambdas/engine/model.js';
 import { SnsNotifier } from '../../lambdas/engine/notify/sns.js';
 import type { Notifier } from '../../lambdas/engine/notify/types.js';
-import { topicWithQueue, type ReceivedNotification } from '../support/sns.js';
+import { afterAll, beforeAll } from 'vitest';
+import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
+import { startFauxqs, topicWithQueue, type FauxqsHandle, type ReceivedNotification } from '../support/sns.js';
 
 export const T0 = new Date('2026-11-02T08:00:00.000Z');
 export const COMMIT = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
@@ -52,6 +54,31 @@ export async function historyHarness(ddb: DynamoDBClient, snsEndpoint: string, o
     },
     close() {
       topic.close();
+    },
+  };
+}
+
+/** Starts dynalite and fauxqs once for a test file; the getters are valid inside tests. */
+export function useLocalAwsServers(): { readonly ddb: DynamoDBClient; readonly snsEndpoint: string } {
+  let dynamo: DynaliteHandle | undefined;
+  let fauxqs: FauxqsHandle | undefined;
+  let client: DynamoDBClient | undefined;
+  beforeAll(async () => {
+    [dynamo, fauxqs] = await Promise.all([startDynalite(), startFauxqs()]);
+    client = localDynamoClient(dynamo.endpoint);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await Promise.all([dynamo?.stop(), fauxqs?.stop()]);
+  });
+  return {
+    get ddb() {
+      if (!client) throw new Error('dynalite is not started yet (use the servers inside a test)');
+      return client;
+    },
+    get snsEndpoint() {
+      if (!fauxqs) throw new Error('fauxqs is not started yet (use the servers inside a test)');
+      return fauxqs.endpoint;
     },
   };
 }

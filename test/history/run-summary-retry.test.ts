@@ -1,27 +1,13 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
-import { startFauxqs, type FauxqsHandle } from '../support/sns.js';
+import { describe, expect, it } from 'vitest';
+
 import { result, uniqueImage } from './fixtures.js';
-import { historyHarness } from './harness.js';
+import { historyHarness, useLocalAwsServers } from './harness.js';
 
-let dynamo: DynaliteHandle;
-let fauxqs: FauxqsHandle;
-let ddb: DynamoDBClient;
-
-beforeAll(async () => {
-  [dynamo, fauxqs] = await Promise.all([startDynalite(), startFauxqs()]);
-  ddb = localDynamoClient(dynamo.endpoint);
-});
-
-afterAll(async () => {
-  ddb?.destroy();
-  await Promise.all([dynamo?.stop(), fauxqs?.stop()]);
-});
+const servers = useLocalAwsServers();
 
 describe('run summary of a retried invocation (same runId)', () => {
   it('keeps the summary of the attempt that recorded the transition and sent the message', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     await h.run('r0', [result(img, 'OK')]);
     h.advanceMinutes(60);
@@ -36,7 +22,7 @@ describe('run summary of a retried invocation (same runId)', () => {
   });
 
   it('lets a retry that did something replace the summary of an attempt that did nothing', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     await h.run('r0', [result(img, 'OK')]);
     h.advanceMinutes(60);

@@ -1,26 +1,12 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoHistoryStore } from '../../lambdas/engine/history/dynamodb.js';
 import { trackDrift } from '../../lambdas/engine/history/index.js';
 import type { ImageState } from '../../lambdas/engine/history/types.js';
-import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
-import { startFauxqs, type FauxqsHandle } from '../support/sns.js';
+
 import { result, uniqueImage } from './fixtures.js';
-import { historyHarness } from './harness.js';
+import { historyHarness, useLocalAwsServers } from './harness.js';
 
-let dynamo: DynaliteHandle;
-let fauxqs: FauxqsHandle;
-let ddb: DynamoDBClient;
-
-beforeAll(async () => {
-  [dynamo, fauxqs] = await Promise.all([startDynalite(), startFauxqs()]);
-  ddb = localDynamoClient(dynamo.endpoint);
-});
-
-afterAll(async () => {
-  ddb?.destroy();
-  await Promise.all([dynamo?.stop(), fauxqs?.stop()]);
-});
+const servers = useLocalAwsServers();
 
 /** The store, except that writing the state of `image` fails (throttling, an outage). */
 class StateWriteFails extends DynamoHistoryStore {
@@ -28,7 +14,7 @@ class StateWriteFails extends DynamoHistoryStore {
     base: DynamoHistoryStore,
     private readonly image: string,
   ) {
-    super({ client: ddb, tableName: base.tableName });
+    super({ client: servers.ddb, tableName: base.tableName });
   }
   override async putState(next: ImageState): Promise<boolean> {
     if (next.image === this.image) throw new Error('ProvisionedThroughputExceededException: injected');
@@ -38,7 +24,7 @@ class StateWriteFails extends DynamoHistoryStore {
 
 describe('trackDrift result errors', () => {
   it('returns the history write failures it recorded in the run summary, without repeating the input errors', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const ok = uniqueImage('ok');
     const broken = uniqueImage('broken');
     const out = await trackDrift(
@@ -53,7 +39,7 @@ describe('trackDrift result errors', () => {
   });
 
   it('returns no errors for a clean run', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const out = await h.run('r1', [result(uniqueImage(), 'OK')]);
     expect(out.errors).toEqual([]);
     h.close();

@@ -1,30 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
 import { trackDrift } from '../../lambdas/engine/history/index.js';
 import { SnsNotifier } from '../../lambdas/engine/notify/sns.js';
 import type { Notifier } from '../../lambdas/engine/notify/types.js';
-import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
-import { localSnsClient, startFakeSns, startFauxqs, type FauxqsHandle } from '../support/sns.js';
+import { localSnsClient, startFakeSns } from '../support/sns.js';
 import { result, uniqueImage } from './fixtures.js';
-import { COMMIT, historyHarness } from './harness.js';
+import { COMMIT, historyHarness, useLocalAwsServers } from './harness.js';
 
-let dynamo: DynaliteHandle;
-let fauxqs: FauxqsHandle;
-let ddb: DynamoDBClient;
-
-beforeAll(async () => {
-  [dynamo, fauxqs] = await Promise.all([startDynalite(), startFauxqs()]);
-  ddb = localDynamoClient(dynamo.endpoint);
-});
-
-afterAll(async () => {
-  ddb?.destroy();
-  await Promise.all([dynamo?.stop(), fauxqs?.stop()]);
-});
+const servers = useLocalAwsServers();
 
 describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   it('sends exactly one message per change for present → disappeared → resolved, none in between', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage('api');
     const perRun: number[] = [];
     const sequence = ['OK', 'OK', 'TAG_MISSING', 'TAG_MISSING', 'OK', 'OK'] as const;
@@ -63,7 +49,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('announces NEVER_PUSHED on the first run', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const [a, b] = [uniqueImage('a'), uniqueImage('b')];
     const out = await h.run('first', [result(a, 'TAG_MISSING'), result(b, 'REPO_MISSING')]);
     expect(out.drift.get(a)).toBe('NEVER_PUSHED');
@@ -76,7 +62,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('records and sends nothing the second time the same run id comes in', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     const first = await h.run('evt-1', [result(img, 'TAG_MISSING')]);
     const again = await h.run('evt-1', [result(img, 'TAG_MISSING')]);
@@ -90,7 +76,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('sends one message between two concurrent runs that see the same change', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     await h.run('seed', [result(img, 'OK')]);
     h.advanceMinutes(15);
@@ -102,7 +88,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('records the change once when a run read the state before a concurrent run changed it', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     await h.run('seed', [result(img, 'OK')]);
     h.advanceMinutes(15);
@@ -131,7 +117,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('announces once when a concurrent run finds the change while the first is still publishing', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     await h.run('seed', [result(img, 'OK')]);
     h.advanceMinutes(15);
@@ -160,7 +146,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('announces each of many changes once when concurrent runs interleave', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const images = Array.from({ length: 8 }, () => uniqueImage('many'));
     await h.run('seed', images.map((i) => result(i, 'OK')));
     h.advanceMinutes(15);
@@ -172,7 +158,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('never transitions on RATE_LIMITED or UNREACHABLE', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const [present, missing] = [uniqueImage('p'), uniqueImage('m')];
     await h.run('r0', [result(present, 'OK'), result(missing, 'TAG_MISSING')]);
     await h.published();
@@ -188,7 +174,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('flags UNVERIFIED after 3 runs without a verdict and alerts it once', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const img = uniqueImage();
     await h.run('r0', [result(img, 'OK')]);
     const perRun: number[] = [];
@@ -210,7 +196,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('reminds every 24 hours while a drift stays open', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint, { reminderIntervalHours: 24 });
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint, { reminderIntervalHours: 24 });
     const img = uniqueImage();
     const steps = [0, 15, 24 * 60 - 15, 15, 60, 23 * 60 - 15, 15];
     const subjects: Array<string | null> = [];
@@ -235,7 +221,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('closes the drift of an image that left the desired state as "no longer desired", once', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const [gone, stays] = [uniqueImage('gone'), uniqueImage('stays')];
     await h.run('r0', [result(gone, 'TAG_MISSING'), result(stays, 'TAG_MISSING')]);
     await h.published();
@@ -256,7 +242,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('keeps images that are missing from an incomplete run tracked', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const [a, b] = [uniqueImage('a'), uniqueImage('b')];
     await h.run('r0', [result(a, 'TAG_MISSING'), result(b, 'OK')]);
     await h.published();
@@ -269,7 +255,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('keeps an announcement whose publish failed and sends it on a later run', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const fake = await startFakeSns(() => ({ ok: false, status: 500, code: 'InternalError', message: 'boom', type: 'Receiver' }));
     const sns = localSnsClient(fake.endpoint, 2);
     const failing = new SnsNotifier({ client: sns, topicArn: h.topicArn, attempts: 2, baseDelayMs: 5 });
@@ -299,7 +285,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('does not retry a publish that cannot succeed (topic not found)', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const fake = await startFakeSns(() => ({ ok: false, status: 404, code: 'NotFound', message: 'Topic does not exist' }));
     const sns = localSnsClient(fake.endpoint, 3);
     const notifier = new SnsNotifier({ client: sns, topicArn: h.topicArn, attempts: 3, baseDelayMs: 5 });
@@ -312,7 +298,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
   });
 
   it('splits a run with many changes into messages SNS accepts, each change in exactly one', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const longPath = 'clusters/production/eu-west-1/tenants/team-platform/apps/'.repeat(3);
     const images = Array.from({ length: 30 }, () => uniqueImage('big'));
     const results = images.map((img) => ({
@@ -340,7 +326,7 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
 
 describe('history queries', () => {
   it('lists events by image, app, time range and status, open drifts and recent runs', async () => {
-    const h = await historyHarness(ddb, fauxqs.endpoint);
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const [api, web] = [uniqueImage('api'), uniqueImage('web')];
     await h.run('q0', [result(api, 'OK', { apps: ['payments'] }), result(web, 'OK', { apps: ['shop'] })], { notifier: null });
     h.advanceMinutes(60 * 24 * 40); // next month
