@@ -19,9 +19,10 @@ export function parseFormat(text: string, allowed: readonly OutputFormat[] = OUT
 export function writeAuditReport(
   report: AuditReport,
   format: OutputFormat,
-  options: { color: boolean; revision?: string | undefined },
+  options: { color: boolean; revision?: string | undefined; title?: string },
   out: NodeJS.WritableStream = process.stdout,
 ): void {
+  const title = options.title ? { title: options.title } : {};
   switch (format) {
     case 'json':
       out.write(formatJson(auditReportToJson(report)));
@@ -30,10 +31,10 @@ export function writeAuditReport(
       out.write(`${JSON.stringify(auditReportToSarif(report, { toolVersion: TOOL_VERSION, ...(options.revision ? { revision: options.revision } : {}) }), null, 2)}\n`);
       break;
     case 'markdown':
-      out.write(withFinalNewline(auditReportToMarkdown(report)));
+      out.write(withFinalNewline(auditReportToMarkdown(report, title)));
       break;
     case 'table':
-      out.write(withFinalNewline(renderAuditTable(report, { color: options.color, width: terminalWidth() })));
+      out.write(withFinalNewline(renderAuditTable(report, { color: options.color, width: terminalWidth(), ...title })));
       break;
   }
 }

@@ -35,7 +35,7 @@ export async function checkCommand(images: string[], flags: CheckFlags, env: Env
     findings: [],
     desired: [],
   };
-  writeAuditReport(report, format, { color: colorEnabled(env) });
+  writeAuditReport(report, format, { color: colorEnabled(env), title: 'image-drift check' });
   return failingResults(results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
 }
 

@@ -117,6 +117,7 @@ describe('image-drift check', () => {
     const ok = await cli.run(['check', 'ghcr.io/acme/api:latest', 'ghcr.io/acme/api:1.0', ...flags()]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/OK\s+ghcr\.io\/acme\/api:latest/);
+    expect(ok.stdout.split('\n')[0]).toMatch(/^image-drift check · /);
     const hidden = await cli.run(['check', 'ghcr.io/acme/secret:1.0', ...flags(), '--fail-on', 'NOT_VISIBLE_ANONYMOUSLY']);
     expect(hidden.code).toBe(1);
   });

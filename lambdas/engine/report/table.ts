@@ -32,6 +32,8 @@ export interface TableOptions {
   color: boolean;
   /** Terminal width; 100 when not given. */
   width?: number;
+  /** First words of the heading; `image-drift audit` when not given (`image-drift check` for the check command). */
+  title?: string;
 }
 
 const DEFAULT_WIDTH = 100;
@@ -252,7 +254,7 @@ export function renderAuditTable(report: AuditReport, options: TableOptions): st
   const colors = picocolors.createColors(options.color);
   const width = options.width ?? DEFAULT_WIDTH;
   const lines: string[] = [
-    colors.bold(`image-drift audit \u00b7 ${describeSource(report.source)} \u00b7 ${formatDuration(report.durationMs)}`),
+    colors.bold(`${options.title ?? 'image-drift audit'} \u00b7 ${describeSource(report.source)} \u00b7 ${formatDuration(report.durationMs)}`),
     '',
   ];
   const results = sortResults(report.results);
