@@ -139,14 +139,50 @@ describe('evolve', () => {
     expect(state?.noVerdictRuns).toBe(0);
   });
 
-  it('announces the return from UNVERIFIED to PRESENT as resolved', () => {
+  it('announces the return from UNVERIFIED to the same PRESENT as verified again, not as resolved', () => {
     const { state } = replay(['OK', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE', 'OK'], { announce: false });
     // nothing announced in this replay: the UNVERIFIED was never told, so coming back is silent
     expect(state && announcementKind(state)).toBeUndefined();
     const told = replay(['OK', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE'], { announce: true });
     expect(told.state?.notifiedStatus).toBe('UNVERIFIED');
+    expect(told.state).toMatchObject({ statusBeforeUnverified: 'PRESENT', sinceBeforeUnverified: ctx(0).now.toISOString() });
     const back = evolve(told.state, result(IMG, 'OK'), ctx(60));
-    expect(back.events).toEqual([expect.objectContaining({ from: 'UNVERIFIED', to: 'PRESENT' })]);
+    expect(back.events).toEqual([expect.objectContaining({ from: 'UNVERIFIED', to: 'PRESENT', reason: 'verified again' })]);
+    expect(back.next?.since).toBe(ctx(0).now.toISOString());
+    expect(back.next && announcementKind(back.next)).toBe('verified');
+  });
+
+  it('announces NEVER_PUSHED → UNVERIFIED → NEVER_PUSHED as verified again, with the drift\'s original since', () => {
+    const told = replay(['TAG_MISSING', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE'], { announce: true });
+    expect(told.state?.notifiedStatus).toBe('UNVERIFIED');
+    const back = evolve(told.state, result(IMG, 'TAG_MISSING'), ctx(60));
+    expect(back.next?.status).toBe('NEVER_PUSHED');
+    expect(back.next?.since).toBe(t0.toISOString());
+    expect(back.events).toEqual([
+      expect.objectContaining({ kind: 'STATUS_CHANGED', from: 'UNVERIFIED', to: 'NEVER_PUSHED', reason: 'verified again' }),
+    ]);
+    expect(back.next && pendingAnnouncement(back.next, ctx(60).now, 24 * 3_600_000)?.kind).toBe('verified');
+    // once told, it is an ordinary open drift again: reminders count from the verified-again announcement
+    const settled = back.next && markAnnounced(back.next, ctx(60).now);
+    expect(settled && announcementKind(settled)).toBeUndefined();
+    expect(settled?.notifiedStatus).toBe('NEVER_PUSHED');
+  });
+
+  it('announces PRESENT → UNVERIFIED → TAG_MISSING as a new DISAPPEARED drift', () => {
+    const told = replay(['OK', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE'], { announce: true });
+    const back = evolve(told.state, result(IMG, 'TAG_MISSING'), ctx(60));
+    expect(back.next?.status).toBe('DISAPPEARED');
+    expect(back.next?.since).toBe(ctx(60).now.toISOString());
+    expect(back.events).toEqual([expect.objectContaining({ from: 'UNVERIFIED', to: 'DISAPPEARED' })]);
+    expect(back.events[0]?.reason).not.toBe('verified again');
+    expect(back.next && announcementKind(back.next)).toBe('new');
+  });
+
+  it('announces NEVER_PUSHED → UNVERIFIED → OK as resolved', () => {
+    const told = replay(['TAG_MISSING', 'UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE'], { announce: true });
+    const back = evolve(told.state, result(IMG, 'OK'), ctx(60));
+    expect(back.next?.status).toBe('PRESENT');
+    expect(back.next?.since).toBe(ctx(60).now.toISOString());
     expect(back.next && announcementKind(back.next)).toBe('resolved');
   });
 

@@ -191,7 +191,10 @@ describe('trackDrift against DynamoDB (dynalite) and SNS (fauxqs)', () => {
     h.advanceMinutes(15);
     await h.run('r7', [result(img, 'OK')]);
     const back = await h.published();
-    expect(back.map((m) => m.payload.changes[0]?.kind)).toEqual(['resolved']);
+    // PRESENT before the outage and PRESENT after: verified again, not a drift resolved
+    expect(back.map((m) => m.payload.changes[0]?.kind)).toEqual(['verified']);
+    expect(back[0]?.payload.changes[0]).toMatchObject({ status: 'PRESENT', previous: 'PRESENT' });
+    expect(await h.store.getState(img)).toMatchObject({ status: 'PRESENT', statusBeforeUnverified: 'PRESENT' });
     h.close();
   });
 

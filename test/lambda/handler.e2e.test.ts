@@ -436,17 +436,20 @@ describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB,
     expect(proxy.requests.some((r) => r.fault === 'reset')).toBe(true);
     expect(proxy.requests.some((r) => r.fault === 'status')).toBe(true);
 
-    // The registry answers again: every image has a verdict and subscribers learn it once.
+    // The registry answers again with the statuses from before the outage: subscribers learn once that
+    // every image is verified again, unchanged, and each status keeps the since it had before the outage.
     tick();
     await container()({ id: 'e5d', time: now.toISOString() });
     const back = await received();
     expect(back).toHaveLength(1);
     expect(changesOf(back)).toEqual([
-      ['new', MIGRATIONS, 'DISAPPEARED'],
-      ['new', NEVER_PUSHED, 'NEVER_PUSHED'],
-      ['resolved', ENVOY, 'PRESENT'],
-      ['resolved', WEB, 'PRESENT'],
+      ['verified', MIGRATIONS, 'DISAPPEARED'],
+      ['verified', NEVER_PUSHED, 'NEVER_PUSHED'],
+      ['verified', ENVOY, 'PRESENT'],
+      ['verified', WEB, 'PRESENT'],
     ]);
+    const after = await Promise.all(ALL.map((image) => store.getState(image)));
+    expect(after.map((s) => [s?.status, s?.since])).toEqual(before.map((s) => [s?.status, s?.since]));
   });
 
   it('a failed SNS publish keeps the transition, and the next run with a working SNS sends it once', async () => {

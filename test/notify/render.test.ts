@@ -108,6 +108,25 @@ describe('renderNotification', () => {
     expect(m?.attributes['severity']?.StringValue).toBe('low');
   });
 
+  it('says "verified again" for images whose status the registry confirms after an outage', () => {
+    const [m] = renderNotification(
+      [
+        change('x/y:1', { kind: 'verified', previous: 'NEVER_PUSHED', since: '2026-11-20T09:15:00.000Z' }),
+        change('x/z:1', { kind: 'verified', status: 'PRESENT', previous: 'PRESENT', verdict: 'OK', hint: undefined }),
+      ],
+      ctx,
+    );
+    expect(m?.subject).toBe('2 images verified again · org/gitops@a1b2c3d');
+    expect(m?.text).toContain('VERIFIED AGAIN  x/y:1');
+    expect(m?.text).toContain('NEVER_PUSHED since 2026-11-20 09:15 UTC, unchanged: the registry answers again');
+    expect(m?.text).not.toMatch(/RESOLVED|NEW  /);
+    expect(m?.attributes['severity']?.StringValue).toBe('low');
+    expect(JSON.parse(m?.attributes['kinds']?.StringValue ?? '')).toEqual(['verified']);
+    expect(m?.payload.summary).toEqual({ verified: 2 });
+    const [mixed] = renderNotification([change('a/b:1'), change('x/y:1', { kind: 'verified' })], ctx);
+    expect(mixed?.subject).toBe('1 new drift, 1 verified again · org/gitops@a1b2c3d');
+  });
+
   it('builds a MessageStructure json body with text for email and JSON for machines', () => {
     const [m] = renderNotification([change('x/y:1')], ctx);
     const doc = JSON.parse(m?.message ?? '') as Record<string, string>;

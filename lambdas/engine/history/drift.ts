@@ -184,6 +184,13 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
     }
     if (runs >= ctx.unverifiedAfterRuns && next.status !== 'UNVERIFIED') {
       const from = next.status;
+      if (from !== undefined) {
+        next.statusBeforeUnverified = from;
+        next.sinceBeforeUnverified = next.since;
+      } else {
+        delete next.statusBeforeUnverified;
+        delete next.sinceBeforeUnverified;
+      }
       next.status = 'UNVERIFIED';
       next.since = at;
       next.verdict = result.status;
@@ -233,9 +240,12 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
     }
     if (status !== next.status) {
       const from = next.status;
-      const reason = statusReason(status, result, prev);
+      // The registry answers again with the status the image had before the outage: the drift (or its
+      // absence) did not restart, so `since` goes back to when that status began.
+      const unchanged = from === 'UNVERIFIED' && status === next.statusBeforeUnverified && !retracked;
+      const reason = unchanged ? 'verified again' : statusReason(status, result, prev);
       next.status = status;
-      next.since = at;
+      next.since = unchanged ? (next.sinceBeforeUnverified ?? at) : at;
       next.verdict = result.status;
       next.evidence = boundEvidence(result.evidence);
       next.hint = result.hint;
@@ -304,13 +314,20 @@ export function effectiveStatus(state: Pick<ImageState, 'tracked' | 'status'>): 
 
 /** The announcement a state change still owes subscribers, if any (reminders excluded). */
 export function announcementKind(
-  state: Pick<ImageState, 'tracked' | 'status' | 'notifiedStatus' | 'notifiedVersion' | 'statusVersion'>,
+  state: Pick<
+    ImageState,
+    'tracked' | 'status' | 'notifiedStatus' | 'notifiedVersion' | 'statusVersion' | 'statusBeforeUnverified'
+  >,
 ): Exclude<AnnouncementKind, 'reminder'> | undefined {
   if (state.notifiedVersion >= state.statusVersion) return undefined;
   const told = state.notifiedStatus;
   const toldDrift = told !== undefined && told !== 'UNTRACKED' && told !== 'PRESENT';
   if (!state.tracked) return toldDrift ? 'no-longer-desired' : undefined;
   const s = state.status;
+  // Subscribers were told UNVERIFIED; the registry now confirms the status from before the outage.
+  if (told === 'UNVERIFIED' && s !== undefined && s !== 'UNVERIFIED' && s === state.statusBeforeUnverified) {
+    return 'verified';
+  }
   if (!isOpenDrift(s)) return toldDrift ? 'resolved' : undefined;
   if (s === 'UNVERIFIED') return told === 'UNVERIFIED' ? undefined : 'unverified';
   return told === s ? undefined : 'new';

@@ -179,13 +179,25 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   return { transitions: events, drift, errors: errors.slice(input.errors?.length ?? 0), ...(notification ? { notification } : {}) };
 }
 
+/**
+ * What subscribers knew before this change. After an outage they were told UNVERIFIED; once the registry
+ * answers again, the status from before the outage is the meaningful "was".
+ */
+function previousFor(state: ImageState): NotificationChange['previous'] {
+  const told = state.notifiedStatus;
+  if (told === 'UNVERIFIED' && state.tracked && state.status !== 'UNVERIFIED' && state.statusBeforeUnverified !== undefined) {
+    return state.statusBeforeUnverified;
+  }
+  return told;
+}
+
 function changeFor(state: ImageState, pending: PendingAnnouncement): NotificationChange {
   const status = effectiveStatus(state) ?? 'UNVERIFIED';
   return {
     kind: pending.kind,
     image: state.image,
     status,
-    ...(state.notifiedStatus !== undefined ? { previous: state.notifiedStatus } : {}),
+    ...(previousFor(state) !== undefined ? { previous: previousFor(state) } : {}),
     ...(!state.tracked && state.status !== undefined ? { closedStatus: state.status } : {}),
     since: (!state.tracked ? state.untrackedAt : undefined) ?? state.since,
     ...(state.verdict !== undefined ? { verdict: state.verdict } : {}),

@@ -13,6 +13,13 @@ export interface ImageState {
   verifiedStatus?: DriftStatus;
   /** When the current status began (ISO 8601). */
   since: string;
+  /**
+   * Status and `since` the image had when it last became UNVERIFIED (absent when it had no status yet).
+   * Kept after the registry answers again, until the next outage: they word the recovery announcement
+   * ("verified again" when unchanged) and restore `since` when the status did not change.
+   */
+  statusBeforeUnverified?: DriftStatus;
+  sinceBeforeUnverified?: string;
   /** False once the image left the desired state ("no longer desired"). */
   tracked: boolean;
   untrackedAt?: string;
@@ -85,7 +92,7 @@ export interface RunSummary {
   expiresAt: number;
 }
 
-export type AnnouncementKind = 'new' | 'resolved' | 'reminder' | 'unverified' | 'no-longer-desired';
+export type AnnouncementKind = 'new' | 'resolved' | 'reminder' | 'unverified' | 'verified' | 'no-longer-desired';
 
 /** Identity of one announcement, claimed (conditional write) before it is published. */
 export interface NotificationClaim {

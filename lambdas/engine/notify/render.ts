@@ -24,12 +24,13 @@ export interface RenderOptions {
   maxBytes?: number;
 }
 
-const KIND_ORDER: AnnouncementKind[] = ['new', 'unverified', 'reminder', 'resolved', 'no-longer-desired'];
+const KIND_ORDER: AnnouncementKind[] = ['new', 'unverified', 'reminder', 'resolved', 'verified', 'no-longer-desired'];
 const KIND_LABEL: Record<AnnouncementKind, string> = {
   new: 'NEW',
   unverified: 'UNVERIFIED',
   reminder: 'STILL OPEN',
   resolved: 'RESOLVED',
+  verified: 'VERIFIED AGAIN',
   'no-longer-desired': 'NO LONGER DESIRED',
 };
 
@@ -80,6 +81,7 @@ function headline(changes: readonly NotificationChange[]): string {
     }
     if (kind === 'resolved') return plural(n, 'drift resolved', 'drifts resolved');
     if (kind === 'reminder') return plural(n, 'drift still open', 'drifts still open');
+    if (kind === 'verified') return `${plural(n, 'image', 'images')} verified again`;
     return `${plural(n, 'drift', 'drifts')} closed: no longer desired`;
   }
   const parts: string[] = [];
@@ -90,6 +92,7 @@ function headline(changes: readonly NotificationChange[]): string {
     if (kind === 'unverified') parts.push(`${n} unverified`);
     if (kind === 'reminder') parts.push(`${n} still open`);
     if (kind === 'resolved') parts.push(`${n} resolved`);
+    if (kind === 'verified') parts.push(`${n} verified again`);
     if (kind === 'no-longer-desired') parts.push(`${n} no longer desired`);
   }
   return parts.join(', ');
@@ -153,9 +156,11 @@ function entryText(c: NotificationChange, now: Date): string {
       ? `${c.closedStatus ?? c.previous ?? 'drift'} closed: the image is no longer in the desired state (not a fix)`
       : c.kind === 'resolved'
         ? `${c.status === 'UNTRACKED' ? 'closed' : c.status} (was ${c.previous ?? 'a drift'})`
-        : `${c.status}${c.previous && c.previous !== c.status ? ` (was ${c.previous})` : ''} since ${fmtTime(c.since)}${
-            c.kind === 'reminder' ? ` (open ${openFor(c.since, now)})` : ''
-          }`;
+        : c.kind === 'verified'
+          ? `${c.status} since ${fmtTime(c.since)}, unchanged: the registry answers again`
+          : `${c.status}${c.previous && c.previous !== c.status ? ` (was ${c.previous})` : ''} since ${fmtTime(c.since)}${
+              c.kind === 'reminder' ? ` (open ${openFor(c.since, now)})` : ''
+            }`;
   lines.push(`    Status:   ${state}`);
   const ev = compactEvidence(c.evidence);
   const evParts: string[] = [];
