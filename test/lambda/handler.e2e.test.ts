@@ -10,18 +10,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../lambdas/audit/handler.js';
 import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
 import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
@@ -117,32 +116,6 @@ spec:
           image: ghcr.io/acme/web:1.4.2
 `,
 };
-
-/** A repository archive as codeload serves it: gzip'd tar, one `<owner>-<repo>-<sha7>/` directory. */
-async function archive(owner: string, repo: string, sha: string, files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  const top = `${owner}-${repo}-${sha.slice(0, 7)}`;
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  const add = (header: Partial<tar.Header> & { name: string }, content?: Buffer): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
-      if (content === undefined) pack.entry(header, callback);
-      else pack.entry(header, content, callback);
-    });
-  await add({ name: `${top}/`, type: 'directory' });
-  for (const [path, content] of Object.entries(files)) {
-    const body = Buffer.from(content);
-    await add({ name: `${top}/${path}`, type: 'file', size: body.length, mode: 0o644 }, body);
-  }
-  pack.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
 
 /** Everything the process writes to stdout/stderr while installed (Powertools logs and EMF metrics). */
 function captureOutput() {
@@ -287,7 +260,7 @@ beforeAll(async () => {
     private: true,
     defaultBranch: 'main',
     refs: { main: COMMIT },
-    archives: { [COMMIT]: await archive('acme', 'gitops', COMMIT, REPO_FILES) },
+    archives: { [COMMIT]: await gitHubArchive('acme', 'gitops', COMMIT, REPO_FILES) },
   });
 
   dynalite = await startDynalite();
@@ -543,7 +516,7 @@ describe('the scheduled Lambda handler against local registry, GitHub, DynamoDB,
 describe('the scheduled Lambda handler over time', () => {
   it('a commit that drops an app closes its open drift as "no longer desired", announced once', async () => {
     const { 'apps/web.yaml': _web, 'services/web/deployment.yaml': _deployment, ...rest } = REPO_FILES;
-    github.setRef('acme', 'gitops', 'main', COMMIT_WITHOUT_WEB, await archive('acme', 'gitops', COMMIT_WITHOUT_WEB, rest));
+    github.setRef('acme', 'gitops', 'main', COMMIT_WITHOUT_WEB, await gitHubArchive('acme', 'gitops', COMMIT_WITHOUT_WEB, rest));
     tick();
     const summary = await container()({ id: 'e13', time: now.toISOString() });
     expect(summary.repositories).toEqual([expect.objectContaining({ commit: COMMIT_WITHOUT_WEB, images: 3 })]);

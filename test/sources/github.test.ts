@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
 import { SourceUnavailableError } from '../../lambdas/engine/sources/errors.js';
 import { createGitHubSource, type GitHubSourceOptions } from '../../lambdas/engine/sources/github.js';
 import { openSource, parseRepoSpec } from '../../lambdas/engine/sources/index.js';
+import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 
 const TOKEN = 'ghp_testtokenvalue0123456789';
@@ -15,45 +14,9 @@ const SHA_MAIN = 'a'.repeat(40);
 const SHA_TAG = 'b'.repeat(40);
 const SHA_MOVED = 'c'.repeat(40);
 
-/** A repository archive as codeload serves it: gzip'd tar, one `<owner>-<repo>-<sha7>/` directory. */
-async function archive(owner: string, repo: string, sha: string, files: Record<string, string | Buffer>): Promise<Buffer> {
-  const pack = tar.pack();
-  const top = `${owner}-${repo}-${sha.slice(0, 7)}`;
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  const add = (header: Partial<tar.Header> & { name: string }, content?: Buffer): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
-      if (content === undefined) pack.entry(header, callback);
-      else pack.entry(header, content, callback);
-    });
-  // Like `git archive`: a pax global header carrying the commit (packed as a file, retyped below).
-  await add({ name: 'pax_global_header', type: 'file', mode: 0o666, mtime: new Date(0) }, Buffer.from(`52 comment=${sha}\n`));
-  await add({ name: `${top}/`, type: 'directory' });
-  for (const [path, content] of Object.entries(files)) {
-    const body = Buffer.from(content);
-    await add({ name: `${top}/${path}`, type: 'file', size: body.length, mode: 0o644 }, body);
-  }
-  await add({ name: `${top}/link.yaml`, type: 'symlink', linkname: '../../etc/passwd' });
-  pack.finalize();
-  await done;
-  const tarball = Buffer.concat(chunks);
-  retypeAsPaxGlobalHeader(tarball.subarray(0, 512));
-  return gzipSync(tarball);
-}
-
-/** Sets a ustar header block's typeflag to `g` (pax global header) and recomputes its checksum. */
-function retypeAsPaxGlobalHeader(block: Buffer): void {
-  block.write('g', 156, 'latin1');
-  block.fill(' ', 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-}
+/** The archive every test serves, with a symlink that must never be followed out of the tree. */
+const archive = (owner: string, repo: string, sha: string, files: Record<string, string | Buffer>) =>
+  gitHubArchive(owner, repo, sha, files, { symlinks: { 'link.yaml': '../../etc/passwd' } });
 
 let github: FakeGitHub;
 const cleanup: string[] = [];
