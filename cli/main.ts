@@ -59,6 +59,7 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option('--changed-since <ref>', 'pull-request mode: only check images new or changed since this git revision')
     .option('--base <ref>', 'pull-request mode with --repo: the base revision (with --head)')
     .option('--head <ref>', 'pull-request mode with --repo: the head revision')
+    .option('--allow-unverified', 'exit 0/1 even when images got no verdict (UNREACHABLE, RATE_LIMITED, REGISTRY_NOT_ALLOWED); default: exit 3')
     .option('--no-history', 'do not record this run in the history store')
     .option('--no-progress', 'no progress line on the terminal')
     .option('--markdown-summary <file>', 'also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)')
@@ -71,6 +72,7 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'sarif', 'markdown']).default('table'))
     .option('--json', 'same as --format json')
     .option('--fail-on <statuses>', 'statuses that make the exit code 1', collect)
+    .option('--allow-unverified', 'exit 0/1 even when images got no verdict; default: exit 3')
     .option('--github-api-url <url>', 'GitHub API base URL for the Packages API')
     .addHelpText('after', `${CREDENTIALS_HELP}\n${EXIT_CODES_HELP}`)
     .action(async (images: string[], options) => setExitCode(await (await import('./commands/check.js')).checkCommand(images, options)));

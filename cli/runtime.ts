@@ -19,8 +19,9 @@ import { createImageChecker, type DiagnosingImageChecker, type ExchangeEvent } f
 import { loadRegistryCredentials, makeCredential, RegistryCredentials } from '../lambdas/engine/registry/credentials.js';
 import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
 import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
-import type { AuditResult, FileTree, RepoSource } from '../lambdas/engine/model.js';
-import { UsageError } from './exit-codes.js';
+import type { AuditReport, AuditResult, FileTree, RepoSource } from '../lambdas/engine/model.js';
+import { unverifiedNote } from '../lambdas/engine/completeness.js';
+import { ExitCode, UsageError } from './exit-codes.js';
 import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
 
 export interface SourceFlags {
@@ -36,6 +37,8 @@ export interface RegistryFlags {
   concurrency?: string;
   githubApiUrl?: string;
   packagesTokenSeesAll?: boolean;
+  /** Exit 0/1 even when images got no verdict (default: exit 3, the run is incomplete). */
+  allowUnverified?: boolean;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -146,6 +149,26 @@ export async function buildChecker(
     },
     ...(onExchange ? { onExchange } : {}),
   });
+}
+
+/**
+ * The exit code of a finished report: 3 when images got no verdict (unless allowed), else 1 for results at or
+ * above failOn, else 0. The count of unverified images is added to the report's notes (every format shows them)
+ * before it is written, and said on stderr when it decides the exit code.
+ */
+export function noteUnverified(report: AuditReport): string | undefined {
+  const note = unverifiedNote(report.results);
+  if (note) report.notes = [...(report.notes ?? []), note];
+  return note;
+}
+
+export function exitCodeForReport(report: AuditReport, failOn: ReadonlySet<FailOnValue>, allowUnverified: boolean): ExitCode {
+  const note = unverifiedNote(report.results);
+  if (note && !allowUnverified) {
+    process.stderr.write(`image-drift: the audit is incomplete: ${note} Pass --allow-unverified to accept that.\n`);
+    return ExitCode.Incomplete;
+  }
+  return failingResults(report.results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
 }
 
 /** `--fail-on` accepts a comma-separated list and may be repeated; the config's failOn is the default. */

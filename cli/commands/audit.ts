@@ -16,8 +16,9 @@ import { ExitCode, IncompleteAuditError, UsageError } from '../exit-codes.js';
 import {
   buildChecker,
   checkPathsExist,
-  failingResults,
+  exitCodeForReport,
   loadCliConfig,
+  noteUnverified,
   openCliSource,
   resolveFailOn,
   stateDirFrom,
@@ -90,10 +91,11 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
     });
   }
 
+  noteUnverified(report);
   writeAuditReport(report, format, { color: colorEnabled(env), revision: report.source.commit });
   if (flags.markdownSummary) await appendSummary(flags.markdownSummary, `${auditReportToMarkdown(report)}\n`);
   if (historyFailure) throw historyFailure;
-  return failingResults(report.results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
+  return exitCodeForReport(report, failOn, flags.allowUnverified ?? false);
 }
 
 interface PullRequestMode {

@@ -6,9 +6,9 @@ import { checkDesiredImages } from '../../lambdas/engine/audit.js';
 import { parseImageReference } from '../../lambdas/engine/reference/index.js';
 import type { AuditReport, DesiredImage } from '../../lambdas/engine/model.js';
 import { createProgress } from '../../lambdas/engine/report/progress.js';
-import { ExitCode, UsageError } from '../exit-codes.js';
+import { type ExitCode, UsageError } from '../exit-codes.js';
 import { parseFormat, writeAuditReport } from '../output.js';
-import { buildChecker, failingResults, loadCliConfig, resolveFailOn, type Env, type RegistryFlags } from '../runtime.js';
+import { buildChecker, exitCodeForReport, loadCliConfig, noteUnverified, resolveFailOn, type Env, type RegistryFlags } from '../runtime.js';
 import { colorEnabled } from '../color.js';
 
 export interface CheckFlags extends RegistryFlags {
@@ -35,8 +35,9 @@ export async function checkCommand(images: string[], flags: CheckFlags, env: Env
     findings: [],
     desired: [],
   };
+  noteUnverified(report);
   writeAuditReport(report, format, { color: colorEnabled(env), title: 'image-drift check' });
-  return failingResults(results, failOn).length > 0 ? ExitCode.Drift : ExitCode.Clean;
+  return exitCodeForReport(report, failOn, flags.allowUnverified ?? false);
 }
 
 /** An image named on the command line, shaped like a desired image without a GitOps location. */

@@ -15,7 +15,9 @@ describe('the image-drift process', () => {
       [join(ROOT, 'bin/image-drift.js'), 'check', 'ghcr.io/acme/auth-api:latest', '--registry-endpoint', 'ghcr.io=http://127.0.0.1:1', '--json'],
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'idr-docker-')), GITHUB_TOKEN: '', GH_TOKEN: '' }, timeout: 60_000 },
     );
-    expect(result.status).toBe(0);
+    // 3, not 13: the run ended normally, and an image without a verdict makes it incomplete (fail closed).
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain('1 of 1 image was not verified');
     const report = JSON.parse(result.stdout) as { results: { image: string; status: string }[] };
     expect(report.results).toEqual([expect.objectContaining({ image: 'ghcr.io/acme/auth-api:latest', status: 'UNREACHABLE' })]);
   });
