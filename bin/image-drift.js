@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Launcher for the TypeScript CLI: registers tsx's loader, then runs bin/image-drift.ts.
-// Keeping the CLI in TypeScript (no build step) means `npm ci` is the whole install.
-import { register } from 'tsx/esm/api';
+// Development launcher kept for scripts and docs that name bin/image-drift.js: runs the compiled CLI
+// (dist/cli/image-drift.js, the package's "bin"), built by `npm ci`/`npm run build` with scripts/build.mjs.
+// No TypeScript loader runs: run `npm run build` after changing the sources.
+import { existsSync } from 'node:fs';
 
-register();
-await import('./image-drift.ts');
+const built = new URL('../dist/cli/image-drift.js', import.meta.url);
+if (!existsSync(built)) {
+  process.stderr.write('image-drift: the CLI is not built yet; run `npm run build` (npm ci does it too)\n');
+  process.exit(2);
+}
+await import(built.href);

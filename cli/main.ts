@@ -4,8 +4,7 @@
  * Commands are imported when run, so `desired` never loads the AWS SDK or the registry client.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../lambdas/engine/config/schema.js';
-import { CredentialError } from '../lambdas/engine/config/secret.js';
+import { ConfigError, CredentialError } from '../lambdas/engine/config/errors.js';
 import { SourceUnavailableError } from '../lambdas/engine/sources/errors.js';
 import { EXIT_CODES_HELP, ExitCode, IncompleteAuditError, UsageError } from './exit-codes.js';
 import { collect } from './parse.js';

@@ -1,7 +1,4 @@
-import { createRequire } from 'node:module';
+import packageJson from '../package.json' with { type: 'json' };
 
-const require = createRequire(import.meta.url);
-const packageJson = require('../package.json') as { version: string };
-
-/** The version in package.json, shown by --version and written into SARIF logs. */
+/** The version in package.json, shown by --version and written into SARIF logs (inlined by the build). */
 export const TOOL_VERSION: string = packageJson.version;

@@ -200,15 +200,14 @@ export class ImageDriftAuditor extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'image-drift-auditor audit function',
     });
-    const environment = {
-      ...lambdaEnvironment({
-        config,
-        historyTableName: this.table.tableName,
-        topicArn: this.topic.topicArn,
-        secretArn: this.secret.secretArn,
-      }),
-      NODE_OPTIONS: '--enable-source-maps',
-    };
+    // No source map and no --enable-source-maps: the map was 3.5× the bundle and made module init 40 % slower;
+    // stack traces name minified functions, the messages (which carry the evidence) are unchanged.
+    const environment = lambdaEnvironment({
+      config,
+      historyTableName: this.table.tableName,
+      topicArn: this.topic.topicArn,
+      secretArn: this.secret.secretArn,
+    });
     this.function = new NodejsFunction(this, 'Audit', {
       description: 'Audits the GitOps repositories against their container registries',
       entry: props.entry ?? DEFAULT_HANDLER_ENTRY,
@@ -233,7 +232,8 @@ export class ImageDriftAuditor extends Construct {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
-        sourceMap: true,
+        sourceMap: false,
+        esbuildArgs: { '--legal-comments': 'none' },
         // The Node.js 24 runtime ships the AWS SDK v3: leaving it out keeps the bundle small and
         // cold starts fast. The price: the runtime's SDK version, not package-lock's, runs in AWS.
         externalModules: ['@aws-sdk/*'],

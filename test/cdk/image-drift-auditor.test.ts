@@ -112,14 +112,13 @@ describe('audit function', () => {
     const topic = onlyResource(minimal, 'AWS::SNS::Topic');
     const secret = onlyResource(minimal, 'AWS::SecretsManager::Secret');
     expect(Object.keys(vars).sort()).toEqual(
-      [ENV_CONFIG, ENV_HISTORY_TABLE_NAME, ENV_TOPIC_ARN, ENV_SECRET_ARN, ENV_POWERTOOLS_SERVICE_NAME, ENV_POWERTOOLS_METRICS_NAMESPACE, 'NODE_OPTIONS'].sort(),
+      [ENV_CONFIG, ENV_HISTORY_TABLE_NAME, ENV_TOPIC_ARN, ENV_SECRET_ARN, ENV_POWERTOOLS_SERVICE_NAME, ENV_POWERTOOLS_METRICS_NAMESPACE].sort(),
     );
     expect(vars[ENV_HISTORY_TABLE_NAME]).toEqual({ Ref: table.id });
     expect(vars[ENV_TOPIC_ARN]).toEqual({ Ref: topic.id });
     expect(vars[ENV_SECRET_ARN]).toEqual({ Ref: secret.id });
     expect(vars[ENV_POWERTOOLS_SERVICE_NAME]).toBe(SERVICE_NAME);
     expect(vars[ENV_POWERTOOLS_METRICS_NAMESPACE]).toBe(METRICS_NAMESPACE);
-    expect(vars.NODE_OPTIONS).toBe('--enable-source-maps');
 
     const parsed = readLambdaEnv({
       [ENV_CONFIG]: vars[ENV_CONFIG] as string,

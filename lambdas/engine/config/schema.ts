@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { VERDICTS, type DriftStatus, type Verdict } from '../model.js';
 import { DEFAULT_SCHEDULE, scheduleProblem } from './schedule.js';
+import { ConfigError } from './errors.js';
 
 export { STARTER_CONFIG_YAML } from './starter.js';
 export { DEFAULT_SCHEDULE, rateSeconds, scheduleProblem } from './schedule.js';
@@ -279,16 +280,8 @@ export type CredentialConfig = NonNullable<RegistryConfig['credential']>;
 
 // ─── Errors ────────────────────────────────────────────────────────────────
 
-/** A config that does not validate. `message` lists every problem, one per line, path first. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly problems: readonly string[] = [message],
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+// Defined in errors.ts so that the CLI can catch it without loading zod and yaml at start-up.
+export { ConfigError } from './errors.js';
 
 /** `repositories[0].repo`, `registries["ghcr.io"].endpoint`. */
 export function formatConfigPath(path: readonly PropertyKey[]): string {

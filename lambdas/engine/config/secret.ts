@@ -20,6 +20,7 @@
  */
 import { z } from 'zod';
 import type { CredentialConfig } from './schema.js';
+import { CredentialError } from './errors.js';
 
 const RegistrySecretSchema = z.strictObject({
   username: z.string().min(1, { error: 'must not be empty' }).optional(),
@@ -45,13 +46,8 @@ export interface BasicCredential {
   password: string;
 }
 
-/** A credential that is named but cannot be used. The message names keys and variables, never values. */
-export class CredentialError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CredentialError';
-  }
-}
+// Defined in errors.ts so that the CLI can catch it without loading zod at start-up.
+export { CredentialError } from './errors.js';
 
 /** Parses the secret string. An empty string or `{}` is a valid, empty secret. */
 export function parseAuditorSecret(text: string | undefined, source = 'the auditor secret'): AuditorSecret {

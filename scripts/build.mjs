@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * `npm run build` (also run by `prepare`, so `npm ci` and `npm pack` build it): compiles the TypeScript with esbuild.
+ *
+ *   dist/cli/image-drift.js   the CLI (package.json "bin"): ESM, one chunk per lazily imported command, npm
+ *                             dependencies left as imports (npm installs them), so no TypeScript loader runs.
+ *   dist/lambda/handler.mjs   the audit Lambda as deployed: minified, `@aws-sdk/*` from the runtime, no source map.
+ *
+ * Plain JavaScript on purpose: it must run before anything is compiled.
+ *   node scripts/build.mjs [--cli] [--lambda]   (both when neither is given)
+ */
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** ESM bundles of CommonJS dependencies need a `require`; the alias avoids clashing with one the bundle hoists. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __imageDriftCreateRequire } from 'node:module'; const require = __imageDriftCreateRequire(import.meta.url);";
+
+/** The Lambda bundle options; bench/lambda-bundle.ts measures exactly these. */
+export function lambdaBuildOptions(outfile, overrides = {}) {
+  return {
+    entryPoints: [join(ROOT, 'lambdas/audit/handler.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    banner: { js: ESM_REQUIRE_BANNER },
+    external: ['@aws-sdk/*'],
+    logLevel: 'error',
+    ...overrides,
+  };
+}
+
+export async function buildCli(outdir = join(ROOT, 'dist/cli')) {
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: { 'image-drift': join(ROOT, 'bin/image-drift.ts') },
+    outdir,
+    bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // npm installs the dependencies next to the package: importing them keeps the build small and fast.
+    packages: 'external',
+    banner: { js: '#!/usr/bin/env node' },
+    sourcemap: false,
+    logLevel: 'error',
+  });
+}
+
+export async function buildLambda(outfile = join(ROOT, 'dist/lambda/handler.mjs')) {
+  rmSync(dirname(outfile), { recursive: true, force: true });
+  await build(lambdaBuildOptions(outfile));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const all = !args.includes('--cli') && !args.includes('--lambda');
+  if (all || args.includes('--cli')) await buildCli();
+  if (all || args.includes('--lambda')) await buildLambda();
+}
