@@ -129,6 +129,27 @@ export class DynamoHistoryStore implements HistoryStore {
     }
   }
 
+  async clearJournal(state: ImageState): Promise<boolean> {
+    // An untracked state that owes nothing stays in the PENDING bucket only while it has a journal.
+    const leaveBucket = stateBucket({ ...state, journal: [] }) === undefined;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem({ pk: keys.imagePk(state.image), sk: keys.stateSk }),
+          UpdateExpression: leaveBucket ? 'REMOVE journal, gsi1pk, gsi1sk' : 'REMOVE journal',
+          ConditionExpression: '#v = :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: toItem({ ':v': state.version }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
   async markNotified(
     image: string,
     statusVersion: number,
@@ -411,7 +432,10 @@ function stateBucket(s: ImageState): { gsi1pk: string; gsi1sk: string } | undefi
       ? { gsi1pk: keys.stateOpenPk, gsi1sk: `${s.since}#${s.image}` }
       : { gsi1pk: keys.stateOkPk, gsi1sk: s.image };
   }
-  return announcementKind(s) !== undefined ? { gsi1pk: keys.statePendingPk, gsi1sk: s.image } : undefined;
+  // Untracked: loaded by every run while it still owes an announcement or has journal events to store.
+  return announcementKind(s) !== undefined || (s.journal?.length ?? 0) > 0
+    ? { gsi1pk: keys.statePendingPk, gsi1sk: s.image }
+    : undefined;
 }
 
 function stateToItem(s: ImageState): Item {
@@ -443,6 +467,7 @@ function stateToItem(s: ImageState): Item {
     notifiedAt: s.notifiedAt,
     notifiedVersion: s.notifiedVersion,
     statusVersion: s.statusVersion,
+    journal: s.journal?.length ? JSON.stringify(s.journal.map(eventToPlain)) : undefined,
     version: s.version,
     lastRunId: s.lastRunId,
     updatedAt: s.updatedAt,
@@ -459,6 +484,11 @@ function locationsOf(o: PlainObject): SourceLocation[] {
     }
   }
   return out;
+}
+
+function journalOf(o: PlainObject): DriftEvent[] | undefined {
+  const events = read.json<PlainObject[]>(o, 'journal');
+  return events?.length ? events.map(eventFromPlain) : undefined;
 }
 
 function stateFromItem(item: Item): ImageState {
@@ -489,6 +519,7 @@ function stateFromItem(item: Item): ImageState {
     ...opt('notifiedAt', read.str(o, 'notifiedAt')),
     notifiedVersion: read.num(o, 'notifiedVersion') ?? 0,
     statusVersion: read.num(o, 'statusVersion') ?? 0,
+    ...opt('journal', journalOf(o)),
     version: read.num(o, 'version') ?? 0,
     lastRunId: read.str(o, 'lastRunId') ?? '',
     updatedAt: read.str(o, 'updatedAt') ?? '',
@@ -516,7 +547,10 @@ function eventToPlain(e: DriftEvent): { [key: string]: Plain | undefined } {
 }
 
 function eventFromItem(item: Item): DriftEvent {
-  const o = fromItem(item);
+  return eventFromPlain(fromItem(item));
+}
+
+function eventFromPlain(o: PlainObject): DriftEvent {
   const e: DriftEvent = {
     image: read.str(o, 'image') ?? '',
     kind: (read.str(o, 'kind') ?? 'STATUS_CHANGED') as EventKind,

@@ -114,8 +114,10 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
           if (prev) states.set(image, prev);
           return;
         }
-        if (await store.putState(evo.next)) {
-          states.set(image, evo.next);
+        // The transition and its events go in one item write (the journal); event items follow below.
+        const next = withJournal(evo.next, evo.events);
+        if (await store.putState(next)) {
+          states.set(image, next);
           events.push(...evo.events);
           return;
         }
@@ -128,14 +130,8 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
     }
   });
 
-  events.sort((a, b) => a.image.localeCompare(b.image) || a.version - b.version);
-  if (events.length) {
-    try {
-      await store.appendEvents(events);
-    } catch (err) {
-      errors.push(`history: recording ${events.length} events: ${errorMessage(err)}`);
-    }
-  }
+  events.sort(byEventOrder);
+  await storeJournals(store, states, errors);
 
   const drift = new Map<string, DriftStatus>();
   const counts: RunSummary['counts'] = {};
@@ -177,6 +173,52 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   }
 
   return { transitions: events, drift, errors: errors.slice(input.errors?.length ?? 0), ...(notification ? { notification } : {}) };
+}
+
+function eventKey(e: DriftEvent): string {
+  return `${e.image}\n${e.at}\n${e.version}\n${e.kind}`;
+}
+
+function byEventOrder(a: DriftEvent, b: DriftEvent): number {
+  return a.image.localeCompare(b.image) || a.version - b.version || a.kind.localeCompare(b.kind);
+}
+
+/** `next` carrying the journal it inherited (events not confirmed stored yet) plus this transition's events. */
+function withJournal(next: ImageState, events: DriftEvent[]): ImageState {
+  const journal = new Map<string, DriftEvent>();
+  for (const e of [...(next.journal ?? []), ...events]) journal.set(eventKey(e), e);
+  const out: ImageState = { ...next };
+  if (journal.size) out.journal = [...journal.values()];
+  else delete out.journal;
+  return out;
+}
+
+/**
+ * Copies every journal (this run's transitions, and any a crashed run left behind) to event items, then
+ * clears the journals. Event keys are deterministic, so writing an event twice stores it once.
+ */
+async function storeJournals(store: HistoryStore, states: Map<string, ImageState>, errors: string[]): Promise<void> {
+  const journaled = [...states.values()].filter((s) => (s.journal?.length ?? 0) > 0);
+  if (journaled.length === 0) return;
+  const pending = journaled.flatMap((s) => s.journal ?? []).sort(byEventOrder);
+  try {
+    await store.appendEvents(pending);
+  } catch (err) {
+    // The journals stay: the next run stores these events.
+    errors.push(`history: recording ${pending.length} events: ${errorMessage(err)}`);
+    return;
+  }
+  await mapLimit(journaled, 16, async (state) => {
+    try {
+      const cleared = await store.clearJournal(state);
+      const { journal: _stored, ...rest } = state;
+      // A state that moved on (concurrent run) carries the journal forward: that writer clears it.
+      if (cleared) states.set(state.image, rest);
+    } catch (err) {
+      // Harmless: the next run writes the same event items again and clears the journal then.
+      errors.push(`history: ${state.image}: clearing the journal: ${errorMessage(err)}`);
+    }
+  });
 }
 
 /**

@@ -45,6 +45,12 @@ export interface ImageState {
   notifiedVersion: number;
   /** Version at which the status (or tracked flag) last changed: identity of an announcement. */
   statusVersion: number;
+  /**
+   * Write-ahead journal: the events of transitions whose event items may not be written yet. Stored in the
+   * same PutItem as the transition (one item is atomic), copied to event items afterwards and then cleared;
+   * a run that finds a journal (left by a crash) writes its events again (their keys are deterministic).
+   */
+  journal?: DriftEvent[];
   /** Optimistic-locking version, +1 on every write. 0 = not stored yet. */
   version: number;
   lastRunId: string;
@@ -123,6 +129,11 @@ export interface HistoryStore {
    * (absent when `next.version === 1`). Returns false on a version conflict.
    */
   putState(next: ImageState): Promise<boolean>;
+  /**
+   * Removes the journal of the state at `version` once its events are stored (no version bump: a concurrent
+   * writer that carried the journal forward only writes those events again). False when the state moved on.
+   */
+  clearJournal(state: ImageState): Promise<boolean>;
   /** Records that the announcement of `statusVersion` was sent; false when the status moved on since. */
   markNotified(
     image: string,
