@@ -17,7 +17,8 @@ function sourceOptions(command: Command): Command {
     .option('--path <subdir>', 'only apps under this repository path (repeatable)', collect)
     .option('--repo-url <url>', 'a URL under which Argo CD apps refer to this repository (repeatable)', collect)
     .option('--github-api-url <url>', 'GitHub API base URL (GitHub Enterprise: https://HOST/api/v3)')
-    .option('--state-dir <dir>', 'history and cache directory (default .image-drift, or IMAGE_DRIFT_STATE_DIR)');
+    .option('--state-dir <dir>', 'history and cache directory (default .image-drift, or IMAGE_DRIFT_STATE_DIR)')
+    .option('--offline', 'fetch no remote Helm chart (charts kept in the repository are still rendered with helm)');
 }
 
 function registryOptions(command: Command): Command {

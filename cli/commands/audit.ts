@@ -28,8 +28,10 @@ import {
 } from '../runtime.js';
 import { parseFormat, writeAuditReport, type OutputFormat } from '../output.js';
 import { colorEnabled } from '../color.js';
+import { cliChartRendering, type ChartFlags } from '../charts.js';
+import type { ChartRendering } from '../../lambdas/engine/resolve/helm-render.js';
 
-export interface AuditFlags extends SourceFlags, RegistryFlags {
+export interface AuditFlags extends SourceFlags, RegistryFlags, ChartFlags {
   path?: string[];
   repoUrl?: string[];
   format?: string;
@@ -68,7 +70,8 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
     throw new IncompleteAuditError(`cannot read ${source.description.location}: ${messageOf(error)}`, { cause: error });
   });
   checkPathsExist(tree, flags.path);
-  const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path) : undefined;
+  const charts = await cliChartRendering(flags, stateDir, env);
+  const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path, charts) : undefined;
   const { report } = await runAudit({
     source,
     checker,
@@ -76,6 +79,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
     ...(baseline ? { baseline } : {}),
+    charts,
     onProgress: (done, total) => progress.update(done, total),
   });
   progress.done();
@@ -118,10 +122,10 @@ function withRef(repo: string, ref: string): string {
   return `${repo.replace(/@.*$/, '')}@${ref}`;
 }
 
-async function desiredStateAt(source: RepoSource, revision: string, paths: string[] | undefined): Promise<DesiredState> {
+async function desiredStateAt(source: RepoSource, revision: string, paths: string[] | undefined, charts: ChartRendering): Promise<DesiredState> {
   try {
     const tree = await source.load(revision);
-    return await resolveDesiredState(source, { tree, ...(paths?.length ? { paths } : {}) });
+    return await resolveDesiredState(source, { tree, ...(paths?.length ? { paths } : {}), charts });
   } catch (error) {
     if (error instanceof RevisionUnavailableError) throw new UsageError(`cannot read the base revision: ${error.message}`);
     throw error;

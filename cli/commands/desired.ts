@@ -5,8 +5,9 @@ import { writeDesiredState } from '../output.js';
 import { checkPathsExist, loadCliConfig, openCliSource, stateDirFrom, type Env, type SourceFlags } from '../runtime.js';
 import { UsageError } from '../exit-codes.js';
 import { colorEnabled } from '../color.js';
+import { cliChartRendering, type ChartFlags } from '../charts.js';
 
-export interface DesiredFlags extends SourceFlags {
+export interface DesiredFlags extends SourceFlags, ChartFlags {
   path?: string[];
   repoUrl?: string[];
   json?: boolean;
@@ -19,7 +20,8 @@ export async function desiredCommand(flags: DesiredFlags, env: Env = process.env
   const format = flags.json ? 'json' : (flags.format ?? 'table');
   if (format !== 'json' && format !== 'table') throw new UsageError(`--format must be table or json, got "${format}"`);
   const { config } = await loadCliConfig(flags.config);
-  const source = openCliSource(flags, env, config, stateDirFrom(flags.stateDir, env));
+  const stateDir = stateDirFrom(flags.stateDir, env);
+  const source = openCliSource(flags, env, config, stateDir);
   const tree = await source.load().catch((error: unknown) => {
     throw new IncompleteAuditError(`cannot read ${source.description.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
@@ -28,6 +30,7 @@ export async function desiredCommand(flags: DesiredFlags, env: Env = process.env
     tree,
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
+    charts: await cliChartRendering(flags, stateDir, env),
   });
   writeDesiredState(state, format, colorEnabled(env));
   return ExitCode.Clean;

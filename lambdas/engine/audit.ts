@@ -16,6 +16,7 @@ import type {
   SourceLocation,
 } from './model.js';
 import { resolveDesiredState } from './resolve/index.js';
+import type { ChartRendering } from './resolve/helm-render.js';
 import { selectChangedImages } from './changes.js';
 
 export interface AuditOptions {
@@ -31,6 +32,8 @@ export interface AuditOptions {
   baseline?: DesiredState;
   onProgress?: (done: number, total: number) => void;
   clock?: () => Date;
+  /** Chart rendering with helm (resolve/helm-render.ts); absent: charts are read from values. */
+  charts?: ChartRendering;
 }
 
 export interface AuditOutcome {
@@ -45,6 +48,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     paths: options.paths,
     repoUrls: options.repoUrls,
     tree: options.tree,
+    charts: options.charts,
   });
   const audited = options.baseline ? selectChangedImages(options.baseline, desired) : desired.images;
   const results = await checkDesiredImages(audited, options.checker, options.onProgress);

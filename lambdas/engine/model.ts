@@ -122,6 +122,18 @@ export interface DesiredImage {
   container: string;
   /** Every location that contributed, in order of application: base `image:` line first, then overlay entries. */
   locations: SourceLocation[];
+  /** Set when helm rendered the image: which chart, version and template produced it. */
+  chart?: ChartProvenance;
+}
+
+/** The chart behind an image helm rendered. */
+export interface ChartProvenance {
+  name: string;
+  version?: string;
+  /** Where the chart came from: a repository path, a Helm repository URL or an `oci://` reference. */
+  source: string;
+  /** The template file inside the chart (`templates/deployment.yaml`, `charts/redis/templates/...`). */
+  template: string;
 }
 
 export interface DesiredState {

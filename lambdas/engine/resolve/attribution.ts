@@ -3,7 +3,7 @@
  * identical (app, workload, container, image) rows by merging their locations, and turns invalid or
  * still-templated references into findings at the line that wrote them last.
  */
-import type { AppRef, DesiredImage, Finding, SourceLocation, Workload } from '../model.js';
+import type { AppRef, ChartProvenance, DesiredImage, Finding, SourceLocation, Workload } from '../model.js';
 import { parseImageReference } from '../reference/index.js';
 
 /** One container image as a renderer produced it, before it is attributed to an app. */
@@ -14,6 +14,8 @@ export interface RenderedImage {
   written: string;
   /** Base `image:` line first, then every override that changed it. */
   locations: SourceLocation[];
+  /** Set when helm rendered it. */
+  chart?: ChartProvenance;
 }
 
 export function attribute(app: AppRef, images: readonly RenderedImage[], defaultNamespace?: string): DesiredImage[] {
@@ -31,6 +33,7 @@ export function attribute(app: AppRef, images: readonly RenderedImage[], default
       workload,
       container: image.container,
       locations: image.locations,
+      ...(image.chart ? { chart: image.chart } : {}),
     };
   });
 }

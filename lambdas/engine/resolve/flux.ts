@@ -23,6 +23,8 @@ import { hasEffect, transformImage } from './kustomize/images.js';
 import { mergeImageOverrides } from './kustomize/overrides.js';
 import { renderKustomization, type KustomizeImageOverride } from './kustomize/render.js';
 import { renderPath } from './render.js';
+import { renderRepoChart, type ReleaseOptions } from './helm-render.js';
+import { followRenderedApps } from './rendered-apps.js';
 import type { ResolveRun } from './run.js';
 import { dirname, normalisePath, type Workspace } from './workspace.js';
 
@@ -35,7 +37,7 @@ export function fluxKind(value: unknown): FluxKind | undefined {
   return undefined;
 }
 
-export function resolveFluxDocument(run: ResolveRun, ws: Workspace, doc: YamlDocument): void {
+export async function resolveFluxDocument(run: ResolveRun, ws: Workspace, doc: YamlDocument): Promise<void> {
   const kind = fluxKind(doc.value);
   const key = `${ws.revision ?? ''}:${doc.file}#${doc.index}`;
   if (!kind || run.visited.has(key)) return;
@@ -43,7 +45,7 @@ export function resolveFluxDocument(run: ResolveRun, ws: Workspace, doc: YamlDoc
   if (kind === 'HelmRelease') {
     const { release, findings } = readHelmRelease(doc);
     run.findings.push(...findings);
-    if (release) resolveHelmRelease(run, ws, doc, release);
+    if (release) await resolveHelmRelease(run, ws, doc, release);
   } else {
     const { kustomization, findings } = readFluxKustomization(doc);
     run.findings.push(...findings);
@@ -68,7 +70,7 @@ function otherRepository(run: ResolveRun, ref: { name: string; namespace?: strin
   return url !== undefined && !run.isSelf(url) ? url : undefined;
 }
 
-function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, release: FluxHelmRelease): void {
+async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, release: FluxHelmRelease): Promise<void> {
   const emit = emitterFor(doc.file, (path) => doc.lineOf(path), run.findings);
   const definedAt = { file: doc.file, line: doc.lineOf(['metadata', 'name']) };
   const layers: ValuesLayer[] = [];
@@ -86,7 +88,7 @@ function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, r
   let render: RenderResult;
   if (chartPath !== undefined && ws.isChartDir(chartPath)) {
     app.path = chartPath;
-    render = renderChart(ws, chartPath, layers);
+    render = await renderRepoChart(run, ws, chartPath, layers, fluxRelease(release));
   } else {
     if (chartPath !== undefined) {
       emit('MISSING_FILE', ['spec', 'chart', 'spec', 'chart'], 'error', `HelmRelease ${release.name}: chart path ${chartPath} has no Chart.yaml in this repository`);
@@ -102,6 +104,13 @@ function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, r
     render = renderChart(ws, undefined, layers, chart?.name ?? release.name);
   }
   run.addRender(app, render, release.targetNamespace ?? release.namespace, ws === run.audited);
+  await followRenderedApps(run, ws, render, emit, ['spec', 'chart']);
+}
+
+/** Flux's release name: `spec.releaseName`, else `[<targetNamespace>-]<name>`; installed into targetNamespace, else the object's namespace. */
+function fluxRelease(release: FluxHelmRelease): ReleaseOptions {
+  const releaseName = release.releaseName ?? (release.targetNamespace ? `${release.targetNamespace}-${release.name}` : release.name);
+  return { releaseName, namespace: release.targetNamespace ?? release.namespace };
 }
 
 function resolveKustomization(run: ResolveRun, ws: Workspace, doc: YamlDocument, object: FluxKustomization): void {

@@ -85,7 +85,7 @@ function chartFacts(chart: HelmChart): ChartFacts {
   };
 }
 
-function chartLayer(chart: HelmChart): ValuesLayer | undefined {
+export function chartLayer(chart: HelmChart): ValuesLayer | undefined {
   const document = chart.valuesDocument;
   if (!chart.valuesFile || !document || !isRecord(chart.values)) return undefined;
   return { values: chart.values, file: chart.valuesFile, locate: (path) => document.lineOf(path), label: chart.valuesFile };
@@ -152,7 +152,7 @@ function imagesFromValues(
  * Where a values path is written: a scalar at the last layer that set it; a map (an image object)
  * at the first layer that has it, so that an image's locations start at the chart default.
  */
-function locateValue(layers: readonly ValuesLayer[], path: YamlPath): SourceLocation | undefined {
+export function locateValue(layers: readonly ValuesLayer[], path: YamlPath): SourceLocation | undefined {
   let first: SourceLocation | undefined;
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i];

@@ -15,6 +15,7 @@ import { resolveComposeFile } from './compose.js';
 import { discover } from './discover.js';
 import { recordGitRepository, resolveFluxDocument } from './flux.js';
 import { ResolveRun } from './run.js';
+import { unrenderedChartsFinding, useChartRendering, type ChartRendering } from './helm-render.js';
 import { resolveUnreferenced } from './unreferenced.js';
 import { Workspace } from './workspace.js';
 
@@ -28,6 +29,11 @@ export interface ResolveOptions {
   repoUrls?: string[] | undefined;
   /** The tree at the audited revision, when the caller already loaded it. */
   tree?: FileTree | undefined;
+  /**
+   * Render charts with helm (and fetch remote ones). Absent: charts are read from their values, one
+   * HELM_NOT_RENDERED per chart. With a helm that was not found: values, and one finding for the run.
+   */
+  charts?: ChartRendering | undefined;
 }
 
 export async function resolveDesiredState(source: RepoSource, options: ResolveOptions = {}): Promise<DesiredState> {
@@ -47,13 +53,16 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   const findings: Finding[] = [...tree.findings];
   const ws = new Workspace(tree, undefined, findings);
   const run = new ResolveRun(source, ws, options.repoUrls, findings);
+  useChartRendering(run, options.charts);
   const found = discover(ws, createPathFilter(options.paths));
 
   for (const doc of found.gitRepositories) recordGitRepository(run, doc.value);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
-  for (const doc of found.flux) resolveFluxDocument(run, ws, doc);
+  for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
   for (const file of found.compose) resolveComposeFile(run, ws, file);
   resolveUnreferenced(run, ws, found);
+  const unrendered = unrenderedChartsFinding(run);
+  if (unrendered) run.findings.push(unrendered);
 
   const images = sortImages(dedupeDesiredImages(run.images));
   const all = dedupeFindings([...run.findings, ...referenceFindings(images)]).sort(compareFindings);

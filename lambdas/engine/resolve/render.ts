@@ -8,6 +8,7 @@ import type { SourceLocation } from '../model.js';
 import { type Emit, type RenderResult, type YamlPath } from './context.js';
 import { renderDirectory, type DirectoryOptions } from './directory.js';
 import { renderChart, type ValuesLayer } from './helm.js';
+import { chartRenderingOf, renderRepoChart, type ReleaseOptions } from './helm-render.js';
 import {
   parseArgoKustomizeImage,
   renderKustomization,
@@ -44,16 +45,29 @@ export interface RenderRequest {
   helmLayers?: ValuesLayer[];
 }
 
+/** How Argo CD renders a path: an explicit source type, else a kustomization file, else a Chart.yaml, else a directory. */
+export function renderKind(ws: Workspace, request: Pick<RenderRequest, 'path' | 'prefer'>): 'helm' | 'kustomize' | 'directory' {
+  const kustomization = ws.kustomizationFile(request.path) !== undefined;
+  const chart = ws.isChartDir(request.path);
+  if (request.prefer === 'helm' && chart) return 'helm';
+  if (request.prefer === 'directory') return 'directory';
+  if (kustomization) return 'kustomize';
+  if (chart) return 'helm';
+  return 'directory';
+}
+
+/** renderPath, with a chart rendered by helm itself when the run has chart rendering set up. */
+export async function renderAppPath(run: ResolveRun, ws: Workspace, request: RenderRequest, release: ReleaseOptions): Promise<RenderResult> {
+  if (!chartRenderingOf(run) || renderKind(ws, request) !== 'helm') return renderPath(run, ws, request);
+  const result = await renderRepoChart(run, ws, request.path, request.helmLayers ?? [], release);
+  const namespace = request.kustomizeNamespace;
+  if (namespace !== undefined) result.images = result.images.map((image) => ({ ...image, workload: { ...image.workload, namespace } }));
+  return result;
+}
+
 export function renderPath(run: ResolveRun, ws: Workspace, request: RenderRequest): RenderResult {
   const { path } = request;
-  const kustomization = ws.kustomizationFile(path) !== undefined;
-  const chart = ws.isChartDir(path);
-  let kind: 'helm' | 'kustomize' | 'directory';
-  if (request.prefer === 'helm' && chart) kind = 'helm';
-  else if (request.prefer === 'directory') kind = 'directory';
-  else if (kustomization) kind = 'kustomize';
-  else if (chart) kind = 'helm';
-  else kind = 'directory';
+  const kind = renderKind(ws, request);
 
   let result: RenderResult;
   if (kind === 'kustomize') {

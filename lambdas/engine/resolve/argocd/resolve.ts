@@ -8,7 +8,8 @@ import type { AppRef, FileTree } from '../../model.js';
 import type { YamlDocument } from '../../yaml/index.js';
 import { emitterFor, type Emit, type Locate } from '../context.js';
 import { inlineFirstLine, type KustomizationEdits } from '../kustomize/index.js';
-import { renderPath, type RenderRequest } from '../render.js';
+import { renderAppPath, type RenderRequest } from '../render.js';
+import { argoRelease, followRenderedApps } from '../rendered-apps.js';
 import type { ResolveRun } from '../run.js';
 import { normalisePath, type Workspace } from '../workspace.js';
 import { readApplication, type ArgoApplication, type ArgoKustomizeEdits, type ArgoSource } from './application.js';
@@ -136,11 +137,9 @@ async function resolveSource(
     prefer: source.helm ? 'helm' : source.kustomizeImages.length > 0 || source.kustomize ? 'kustomize' : source.directory ? 'directory' : undefined,
   };
   if (ws.isChartDir(path)) request.helmLayers = await argoHelmLayers(run, ws, path, app, source, definedAt.file, locate, emit);
-  const render = renderPath(run, ws, request);
+  const render = await renderAppPath(run, ws, request, argoRelease(app, source, ws, path));
   run.addRender(appRef, render, app.namespace, ws === run.audited);
-  for (const doc of render.documents) {
-    if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
-  }
+  await followRenderedApps(run, ws, render, emit, [...source.at, 'path']);
 }
 
 /**

@@ -1,0 +1,43 @@
+/**
+ * The small hooks between the app resolvers (Argo CD, Flux) and helm rendering: how an Argo CD
+ * Application names its release, and the apps a rendered chart declares (Applications, ApplicationSets,
+ * Flux HelmReleases and Kustomizations), which are followed like apps written in the repository, at
+ * most MAX_RENDERED_APP_DEPTH charts deep.
+ */
+import type { Emit, RenderResult, YamlPath } from './context.js';
+import { argoKind, resolveArgoDocument } from './argocd/resolve.js';
+import type { ArgoApplication, ArgoSource } from './argocd/application.js';
+import { fluxKind, resolveFluxDocument } from './flux.js';
+import { isHelmRendered, MAX_RENDERED_APP_DEPTH, withinRenderedApps, type ReleaseOptions } from './helm-render.js';
+import type { ResolveRun } from './run.js';
+import { normalisePath, type Workspace } from './workspace.js';
+
+/** Argo CD's release: `helm.releaseName`, else the Application's name; `fileParameters` relative to the chart. */
+export function argoRelease(app: ArgoApplication, source: ArgoSource, ws: Workspace, chartDir: string): ReleaseOptions {
+  const setFiles: NonNullable<ReleaseOptions['setFiles']> = [];
+  for (const parameter of source.helm?.fileParameters ?? []) {
+    const file = normalisePath(parameter.value.path, chartDir);
+    if (file !== undefined && ws.has(file)) setFiles.push({ name: parameter.value.name, file, read: ws });
+  }
+  return { releaseName: source.helm?.releaseName ?? app.name, namespace: app.namespace, ...(setFiles.length > 0 ? { setFiles } : {}) };
+}
+
+/** Follows the apps among a render's documents; those helm rendered count one level deeper. */
+export async function followRenderedApps(run: ResolveRun, ws: Workspace, render: RenderResult, emit: Emit, at: YamlPath): Promise<void> {
+  const written = render.documents.filter((doc) => !isHelmRendered(doc));
+  const rendered = render.documents.filter((doc) => isHelmRendered(doc) && (argoKind(doc.value) || fluxKind(doc.value)));
+  for (const doc of written) {
+    if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
+  }
+  if (rendered.length === 0) return;
+  await withinRenderedApps(
+    run,
+    async () => {
+      for (const doc of rendered) {
+        if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
+        else await resolveFluxDocument(run, ws, doc);
+      }
+    },
+    () => emit('UNRESOLVED_APP', at, 'warning', `charts render apps that render charts more than ${MAX_RENDERED_APP_DEPTH} levels deep; the apps below that are not followed`),
+  );
+}
