@@ -8,6 +8,7 @@ import { ConfigError, CredentialError } from '../lambdas/engine/config/errors.js
 import { SourceUnavailableError } from '../lambdas/engine/sources/errors.js';
 import { EXIT_CODES_HELP, ExitCode, IncompleteAuditError, UsageError } from './exit-codes.js';
 import { collect } from './parse.js';
+import { redactSecrets } from '../lambdas/engine/hygiene.js';
 import { TOOL_VERSION } from './version.js';
 
 function sourceOptions(command: Command): Command {
@@ -139,14 +140,14 @@ function exitCodeFor(error: unknown): ExitCode {
     return error.exitCode === 0 ? ExitCode.Clean : ExitCode.Usage;
   }
   if (error instanceof UsageError || error instanceof ConfigError || error instanceof CredentialError) {
-    process.stderr.write(`image-drift: ${error.message}\n`);
+    process.stderr.write(`image-drift: ${redactSecrets(error.message)}\n`);
     return ExitCode.Usage;
   }
   if (error instanceof IncompleteAuditError || error instanceof SourceUnavailableError) {
     const hint = error instanceof SourceUnavailableError && error.hint ? `\n  ${error.hint}` : '';
-    process.stderr.write(`image-drift: the audit could not complete: ${error.message}${hint}\n`);
+    process.stderr.write(`image-drift: the audit could not complete: ${redactSecrets(error.message)}${hint}\n`);
     return ExitCode.Incomplete;
   }
-  process.stderr.write(`image-drift: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`image-drift: unexpected error: ${redactSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
   return ExitCode.Incomplete;
 }

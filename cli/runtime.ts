@@ -21,6 +21,7 @@ import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/in
 import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
 import type { AuditReport, AuditResult, FileTree, RepoSource } from '../lambdas/engine/model.js';
 import { unverifiedNote } from '../lambdas/engine/completeness.js';
+import { registerSecret } from '../lambdas/engine/hygiene.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
 
@@ -66,6 +67,7 @@ export function openCliSource(flags: SourceFlags, env: Env, config: AuditorConfi
   if (flags.dir && !existsSync(flags.dir)) throw new UsageError(`--dir ${flags.dir}: no such directory`);
   if (flags.dir && !statSync(flags.dir).isDirectory()) throw new UsageError(`--dir ${flags.dir}: not a directory (give the repository's root directory)`);
   const token = env.GITHUB_TOKEN || env.GH_TOKEN;
+  registerSecret(token);
   const baseUrl = flags.githubApiUrl ?? config.github.baseUrl;
   try {
     return openSource({

@@ -18,6 +18,7 @@ import type {
 import { resolveDesiredState } from './resolve/index.js';
 import type { ChartRendering } from './resolve/helm-render.js';
 import { selectChangedImages } from './changes.js';
+import { redactDeep } from './hygiene.js';
 
 export interface AuditOptions {
   source: RepoSource;
@@ -63,9 +64,10 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     startedAt: startedAt.toISOString(),
     durationMs: clock().getTime() - startedAt.getTime(),
     results,
-    findings: desired.findings,
+    // A manifest or a YAML error quoting one may hold a credential we also hold: never print or store it.
+    findings: redactDeep(desired.findings),
     desired: audited,
-    notes,
+    notes: redactDeep(notes),
   };
   return { report, desired };
 }
@@ -101,7 +103,8 @@ export async function checkDesiredImages(
       locations: uniqueLocations(group.flatMap((entry) => entry.locations)),
     });
   }
-  return results.sort((a, b) => a.image.localeCompare(b.image));
+  // Registry replies (hints, evidence messages) may echo what we sent, the Authorization header included.
+  return redactDeep(results).sort((a, b) => a.image.localeCompare(b.image));
 }
 
 function groupByImage(images: readonly DesiredImage[]): Map<string, DesiredImage[]> {

@@ -19,6 +19,7 @@
  * Error messages never contain credential values: only key names.
  */
 import { z } from 'zod';
+import { registerSecret } from '../hygiene.js';
 import type { CredentialConfig } from './schema.js';
 import { CredentialError } from './errors.js';
 
@@ -67,6 +68,9 @@ export function parseAuditorSecret(text: string | undefined, source = 'the audit
     });
     throw new CredentialError(`${source} does not have the expected shape: ${problems.join('; ')}`);
   }
+  // Every value in the secret is redacted from whatever the auditor prints, stores or mails (hygiene.ts).
+  registerSecret(result.data.githubToken);
+  for (const entry of Object.values(result.data.registries ?? {})) registerSecret(entry.password, entry.username);
   return result.data;
 }
 

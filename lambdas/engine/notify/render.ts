@@ -3,6 +3,7 @@
  * message attributes for subscription filter policies, split under SNS's 256 KB limit. Pure.
  */
 import type { DriftStatus, ImageEvidence } from '../model.js';
+import { displaySafeDeep } from '../hygiene.js';
 import type {
   AnnouncementKind,
   CompactEvidence,
@@ -287,11 +288,14 @@ function attributesFor(changes: readonly NotificationChange[], ctx: Notification
 }
 
 function build(changes: NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): NotificationMessage {
-  const text = textFor(changes, ctx, part);
+  // The e-mail is read by people: untrusted strings show their control and bidi characters as escapes.
+  const shown = displaySafeDeep(changes);
+  const shownCtx = displaySafeDeep(ctx);
+  const text = textFor(shown, shownCtx, part);
   const payload = payloadFor(changes, ctx, part);
   const json = JSON.stringify(payload);
   const message = JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json });
-  const subject = subjectFor(changes, ctx, part);
+  const subject = subjectFor(shown, shownCtx, part);
   const attributes = attributesFor(changes, ctx);
   let bytes = Buffer.byteLength(message, 'utf8') + Buffer.byteLength(subject, 'utf8');
   for (const [name, a] of Object.entries(attributes)) {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { normaliseHost } from './endpoints.js';
+import { registerSecret } from '../hygiene.js';
 
 const REDACTED = '[redacted]';
 
@@ -21,6 +22,8 @@ export class Secret {
   readonly #value: string;
   constructor(value: string) {
     this.#value = value;
+    // Every credential we hold is redacted from whatever we print or store (hygiene.ts).
+    registerSecret(value);
   }
   reveal(): string {
     return this.#value;
@@ -63,6 +66,7 @@ export function makeCredential(init: {
   const source = init.source ?? 'config';
   const identity = createHash('sha256').update(`${kind}\0${init.username}\0${init.secret}`).digest('hex').slice(0, 12);
   const secret = new Secret(init.secret);
+  registerSecret(init.secret, init.username);
   const safe = { host, username: init.username, kind, source, identity, secret: REDACTED };
   return {
     host,

@@ -5,6 +5,7 @@
  * as "missing".
  */
 import { z } from 'zod';
+import { displaySafe } from '../hygiene.js';
 
 export type RegistryStage = 'ping' | 'token' | 'manifest' | 'tags' | 'network';
 
@@ -62,7 +63,21 @@ const ociErrorBody = z.object({
   message: z.string().optional(),
 });
 
-/** Reads `{"errors":[{code,message}]}` (or the looser token-server forms). Empty or non-JSON bodies give {}. */
+/** Longest registry message kept; a remote body is never copied beyond this. */
+export const MAX_REMOTE_MESSAGE_CHARS = 200;
+const OCI_CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** A remote message as we may repeat it: one line, control characters escaped, capped. */
+function shortMessage(text: string): string {
+  const flat = displaySafe(text.trim(), true);
+  return flat.length > MAX_REMOTE_MESSAGE_CHARS ? `${flat.slice(0, MAX_REMOTE_MESSAGE_CHARS - 1)}\u2026` : flat;
+}
+
+/**
+ * Reads `{"errors":[{code,message}]}` (or the looser token-server forms). Empty bodies give {}. SECURITY: only a
+ * short, sanitized code and message ever leave here; a body that is not JSON (an HTML page, whatever an internal
+ * URL answered) is never copied, only described, so a hostile registry or realm cannot make us repeat it.
+ */
 export function parseRegistryErrorBody(text: string): { code?: string; message?: string } {
   const trimmed = text.trim();
   if (!trimmed) return {};
@@ -70,16 +85,16 @@ export function parseRegistryErrorBody(text: string): { code?: string; message?:
   try {
     json = JSON.parse(trimmed);
   } catch {
-    return { message: trimmed.slice(0, 300) };
+    return { message: `the reply was not JSON (${Buffer.byteLength(trimmed, 'utf8')} bytes, not shown)` };
   }
   const parsed = ociErrorBody.safeParse(json);
   if (!parsed.success) return {};
   const first = parsed.data.errors?.[0];
   const out: { code?: string; message?: string } = {};
-  const code = first?.code;
-  if (code) out.code = code.toUpperCase();
+  const code = first?.code?.toUpperCase();
+  if (code && OCI_CODE.test(code)) out.code = code;
   const message = first?.message ?? parsed.data.details ?? parsed.data.message;
-  if (message) out.message = message;
+  if (message) out.message = shortMessage(message);
   return out;
 }
 

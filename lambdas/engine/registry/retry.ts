@@ -31,7 +31,8 @@ export function parseRetryAfter(headers: Record<string, string | undefined>, bod
     const date = Date.parse(header);
     if (!Number.isNaN(date)) return Math.max(0, date - now);
   }
-  const text = parseRegistryErrorBody(body).message ?? body;
+  // The raw body (JSON or not): GHCR writes `retry-after: 664.2µs` inside its error message.
+  const text = body.slice(0, 4096);
   const m = /retry-after:\s*([\d.]+)\s*(ns|us|µs|μs|ms|s|m|h)?/i.exec(text);
   if (m?.[1]) {
     const value = Number(m[1]);

@@ -18,6 +18,7 @@ import {
   summarizeTagHints,
   type StatusClass,
 } from './status.js';
+import { displaySafeDeep } from '../hygiene.js';
 
 /** GitHub's limit for an issue or pull-request comment body. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
@@ -188,7 +189,9 @@ function fill<T>(budget: Budget, items: readonly T[], render: (item: T) => strin
 /** Room kept for the truncation note and the closing lines. */
 const NOTE_RESERVE = 1_500;
 
-export function auditReportToMarkdown(report: AuditReport, options: MarkdownOptions = {}): string {
+export function auditReportToMarkdown(untrusted: AuditReport, options: MarkdownOptions = {}): string {
+  // Control characters and bidi overrides from manifests or registries are shown as escapes, never passed on.
+  const report = displaySafeDeep(untrusted);
   const limit = options.maxLength ?? GITHUB_COMMENT_LIMIT;
   const budget = new Budget(Math.max(0, limit - NOTE_RESERVE));
   const results = sortResults(report.results);

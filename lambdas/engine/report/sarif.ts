@@ -24,6 +24,7 @@ import {
   type StatusClass,
   type StatusDescription,
 } from './status.js';
+import { displaySafeDeep } from '../hygiene.js';
 
 // ─── The subset of SARIF 2.1.0 we write ──────────────────────────────────
 
@@ -340,7 +341,9 @@ function isCommitSha(text: string | undefined): boolean {
   return text !== undefined && /^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(text);
 }
 
-export function auditReportToSarif(report: AuditReport, options: SarifOptions): SarifLog {
+export function auditReportToSarif(untrusted: AuditReport, options: SarifOptions): SarifLog {
+  // Code scanning shows these texts to people: control characters and bidi overrides become visible escapes.
+  const report = displaySafeDeep(untrusted);
   const { rules, index } = buildRules();
   const images = imageResults(report, index);
   const covered = new Set<string>();

@@ -25,6 +25,7 @@ import {
   summarizeTagHints,
   type StatusClass,
 } from './status.js';
+import { displaySafeDeep } from '../hygiene.js';
 
 type Colors = ReturnType<typeof picocolors.createColors>;
 
@@ -250,7 +251,9 @@ export function auditSummaryLines(
   return lines;
 }
 
-export function renderAuditTable(report: AuditReport, options: TableOptions): string {
+export function renderAuditTable(untrusted: AuditReport, options: TableOptions): string {
+  // Image strings, file names and registry messages come from untrusted places: show control characters, never obey them.
+  const report = displaySafeDeep(untrusted);
   const colors = picocolors.createColors(options.color);
   const width = options.width ?? DEFAULT_WIDTH;
   const lines: string[] = [
@@ -285,7 +288,8 @@ function formatWorkload(entry: DesiredImage): string {
   return `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
 }
 
-export function renderDesiredTable(state: DesiredState, options: TableOptions): string {
+export function renderDesiredTable(untrusted: DesiredState, options: TableOptions): string {
+  const state = displaySafeDeep(untrusted);
   const colors = picocolors.createColors(options.color);
   const width = options.width ?? DEFAULT_WIDTH;
   const lines: string[] = [colors.bold(`image-drift desired state \u00b7 ${describeSource(state.source)}`), ''];
