@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { runAudit } from '../../lambdas/engine/audit.js';
-import { openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
+import { HistoryStoreUnusableError, openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
 import { trackDrift } from '../../lambdas/engine/history/index.js';
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
 import type { AuditReport, DesiredState, RepoSource } from '../../lambdas/engine/model.js';
@@ -137,6 +137,7 @@ async function recordHistory(report: AuditReport, stateDir: string, config: { un
   try {
     local = await openLocalHistoryStore(stateDir);
   } catch (error) {
+    if (error instanceof HistoryStoreUnusableError) throw new IncompleteAuditError(error.message, { cause: error });
     throw new IncompleteAuditError(`cannot open the history store in ${stateDir}: ${messageOf(error)}`, { cause: error });
   }
   try {
@@ -153,7 +154,9 @@ async function recordHistory(report: AuditReport, stateDir: string, config: { un
         store: local.store,
         options: { unverifiedAfterRuns: config.unverifiedAfterRuns, reminderIntervalHours: config.reminderIntervalHours },
       },
-    );
+    ).catch((error: unknown) => {
+      throw new IncompleteAuditError(`history store unusable: ${messageOf(error)}`, { cause: error });
+    });
     for (const result of report.results) {
       const drift = outcome.drift.get(result.image);
       if (drift) result.drift = drift;
@@ -165,6 +168,8 @@ async function recordHistory(report: AuditReport, stateDir: string, config: { un
         ...changes.map((transition) => `history: ${transition.image} ${transition.from ?? 'new'} → ${transition.to ?? 'untracked'}${transition.reason ? ` (${transition.reason})` : ''}`),
       ];
     }
+    // Writes that failed are kept for the next run (journals, owed announcements), but this run is not complete.
+    if (outcome.errors.length > 0) throw new IncompleteAuditError(`history recorded only in part: ${outcome.errors.join('; ')}`);
   } finally {
     await local.close();
   }

@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import picocolors from 'picocolors';
 import { DynamoHistoryStore } from '../../lambdas/engine/history/dynamodb.js';
-import { openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
+import { HistoryStoreUnusableError, openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
 import type { DriftEvent, ImageState } from '../../lambdas/engine/history/types.js';
 import { parseImageReference } from '../../lambdas/engine/reference/index.js';
 import type { DriftStatus } from '../../lambdas/engine/model.js';
@@ -77,6 +77,7 @@ async function withStore<T>(flags: HistoryStoreFlags, env: Env, query: (store: D
     }
   }
   const local = await openLocalHistoryStore(stateDirFrom(flags.stateDir, env)).catch((error: unknown) => {
+    if (error instanceof HistoryStoreUnusableError) throw new IncompleteAuditError(error.message, { cause: error });
     throw new IncompleteAuditError(`cannot open the history store: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
   try {
