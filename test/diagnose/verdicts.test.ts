@@ -271,7 +271,8 @@ describe('probe plan and efficiency', () => {
     expect(stats?.tokenRequests).toBe(2);
     // one /v2/ ping for the mapped endpoint, 4 HEADs, 1 GET of the index for its platforms
     expect(stats?.registryRequests).toBe(6);
-    expect(stats?.packagesApiRequests).toBe(2);
+    // One page of the owner's package listing gives both packages' visibility.
+    expect(stats?.packagesApiRequests).toBe(1);
   });
 
   it('deduplicates images by canonical reference and reports progress', async () => {

@@ -8,7 +8,11 @@
  * Behaviour as documented or observed (registry-facts §2): no/unknown token → 401; token without read:packages
  * → 403; owner of the other kind, missing package, or a private package the token cannot see → 404.
  * Package names arrive percent-encoded (`team%2Fapp`). Pagination: per_page/page with a Link header.
+ * Every 200 carries a strong ETag; a GET with a matching If-None-Match gets 304 without a body (as GitHub does,
+ * and a 304 does not count against the rate limit). With `rateLimit`, answers carry x-ratelimit-limit/-remaining/
+ * -reset and a token past its limit gets 403 "API rate limit exceeded".
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -48,28 +52,47 @@ export interface GitHubPackagesServer {
   stop(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tokens: FakeApiToken[] }): Promise<GitHubPackagesServer> {
+export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tokens: FakeApiToken[]; rateLimit?: { limit: number } }): Promise<GitHubPackagesServer> {
   const requests: GitHubPackagesServer['requests'] = [];
   let base = '';
+  let used = 0;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      const text = JSON.stringify(body);
+      const etag = `"${createHash('sha256').update(text).digest('hex').slice(0, 32)}"`;
+      const notModified = status === 200 && req.headers['if-none-match'] === etag;
+      const all: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', ...headers };
+      if (status === 200) all.etag = etag;
+      if (init.rateLimit) {
+        if (!notModified) used++;
+        all['x-ratelimit-limit'] = String(init.rateLimit.limit);
+        all['x-ratelimit-remaining'] = String(Math.max(0, init.rateLimit.limit - used));
+        all['x-ratelimit-reset'] = String(Math.floor(Date.now() / 1000) + 3600);
+      }
+      if (notModified) {
+        res.writeHead(304, all);
+        res.end();
+        return;
+      }
+      res.writeHead(status, all);
+      res.end(text);
+    };
     const url = new URL(req.url ?? '/', 'http://api.invalid');
     const rec: { method: string; path: string; authorization?: string } = { method: req.method ?? 'GET', path: url.pathname + url.search };
     if (req.headers.authorization) rec.authorization = '<present>';
     requests.push(rec);
     const docs = 'https://docs.github.com/rest/packages/packages';
     const m = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (!m?.[1]) return send(res, 401, { message: 'Requires authentication', documentation_url: docs, status: '401' });
+    if (!m?.[1]) return send(401, { message: 'Requires authentication', documentation_url: docs, status: '401' });
     const token = init.tokens.find((t) => t.token === m[1]);
-    if (!token) return send(res, 401, { message: 'Bad credentials', documentation_url: docs, status: '401' });
+    if (!token) return send(401, { message: 'Bad credentials', documentation_url: docs, status: '401' });
     if (!token.scopes.includes('read:packages')) {
-      return send(res, 403, { message: 'You need at least read:packages scope to list packages.', documentation_url: docs, status: '403' });
+      return send(403, { message: 'You need at least read:packages scope to list packages.', documentation_url: docs, status: '403' });
     }
-    const notFound = () => send(res, 404, { message: 'Not Found', documentation_url: docs, status: '404' });
+    if (init.rateLimit && used >= init.rateLimit.limit) {
+      return send(403, { message: 'API rate limit exceeded for user.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api', status: '403' });
+    }
+    const notFound = () => send(404, { message: 'Not Found', documentation_url: docs, status: '404' });
 
     const route = /^\/(orgs|users)\/([^/]+)\/packages(?:\/container\/([^/]+)(\/versions)?)?$/.exec(url.pathname);
     if (!route || req.method !== 'GET') return notFound();
@@ -93,16 +116,16 @@ export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tok
     const ownerJson = { login: owner.login, type: owner.type };
 
     if (!nameRaw) {
-      if (url.searchParams.get('package_type') !== 'container') return send(res, 400, { message: 'Invalid argument', status: '400' });
+      if (url.searchParams.get('package_type') !== 'container') return send(400, { message: 'Invalid argument', status: '400' });
       const visible = owner.packages.filter(canSee);
       const { slice, headers } = paginate(visible);
-      return send(res, 200, slice.map((p, i) => ({ id: 1000 + i, name: p.name, package_type: 'container', owner: ownerJson, visibility: p.visibility })), headers);
+      return send(200, slice.map((p, i) => ({ id: 1000 + i, name: p.name, package_type: 'container', owner: ownerJson, visibility: p.visibility })), headers);
     }
     const name = decodeURIComponent(nameRaw);
     const pkg = owner.packages.find((p) => p.name === name);
     if (!pkg || !canSee(pkg)) return notFound();
     if (!versionsPart) {
-      return send(res, 200, {
+      return send(200, {
         id: 1,
         name: pkg.name,
         package_type: 'container',
@@ -117,7 +140,6 @@ export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tok
       .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt));
     const { slice, headers } = paginate(versions);
     return send(
-      res,
       200,
       slice.map((v) => ({
         id: v.id,

@@ -52,6 +52,8 @@ export interface RegistryCheckOptions {
     baseUrl?: string;
     /** A Packages API 404 proves absence (the token sees every package). Default false. */
     packagesTokenSeesAllPackages?: boolean;
+    /** The fetch the API client uses (default the global fetch); tests stub DNS through it. */
+    fetch?: typeof fetch;
   };
   /** Hosts where "exists but anonymous pull denied" is PRIVATE (default ['ghcr.io']). Elsewhere a credentialed 200 is OK. */
   visibilityCheckHosts?: readonly string[];
@@ -72,6 +74,8 @@ export interface CheckStats {
   packagesApiRequests: number;
   durationMs: number;
   perRegistry: Record<string, { registryRequests: number; tokenRequests: number; images: number; repositories: number }>;
+  /** Said once per run: e.g. the Packages API host given up (unreachable, rate limit nearly used up). */
+  notes: string[];
 }
 
 export interface DiagnosingImageChecker extends ImageChecker {
@@ -110,6 +114,7 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     });
     const tokens = new TokenService(transport, options.retry);
     const clients = new Map<string, RegistryClient>();
+    const notes: string[] = [];
     const apiToken = options.github?.token ?? options.credentials?.githubApiToken();
     const api =
       options.github?.enabled !== false && apiToken
@@ -119,6 +124,8 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
             packagesTokenSeesAllPackages: options.github?.packagesTokenSeesAllPackages ?? false,
             requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
             ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+            ...(options.github?.fetch ? { fetch: options.github.fetch } : {}),
+            onUnavailable: (note) => notes.push(note),
           })
         : undefined;
 
@@ -236,6 +243,7 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
       packagesApiRequests: api?.requests ?? 0,
       durationMs: Date.now() - started,
       perRegistry,
+      notes,
     };
     return [...unique.values()].map((ref) => results.get(ref.canonical) ?? { image: ref.canonical, status: 'UNREACHABLE' as const, evidence: {}, hint: 'not checked' });
   }
@@ -337,8 +345,11 @@ async function checkRepository(
     const anyOk = primary.some((o) => o.ok);
     const anyFailed = primary.some((o) => isHttp(o, 401, 403, 404));
     if ((anyOk && ctx.visibilityMatters && hasCredential) || anyFailed) {
-      pkg = await api.getPackage(owner, pkgName);
-      if (pkg.exists === true && pkg.ownerKind) {
+      // Visibility from the owner's listing (one call per 100 packages); the package's own endpoint only for a
+      // repository with a missing or denied image that the listing does not show.
+      pkg = await api.listedPackage(owner, pkgName);
+      if (!pkg && anyFailed) pkg = await api.getPackage(owner, pkgName);
+      if (pkg?.exists === true && pkg.ownerKind) {
         for (let i = 0; i < g.refs.length; i++) {
           const ref = g.refs[i];
           if (ref && isHttp(primary[i], 401, 403, 404)) {
@@ -348,7 +359,7 @@ async function checkRepository(
             versions.set(ref.canonical, await api.findVersion(owner, pkg.ownerKind, pkgName, lookup));
           }
         }
-      } else if (pkg.http === 404 || pkg.exists === false) {
+      } else if (pkg && (pkg.http === 404 || pkg.exists === false)) {
         ownerPackages = await api.ownerPackages(owner);
       }
     }

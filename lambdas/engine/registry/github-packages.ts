@@ -1,5 +1,5 @@
 /**
- * GitHub Packages REST API evidence for ghcr.io images (@octokit/rest, configurable baseUrl).
+ * GitHub Packages REST API evidence for ghcr.io images (@octokit/core, configurable baseUrl).
  *
  * What it can settle that the registry cannot: whether a package exists and its visibility (public, private,
  * internal), which tags its versions carry, and whether a deleted version carried the wanted tag ("disappeared").
@@ -7,10 +7,17 @@
  * 404 = absent OR invisible to this token. A 404 counts as absence only when `packagesTokenSeesAllPackages` says
  * the token can see every package of the owner (an org owner's classic PAT). Fine-grained PATs and App tokens are
  * not reliable here.
+ *
+ * Economy: the visibility of every package of an owner comes from the owner's package listing (100 per page,
+ * revalidated with its ETag: a 304 does not count against GitHub's rate limit); the per-package and versions
+ * calls are for images that are missing or denied. One HostBreaker per API host stops all calls when the host is
+ * unreachable or the rate limit is about to run out.
  */
-import { Octokit } from '@octokit/rest';
-import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { Octokit } from '@octokit/core';
+import * as z from 'zod';
 import type { PackagesApiEvidence } from '../model.js';
+import { BreakerOpenError, HostBreaker } from './api-breaker.js';
 import type { Secret } from './credentials.js';
 import type { ExchangeListener } from './transport.js';
 
@@ -24,7 +31,21 @@ export interface GitHubPackagesOptions {
   maxVersionPages?: number;
   requestTimeoutMs?: number;
   onExchange?: ExchangeListener;
+  /** Listing pages kept with their ETag between runs of one process (default: a cache shared by the process). */
+  listingCache?: ListingCache;
+  /** Stop calling the API when `x-ratelimit-remaining` falls to this (default 50): the rest is for other tools. */
+  rateLimitReserve?: number;
+  /** The fetch Octokit uses (default the global fetch); tests pass one with a stubbed DNS lookup. */
+  fetch?: typeof fetch;
+  /** Called once when the API host is given up for the run, with the reason. */
+  onUnavailable?: (note: string) => void;
 }
+
+/** Owner listing pages by URL and token, with the ETag they came with. */
+export type ListingCache = Map<string, { etag: string; body: unknown; hasNext: boolean }>;
+
+const SHARED_LISTING_CACHE: ListingCache = new Map();
+const LISTING_CACHE_LIMIT = 2_000;
 
 const packageSchema = z.object({
   name: z.string(),
@@ -41,7 +62,7 @@ const versionSchema = z.object({
     .optional(),
 });
 const versionsSchema = z.array(versionSchema);
-const packagesSchema = z.array(z.object({ name: z.string() }));
+const packagesSchema = z.array(z.object({ name: z.string(), visibility: z.enum(['public', 'private', 'internal']).optional() }));
 type Version = z.infer<typeof versionSchema>;
 
 export interface PackageLookup {
@@ -51,6 +72,15 @@ export interface PackageLookup {
   ownerKind?: 'org' | 'user';
   /** true: the package exists; false: an authoritative absence; undefined: cannot tell. */
   exists: boolean | undefined;
+}
+
+/** An owner's container packages as its listing shows them to this token. */
+export interface OwnerListing {
+  ownerKind: 'org' | 'user';
+  /** Package name → visibility (undefined when the listing did not say). */
+  packages: Map<string, 'public' | 'private' | 'internal' | undefined>;
+  /** False when the page cap cut the listing short. */
+  complete: boolean;
 }
 
 export interface VersionsLookup {
@@ -64,8 +94,10 @@ export interface VersionsLookup {
 }
 
 function errorInfo(err: unknown): { http: number; message: string } {
-  const e = err as { status?: unknown; message?: unknown };
-  const http = typeof e.status === 'number' ? e.status : 0;
+  const e = err as { status?: unknown; message?: unknown; response?: unknown };
+  if (err instanceof BreakerOpenError) return { http: 0, message: err.message };
+  // Octokit gives network failures status 500 without a response: no HTTP answer, so 0.
+  const http = typeof e.status === 'number' && e.response !== undefined ? e.status : 0;
   let message = typeof e.message === 'string' ? e.message : String(err);
   message = message.split(' - ')[0] ?? message;
   return { http, message: message.slice(0, 300) };
@@ -74,40 +106,84 @@ function errorInfo(err: unknown): { http: number; message: string } {
 export class GitHubPackagesClient {
   readonly #octokit: Octokit;
   readonly #o: GitHubPackagesOptions;
+  readonly #breaker: HostBreaker;
   readonly #packages = new Map<string, Promise<PackageLookup>>();
   readonly #versions = new Map<string, Promise<{ active: Version[]; deleted?: Version[]; http: number; message?: string }>>();
-  readonly #owners = new Map<string, Promise<string[] | undefined>>();
-  /** API requests sent. */
+  readonly #listings = new Map<string, Promise<OwnerListing | undefined>>();
+  readonly #cache: ListingCache;
+  readonly #tokenKey: string;
+  /** API requests sent (a request the breaker held back is not one). */
   requests = 0;
 
   constructor(options: GitHubPackagesOptions) {
     this.#o = options;
     const silent = () => undefined;
+    const baseUrl = options.baseUrl ?? 'https://api.github.com';
+    this.#cache = options.listingCache ?? SHARED_LISTING_CACHE;
+    // Cached pages are per token (what a listing shows depends on it); the key holds a digest, never the token.
+    this.#tokenKey = createHash('sha256').update(options.token.reveal()).digest('hex').slice(0, 16);
+    let apiHost: string;
+    try {
+      apiHost = new URL(baseUrl).host;
+    } catch {
+      apiHost = baseUrl;
+    }
+    this.#breaker = new HostBreaker({
+      host: apiHost,
+      onOpen: (reason) => {
+        const note = `GitHub Packages API at ${apiHost} given up for this run: ${reason}; verdicts use registry evidence only`;
+        this.#report({ method: 'GET', url: baseUrl, stage: 'packages-api', note });
+        try {
+          options.onUnavailable?.(note);
+        } catch {
+          // a listener never breaks a check
+        }
+      },
+    });
     this.#octokit = new Octokit({
       auth: options.token.reveal(),
-      baseUrl: options.baseUrl ?? 'https://api.github.com',
+      baseUrl,
       userAgent: 'image-drift-auditor/0.1',
       log: { debug: silent, info: silent, warn: silent, error: silent },
-      request: { retries: 0 },
+      request: options.fetch ? { fetch: options.fetch } : {},
     });
-    this.#octokit.hook.wrap('request', async (request, opts) => {
-      this.requests++;
-      const method = String(opts.method ?? 'GET');
-      const signal = AbortSignal.timeout(options.requestTimeoutMs ?? 15_000);
-      try {
-        const res = await request({ ...opts, request: { ...(opts.request ?? {}), signal } });
-        this.#report({ method, url: res.url, status: res.status, stage: 'packages-api' });
-        return res;
-      } catch (err) {
-        const e = err as { status?: unknown; request?: { url?: unknown } };
-        const url = typeof e.request?.url === 'string' ? e.request.url : String(opts.url);
-        const event: { method: string; url: string; stage: string; status?: number; note?: string } = { method, url, stage: 'packages-api' };
-        if (typeof e.status === 'number' && e.status > 0) event.status = e.status;
-        else event.note = 'network error';
-        this.#report(event);
-        throw err;
-      }
-    });
+    this.#octokit.hook.wrap('request', (request, opts) =>
+      this.#breaker.run(async () => {
+        this.requests++;
+        const method = String(opts.method ?? 'GET');
+        const signal = AbortSignal.timeout(options.requestTimeoutMs ?? 15_000);
+        try {
+          const res = await request({ ...opts, request: { ...(opts.request ?? {}), signal } });
+          this.#report({ method, url: res.url, status: res.status, stage: 'packages-api' });
+          this.#watchRateLimit(res.headers);
+          return res;
+        } catch (err) {
+          const e = err as { status?: unknown; request?: { url?: unknown }; response?: { headers?: Record<string, unknown> } };
+          const url = typeof e.request?.url === 'string' ? e.request.url : String(opts.url);
+          const event: { method: string; url: string; stage: string; status?: number; note?: string } = { method, url, stage: 'packages-api' };
+          if (e.response && typeof e.status === 'number') event.status = e.status;
+          else event.note = 'network error';
+          this.#report(event);
+          if (e.response?.headers) this.#watchRateLimit(e.response.headers);
+          throw err;
+        }
+      }),
+    );
+  }
+
+  /** Why the API was given up for this run, when it was. */
+  get unavailable(): string | undefined {
+    return this.#breaker.openReason;
+  }
+
+  #watchRateLimit(headers: Record<string, unknown>): void {
+    const remaining = Number(headers['x-ratelimit-remaining']);
+    if (!Number.isFinite(remaining) || headers['x-ratelimit-remaining'] === undefined) return;
+    const reserve = this.#o.rateLimitReserve ?? 50;
+    if (remaining > reserve) return;
+    const reset = Number(headers['x-ratelimit-reset']);
+    const until = Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : '';
+    this.#breaker.open(`its rate limit is nearly used up (${remaining} requests left${until})`);
   }
 
   #report(e: Parameters<ExchangeListener>[0]): void {
@@ -116,6 +192,85 @@ export class GitHubPackagesClient {
     } catch {
       // tracing never breaks a check
     }
+  }
+
+  /**
+   * The owner's container packages (org listing, else user listing), 100 per page; each page revalidated with
+   * its ETag when this process has seen it before. Undefined when the listing cannot be read.
+   */
+  ownerListing(owner: string): Promise<OwnerListing | undefined> {
+    let p = this.#listings.get(owner);
+    if (!p) {
+      p = this.#ownerListing(owner);
+      this.#listings.set(owner, p);
+    }
+    return p;
+  }
+
+  /** One page of an owner's listing, and whether its Link header names a next page. */
+  async #listingPage(kind: 'org' | 'user', owner: string, page: number): Promise<{ body: unknown; hasNext: boolean }> {
+    const route = kind === 'org' ? 'GET /orgs/{owner}/packages' : 'GET /users/{owner}/packages';
+    const key = `${this.#o.baseUrl ?? ''}\0${this.#tokenKey}\0${kind}\0${owner}\0${page}`;
+    const cached = this.#cache.get(key);
+    try {
+      const res = await this.#octokit.request(route, {
+        owner,
+        package_type: 'container',
+        per_page: 100,
+        page,
+        ...(cached ? { headers: { 'if-none-match': cached.etag } } : {}),
+      });
+      const hasNext = /rel="?next"?/.test(String(res.headers.link ?? ''));
+      const etag = res.headers.etag;
+      if (typeof etag === 'string' && etag) {
+        if (this.#cache.size >= LISTING_CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value ?? '');
+        this.#cache.set(key, { etag, body: res.data, hasNext });
+      }
+      return { body: res.data, hasNext };
+    } catch (err) {
+      if (cached && (err as { status?: unknown }).status === 304) return { body: cached.body, hasNext: cached.hasNext };
+      throw err;
+    }
+  }
+
+  async #ownerListing(owner: string): Promise<OwnerListing | undefined> {
+    const collect = async (ownerKind: 'org' | 'user'): Promise<OwnerListing> => {
+      const listing: OwnerListing = { ownerKind, packages: new Map(), complete: false };
+      for (let page = 1; page <= 50; page++) {
+        const { body, hasNext } = await this.#listingPage(ownerKind, owner, page);
+        const parsed = packagesSchema.safeParse(body);
+        if (!parsed.success) return listing;
+        for (const p of parsed.data) listing.packages.set(p.name, p.visibility);
+        if (!hasNext) {
+          listing.complete = true;
+          return listing;
+        }
+      }
+      return listing;
+    };
+    try {
+      return await collect('org');
+    } catch (err) {
+      if (errorInfo(err).http !== 404) return undefined;
+    }
+    try {
+      return await collect('user');
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * What the listing says about one package: exists with its visibility, when the token's listing shows it.
+   * Undefined when the listing is unavailable or does not show it (absent, or invisible to this token).
+   */
+  async listedPackage(owner: string, name: string): Promise<PackageLookup | undefined> {
+    const listing = await this.ownerListing(owner);
+    if (!listing?.packages.has(name)) return undefined;
+    const out: PackageLookup = { http: 200, ownerKind: listing.ownerKind, exists: true };
+    const visibility = listing.packages.get(name);
+    if (visibility) out.visibility = visibility;
+    return out;
   }
 
   /** `getPackageForOrganization`, falling back to the user endpoint when the org answers 404. */
@@ -138,14 +293,14 @@ export class GitHubPackagesClient {
       return out;
     };
     try {
-      const res = await this.#octokit.rest.packages.getPackageForOrganization({ org: owner, package_type: 'container', package_name: name });
+      const res = await this.#octokit.request('GET /orgs/{org}/packages/{package_type}/{package_name}', { org: owner, package_type: 'container', package_name: name });
       return read(res.data, res.status, 'org');
     } catch (err) {
       const info = errorInfo(err);
       if (info.http !== 404) return { ...info, exists: undefined };
     }
     try {
-      const res = await this.#octokit.rest.packages.getPackageForUser({ username: owner, package_type: 'container', package_name: name });
+      const res = await this.#octokit.request('GET /users/{username}/packages/{package_type}/{package_name}', { username: owner, package_type: 'container', package_name: name });
       return read(res.data, res.status, 'user');
     } catch (err) {
       const info = errorInfo(err);
@@ -160,8 +315,8 @@ export class GitHubPackagesClient {
       const common = { package_type: 'container' as const, package_name: name, per_page: 100, page, state };
       const res =
         ownerKind === 'org'
-          ? await this.#octokit.rest.packages.getAllPackageVersionsForPackageOwnedByOrg({ ...common, org: owner })
-          : await this.#octokit.rest.packages.getAllPackageVersionsForPackageOwnedByUser({ ...common, username: owner });
+          ? await this.#octokit.request('GET /orgs/{org}/packages/{package_type}/{package_name}/versions', { ...common, org: owner })
+          : await this.#octokit.request('GET /users/{username}/packages/{package_type}/{package_name}/versions', { ...common, username: owner });
       const parsed = versionsSchema.safeParse(res.data);
       if (!parsed.success) break;
       out.push(...parsed.data);
@@ -210,40 +365,9 @@ export class GitHubPackagesClient {
   }
 
   /** Container package names of an owner (org, else user), for "did you mean"; undefined when not listable. */
-  ownerPackages(owner: string): Promise<string[] | undefined> {
-    let p = this.#owners.get(owner);
-    if (!p) {
-      p = this.#ownerPackages(owner);
-      this.#owners.set(owner, p);
-    }
-    return p;
-  }
-
-  async #ownerPackages(owner: string): Promise<string[] | undefined> {
-    const collect = async (kind: 'org' | 'user'): Promise<string[]> => {
-      const names: string[] = [];
-      for (let page = 1; page <= 10; page++) {
-        const res =
-          kind === 'org'
-            ? await this.#octokit.rest.packages.listPackagesForOrganization({ org: owner, package_type: 'container', per_page: 100, page })
-            : await this.#octokit.rest.packages.listPackagesForUser({ username: owner, package_type: 'container', per_page: 100, page });
-        const parsed = packagesSchema.safeParse(res.data);
-        if (!parsed.success) break;
-        names.push(...parsed.data.map((x) => x.name));
-        if (parsed.data.length < 100) break;
-      }
-      return names;
-    };
-    try {
-      return await collect('org');
-    } catch (err) {
-      if (errorInfo(err).http !== 404) return undefined;
-    }
-    try {
-      return await collect('user');
-    } catch {
-      return undefined;
-    }
+  async ownerPackages(owner: string): Promise<string[] | undefined> {
+    const listing = await this.ownerListing(owner);
+    return listing ? [...listing.packages.keys()] : undefined;
   }
 }
 
