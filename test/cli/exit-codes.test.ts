@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitHubPackagesServer, type GitHubPackagesServer } from '../support/github-packages-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { deployment, REPO_ROOT, useCli, writeTree } from './harness.js';
+import { openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
 
 const TOKEN = 'ghp_exit_codes_token';
 let registry: LocalRegistry;
@@ -153,16 +154,20 @@ describe('image-drift exit codes', () => {
     const dir = gitops(['ghcr.io/acme/api:1.0']);
     const state = join(cli.dir, 'locked-state');
     mkdirSync(state);
-    // This (live) process holds the lock, as a concurrent audit would.
-    writeFileSync(join(state, 'dynamodb.lock'), `${process.pid}\n${new Date().toISOString()}\n`);
-    const run = await cli.run(['audit', '--dir', dir, '--state-dir', state, ...registryFlags()]);
-    expect(run.code).toBe(3);
-    expect(run.stderr).toContain(`is in use by process ${process.pid}`);
-    // The audit itself ran: its report is printed, with a note that history was not recorded.
-    expect(run.stdout).toContain('ghcr.io/acme/api:1.0');
-    expect(run.stdout).toContain('history was not recorded');
-    const open = await cli.run(['open', '--state-dir', state]);
-    expect(open.code).toBe(3);
+    // This process holds the store, as a concurrent audit would.
+    const holder = await openLocalHistoryStore(state);
+    try {
+      const run = await cli.run(['audit', '--dir', dir, '--state-dir', state, ...registryFlags()]);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(`is in use by process ${process.pid}`);
+      // The audit itself ran: its report is printed, with a note that history was not recorded.
+      expect(run.stdout).toContain('ghcr.io/acme/api:1.0');
+      expect(run.stdout).toContain('history was not recorded');
+      const open = await cli.run(['open', '--state-dir', state]);
+      expect(open.code).toBe(3);
+    } finally {
+      await holder.close();
+    }
   });
 
   it('lists the exit codes in --help of the installed launcher', () => {
