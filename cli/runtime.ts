@@ -16,7 +16,8 @@ import {
 } from '../lambdas/engine/config/schema.js';
 import { credentialFromEnv } from '../lambdas/engine/config/secret.js';
 import { createImageChecker, type DiagnosingImageChecker, type ExchangeEvent } from '../lambdas/engine/diagnose/index.js';
-import { loadRegistryCredentials, makeCredential, RegistryCredentials } from '../lambdas/engine/registry/credentials.js';
+import { loadRegistryCredentials, makeCredential, type RegistryCredentials } from '../lambdas/engine/registry/credentials.js';
+import { ecrHostsFromConfig } from '../lambdas/engine/registry/ecr.js';
 import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
 import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
 import type { AuditReport, AuditResult, FileTree, RepoSource } from '../lambdas/engine/model.js';
@@ -98,7 +99,7 @@ export function checkPathsExist(tree: FileTree, paths: readonly string[] | undef
 export async function loadCliCredentials(config: AuditorConfig, env: Env): Promise<RegistryCredentials> {
   let base: RegistryCredentials;
   try {
-    base = await loadRegistryCredentials({ env });
+    base = await loadRegistryCredentials({ env, ecr: ecrHostsFromConfig(config.registries) });
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -109,14 +110,7 @@ export async function loadCliCredentials(config: AuditorConfig, env: Env): Promi
     if (basic) fromConfig.push(makeCredential({ host, username: basic.username, secret: basic.password, source: 'config' }));
   }
   if (fromConfig.length === 0) return base;
-  const merged = new Map(base.hosts().map((host) => [host, base.forHost(host)!]));
-  for (const credential of fromConfig) merged.set(credential.host, credential);
-  const githubApiToken = env.GITHUB_TOKEN || env.GH_TOKEN;
-  return new RegistryCredentials({
-    credentials: [...merged.values()],
-    helperHosts: [...base.helperHosts],
-    ...(githubApiToken ? { githubApiToken } : {}),
-  });
+  return base.withExplicit(fromConfig, env.GITHUB_TOKEN || env.GH_TOKEN || undefined);
 }
 
 export async function buildChecker(

@@ -26,6 +26,7 @@ import { trackDrift } from '../engine/history/index.js';
 import { TRANSIENT_VERDICTS, type AuditResult, type Verdict } from '../engine/model.js';
 import { SnsNotifier } from '../engine/notify/sns.js';
 import { makeCredential, RegistryCredentials } from '../engine/registry/credentials.js';
+import { ecrHostsFromConfig } from '../engine/registry/ecr.js';
 import { createGitHubSource } from '../engine/sources/github.js';
 
 export interface ScheduledEvent {
@@ -261,7 +262,8 @@ function checkerOptions(config: AuditorConfig, secret: AuditorSecret) {
     credentials.push(makeCredential({ host: 'ghcr.io', username: GITHUB_TOKEN_USERNAME, secret: secret.githubToken, source: 'config' }));
   }
   return {
-    credentials: new RegistryCredentials({ credentials, ...(secret.githubToken ? { githubApiToken: secret.githubToken } : {}) }),
+    // ECR hosts get tokens from GetAuthorizationToken through the function's role (granted by the construct).
+    credentials: new RegistryCredentials({ credentials, ecr: ecrHostsFromConfig(config.registries), ...(secret.githubToken ? { githubApiToken: secret.githubToken } : {}) }),
     registries,
     platforms: config.platforms,
     ...(config.concurrency ? { concurrencyPerRegistry: config.concurrency } : {}),

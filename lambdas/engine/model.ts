@@ -245,6 +245,8 @@ export interface ImageEvidence {
   tags?: { nearest: string[]; recent: string[]; total?: number };
   /** "Did you mean" repositories, for REPO_MISSING. */
   candidates?: string[];
+  /** The configured credential source (a Docker credential helper, ECR) could not give a credential. */
+  credentialProblem?: { kind: 'denied' | 'unavailable' | 'transient'; source: string; message: string; missingPermission?: string };
 }
 
 /** The verdict for one unique normalised image. */

@@ -29,7 +29,9 @@ describe('loadRegistryCredentials', () => {
     expect(creds.forHost('docker.io')).toMatchObject({ username: 'hubuser' });
     expect(creds.forHost('index.docker.io')?.secret.reveal()).toBe('dckr_pat_x');
     expect(creds.forHost('registry.example.com')).toMatchObject({ kind: 'identity-token' });
-    expect(creds.helperHosts).toEqual(['gcr.io']);
+    // gcr.io lives in a credential helper: nothing static, the helper is run on demand.
+    expect(creds.forHost('gcr.io')).toBeUndefined();
+    expect(creds.sourceFor('gcr.io')).toBe('docker-credential-gcloud');
     // GITHUB_TOKEN still serves the GitHub API.
     expect(creds.githubApiToken()?.reveal()).toBe('ghp_env');
   });

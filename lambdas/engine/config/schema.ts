@@ -151,6 +151,15 @@ const RegistrySchema = z
         'Hosts the registry may send us to for tokens (the WWW-Authenticate realm); credentials go to no other host. ' +
           'Default: the registry host itself, plus the well-known realm of ghcr.io and docker.io.',
       ),
+    ecr: z
+      .union([z.strictObject({}), z.literal(false)])
+      .optional()
+      .describe(
+        'Amazon ECR: {} takes this host\'s credential from ecr:GetAuthorizationToken (AWS default credential chain; the ' +
+          'Lambda\'s role when deployed) before the Docker config; false never asks AWS. Default: ECR hosts ' +
+          '(<account>.dkr.ecr.<region>.amazonaws.com) use GetAuthorizationToken unless the Docker config or a ' +
+          '"credential" covers them. Deployed, the stack grants ecr:GetAuthorizationToken and ecr:BatchGetImage on them.',
+      ),
   })
   .describe('Settings for one registry host.');
 

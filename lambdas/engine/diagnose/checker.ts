@@ -5,7 +5,8 @@
  */
 import type { ImageCheckResult, ImageChecker, ImageReference } from '../model.js';
 import { RegistryClient, type AuthMode } from '../registry/client.js';
-import type { RegistryCredentials, Secret } from '../registry/credentials.js';
+import type { CredentialProblem } from '../registry/credential-problem.js';
+import type { RegistryCredentials, ResolvedCredential, Secret } from '../registry/credentials.js';
 import { isDockerHub, parseEndpointMap, resolveEndpoint, type EndpointMapInput } from '../registry/endpoints.js';
 import { toRegistryError } from '../registry/errors.js';
 import { GitHubPackagesClient, type PackageLookup, type VersionsLookup } from '../registry/github-packages.js';
@@ -129,11 +130,12 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
           })
         : undefined;
 
+    const resolvedCredentials = new Map<string, ResolvedCredential>();
     const clientFor = (host: string): RegistryClient => {
       let c = clients.get(host);
       if (!c) {
         const hostOpts = options.registries?.[host] ?? {};
-        const credential = options.credentials?.forHost(host);
+        const credential = resolvedCredentials.get(host)?.credential;
         const realmHosts = [...(options.allowedRealmHosts ?? []), ...(hostOpts.allowedRealmHosts ?? [])];
         c = new RegistryClient({
           endpoint: resolveEndpoint(host, endpointMap),
@@ -165,6 +167,13 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
       g.refs.push(ref);
     }
 
+    // Credentials that live in a helper or in ECR are fetched once per host, and only for hosts being checked.
+    if (options.credentials) {
+      const credentials = options.credentials;
+      const hosts = new Set([...groups.values()].map((g) => g.host));
+      await Promise.all([...hosts].map(async (host) => resolvedCredentials.set(host, await credentials.resolve(host))));
+    }
+
     const results = new Map<string, ImageCheckResult>();
     let done = 0;
     const total = unique.size;
@@ -187,7 +196,9 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
       }
       const release = await limit.acquire();
       try {
+        const problem = resolvedCredentials.get(g.host)?.problem;
         const facts = await checkRepository(g, clientFor(g.host), api, indexCache, {
+          ...(problem ? { credentialProblem: problem, credentialSource: problem.source } : {}),
           platforms,
           visibilityMatters: visibilityHosts.has(g.host),
           anonymousProbe: options.anonymousProbe ?? 'auto',
@@ -252,6 +263,9 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
 }
 
 interface RepoContext {
+  /** The configured credential source failed for this host (the probes ran anonymously). */
+  credentialProblem?: CredentialProblem;
+  credentialSource?: string;
   platforms: readonly string[];
   visibilityMatters: boolean;
   anonymousProbe: 'auto' | 'always';
@@ -416,6 +430,7 @@ async function checkRepository(
       f.credential = { source: client.credential?.source ?? 'config', ...(withheld ? { withheld } : {}) };
     } else if (p) {
       f.anonymous = p;
+      if (ctx.credentialProblem) f.credential = { source: ctx.credentialSource ?? ctx.credentialProblem.source, problem: ctx.credentialProblem };
     }
     if (tags) f.tags = tags;
     const v = versions.get(ref.canonical);

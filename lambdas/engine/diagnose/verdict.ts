@@ -17,6 +17,8 @@
  *    it and the API cannot settle it.
  */
 import type { ImageEvidence, ImageReference, PackagesApiEvidence, ProbeEvidence, Verdict } from '../model.js';
+import type { CredentialProblem } from '../registry/credential-problem.js';
+import { missingIamAction } from '../registry/ecr.js';
 import type { RegistryError } from '../registry/errors.js';
 import type { ManifestFound } from '../registry/client.js';
 import type { PackageLookup, VersionsLookup } from '../registry/github-packages.js';
@@ -38,7 +40,8 @@ export interface ImageFacts {
   api?: { pkg?: PackageLookup; versions?: VersionsLookup; ownerPackages?: string[]; candidates?: Candidate[] };
   /** Nearest tags by name, computed by the caller from tags.list or the API. */
   nearest?: string[];
-  credential?: { source: string; withheld?: string };
+  /** Where the credential came from; `problem` when the configured source (helper, ECR) could not give one. */
+  credential?: { source: string; withheld?: string; problem?: CredentialProblem };
   /** Registry hosts where a denied anonymous pull means PRIVATE (default ghcr.io). */
   visibilityMatters: boolean;
   platformsWanted: readonly string[];
@@ -100,6 +103,8 @@ export function diagnose(f: ImageFacts): Diagnosis {
   if (f.authenticated) evidence.authenticated = probeEvidence(f.authenticated);
   const api: PackagesApiEvidence | undefined = f.api?.pkg ? packagesApiEvidence(f) : undefined;
   if (api) evidence.packagesApi = api;
+  const problem = f.credential?.problem;
+  if (problem) evidence.credentialProblem = { ...problem };
 
   const result = (status: Verdict, hint: string): Diagnosis => {
     if (f.credential?.withheld) hint += ` (The credential for ${f.ref.registry} was not sent to the token realm: ${f.credential.withheld}.)`;
@@ -154,6 +159,13 @@ export function diagnose(f: ImageFacts): Diagnosis {
     const pkg = f.api?.pkg;
     const versions = f.api?.versions;
     if (primaryMode === 'anonymous') {
+      if (problem) {
+        // A credential was configured (helper, ECR) but could not be had: say which and why.
+        const cause = credentialProblemText(ref.registry, problem);
+        if (problem.kind === 'denied') return result('AUTH_FAILED', `${cause} Anonymously: ${describe(err)}.`);
+        if (problem.kind === 'transient') return result('UNREACHABLE', `${cause} Anonymously: ${describe(err)}; nothing is known about ${name} until the credential can be had.`);
+        return result('NOT_VISIBLE_ANONYMOUSLY', `${notVisibleHint(f, err)} ${cause}`);
+      }
       if (pkg?.exists === true) {
         if (versions && versions.http === 200 && !versions.tagFound) return tagMissing(f, result, 'the Packages API lists the package but no version carries it');
         return result('PRIVATE', privateHint(f, `anonymous access was refused (${describe(err)}) and the Packages API says visibility is ${pkg.visibility ?? 'not public'}`));
@@ -165,6 +177,13 @@ export function diagnose(f: ImageFacts): Diagnosis {
     const anonOk = f.anonymous?.ok === true;
     const rejected = err.status === 401 && (err.stage === 'token' || err.code === 'UNAUTHORIZED');
     const who = f.credential ? `The configured credential for ${ref.registry} (${f.credential.source})` : `The configured credential for ${ref.registry}`;
+    const iamAction = missingIamAction(err.message);
+    if (iamAction && err.status === 403) {
+      return result(
+        'AUTH_FAILED',
+        `${who} may not read ${name}: the registry's IAM check refused \`${iamAction}\` (${describe(err)}). Allow ${iamAction} on this repository for the identity the nodes (and the auditor) pull with.`,
+      );
+    }
     if (anonOk) {
       return result(
         'AUTH_FAILED',
@@ -198,6 +217,12 @@ export function diagnose(f: ImageFacts): Diagnosis {
 
   // Any other status (400, 405...) tells nothing about the image; never read it as missing.
   return result('UNREACHABLE', `${ref.registry} answered ${describe(err)}; nothing is known about ${name}.`);
+}
+
+function credentialProblemText(registry: string, p: CredentialProblem): string {
+  const permission = p.missingPermission ? ` (missing permission \`${p.missingPermission}\`)` : '';
+  const what = p.kind === 'denied' ? 'was refused' : p.kind === 'transient' ? 'did not answer' : 'could not give one';
+  return `The credential for ${registry} comes from ${p.source}, which ${what}: ${p.message}${permission}.`;
 }
 
 function packagesApiEvidence(f: ImageFacts): PackagesApiEvidence {
