@@ -27,6 +27,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { HISTORY_TABLE_DESIGN } from '../lambdas/engine/history/table-design.js';
+import { ecrPullStatements, ecrRegistriesOf } from './ecr-access.js';
 import {
   METRIC_IMAGES_WITHOUT_VERDICT,
   METRIC_RUNS_FAILED,
@@ -243,6 +244,9 @@ export class ImageDriftAuditor extends Construct {
     this.table.grantReadWriteData(this.function);
     this.topic.grantPublish(this.function);
     this.secret.grantRead(this.function);
+    // Amazon ECR registries of the config: a token, and read access to their repositories only.
+    const ecrRegistries = ecrRegistriesOf(config.registries);
+    for (const statement of ecrPullStatements(ecrRegistries)) this.function.addToRolePolicy(statement);
 
     // ─── Schedule ─────────────────────────────────────────────────────────
     // The target passes the whole event: the handler uses its `id` as the run id.
@@ -335,6 +339,18 @@ export class ImageDriftAuditor extends Construct {
           'the statement is limited to the topic key.',
       },
     );
+    if (ecrRegistriesOf(this.config.registries).length > 0) {
+      Validations.of(this.function.role ?? this).acknowledge(
+        {
+          id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+          reason: 'ecr:GetAuthorizationToken has no resource-level permissions (IAM service authorization reference); it only issues a registry login token.',
+        },
+        ...ecrRegistriesOf(this.config.registries).map((t) => ({
+          id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:${t.partition}:ecr:${t.region}:${t.account}:repository/*]`,
+          reason: `The auditor checks whichever images of ${t.host} the GitOps repositories deploy; it may read (never write) that registry's repositories.`,
+        })),
+      );
+    }
     Validations.of(this.secret).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SMG4',
       reason:
