@@ -245,6 +245,8 @@ export interface ImageEvidence {
   tags?: { nearest: string[]; recent: string[]; total?: number };
   /** "Did you mean" repositories, for REPO_MISSING. */
   candidates?: string[];
+  /** Docker Hub's pull quota as its last answer stated it (HEAD requests do not count against it). */
+  rateLimit?: { limit?: number; remaining: number; windowSeconds?: number; authenticated: boolean };
   /** The configured credential source (a Docker credential helper, ECR) could not give a credential. */
   credentialProblem?: { kind: 'denied' | 'unavailable' | 'transient'; source: string; message: string; missingPermission?: string };
 }

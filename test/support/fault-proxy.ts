@@ -42,6 +42,8 @@ export interface FaultProxy {
    * not implement for tags: the full list is fetched from the registry and sliced here. undefined turns it off.
    */
   paginateTags(pageSize: number | undefined): void;
+  /** Extra headers on every forwarded answer (e.g. Docker Hub's `ratelimit-*`); undefined turns it off. */
+  setResponseHeaders(fn: ((r: ProxiedRequest) => Record<string, string> | undefined) | undefined): void;
   /** Most requests this proxy had in flight at once since the last reset. */
   peakInFlight(): number;
   resetPeak(): void;
@@ -58,6 +60,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let tagPage: number | undefined;
   let inFlight = 0;
   let peak = 0;
+  let extraHeaders: ((r: ProxiedRequest) => Record<string, string> | undefined) | undefined;
 
   const paginatedTags = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const headers = { ...req.headers, host: targetUrl.host };
@@ -91,12 +94,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     up.end();
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, r?: ProxiedRequest) => {
     const headers = { ...req.headers, host: targetUrl.host };
     const up = httpRequest(
       { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers, agent },
       (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        res.writeHead(upRes.statusCode ?? 502, { ...upRes.headers, ...(r && extraHeaders ? extraHeaders(r) : {}) });
         upRes.pipe(res);
       },
     );
@@ -126,7 +129,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (!rule) {
         const url = new URL(req.url ?? '/', 'http://proxy.invalid');
         if (tagPage !== undefined && req.method === 'GET' && url.pathname.endsWith('/tags/list')) return paginatedTags(req, res, url);
-        return forward(req, res);
+        return forward(req, res, r);
       }
       rule.remaining--;
       const f = rule.fault;
@@ -168,6 +171,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     setLatency(ms) {
       latency = ms;
+    },
+    setResponseHeaders(fn) {
+      extraHeaders = fn;
     },
     paginateTags(pageSize) {
       tagPage = pageSize;

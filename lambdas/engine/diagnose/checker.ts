@@ -13,7 +13,7 @@ import { GitHubPackagesClient, type PackageLookup, type VersionsLookup } from '.
 import { isIndexMediaType } from '../registry/manifests.js';
 import type { RetryPolicy } from '../registry/retry.js';
 import { TokenService } from '../registry/auth/bearer.js';
-import { Semaphore, Transport, type ExchangeEvent } from '../registry/transport.js';
+import { Semaphore, Transport, type ExchangeEvent, type RateLimitState } from '../registry/transport.js';
 import { nearestTags, repositoryCandidates } from './hints.js';
 import { diagnose, type ImageFacts, type ProbeOutcome } from './verdict.js';
 
@@ -60,8 +60,11 @@ export interface RegistryCheckOptions {
   visibilityCheckHosts?: readonly string[];
   /** 'auto' (default): anonymous probes only when they can change the verdict; 'always': every image both ways. */
   anonymousProbe?: 'auto' | 'always';
-  /** Docker Hub: HEAD only (GETs count as pulls) unless allowGet; slow down below the low watermark. */
-  dockerHub?: { allowGet?: boolean; rateLimitLowWatermark?: number; slowdownMs?: number };
+  /**
+   * Docker Hub: HEAD only (GETs count as pulls) unless allowGet, and then only while more than `quotaReserve`
+   * (default 10) pulls remain; slow down below the low watermark.
+   */
+  dockerHub?: { allowGet?: boolean; quotaReserve?: number; rateLimitLowWatermark?: number; slowdownMs?: number };
   /** Called for every HTTP exchange (token, HEAD, GET, tags, Packages API); URLs carry no secrets. */
   onExchange?: (e: ExchangeEvent) => void;
 }
@@ -82,6 +85,19 @@ export interface CheckStats {
 export interface DiagnosingImageChecker extends ImageChecker {
   /** Counts of the last completed check() call. */
   lastStats(): CheckStats | undefined;
+}
+
+const DEFAULT_QUOTA_RESERVE = 10;
+
+/** What a low Docker Hub quota means for the cluster, which pulls from its own address with its own credential. */
+function dockerHubQuotaHint(quota: RateLimitState, authenticated: boolean): string {
+  const window = quota.windowSeconds ? ` per ${Math.round(quota.windowSeconds / 3600)} h` : '';
+  const of = quota.limit !== undefined ? ` of ${quota.limit}${window}` : '';
+  const who = authenticated ? 'for the configured Docker Hub account' : 'for this address (anonymous)';
+  const raise = authenticated
+    ? 'A paid Docker Hub plan or a pull-through cache (mirror) raises it.'
+    : 'Nodes pulling anonymously through the same address will get 429 toomanyrequests; a Docker Hub account (imagePullSecret, or DOCKERHUB_USERNAME/DOCKERHUB_TOKEN for the auditor) raises the limit.';
+  return `Docker Hub pull quota: ${quota.remaining}${of} left ${who}. ${raise}`;
 }
 
 interface RepoGroup {
@@ -131,6 +147,11 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
         : undefined;
 
     const resolvedCredentials = new Map<string, ResolvedCredential>();
+    const quotaReserve = options.dockerHub?.quotaReserve ?? DEFAULT_QUOTA_RESERVE;
+    const quotaLow = (host: string): boolean => {
+      const q = transport.rateLimit(host);
+      return q !== undefined && q.remaining <= quotaReserve;
+    };
     const clientFor = (host: string): RegistryClient => {
       let c = clients.get(host);
       if (!c) {
@@ -146,7 +167,9 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
           ...(realmHosts.length ? { allowedRealmHosts: realmHosts } : {}),
           directToken: hostOpts.directToken ?? host === 'ghcr.io',
           ...(hostOpts.tagPageSize ? { tagPageSize: hostOpts.tagPageSize } : {}),
-          headOnly: isDockerHub(host) && !options.dockerHub?.allowGet,
+          // Docker Hub counts GETs against the pull quota the cluster shares: HEAD only, or GETs only while the
+          // quota stays above the reserve (the auditor must never be what exhausts it).
+          headOnly: isDockerHub(host) ? (options.dockerHub?.allowGet ? () => quotaLow(host) : true) : false,
         });
         clients.set(host, c);
       }
@@ -229,6 +252,21 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
       await Promise.all([...groups.values()].map(runGroup));
     } finally {
       await transport.close();
+    }
+    for (const host of new Set([...groups.values()].map((g) => g.host))) {
+      if (!isDockerHub(host)) continue;
+      const quota = transport.rateLimit(host);
+      if (!quota) continue;
+      const authenticated = resolvedCredentials.get(host)?.credential !== undefined;
+      for (const g of groups.values()) {
+        if (g.host !== host) continue;
+        for (const ref of g.refs) {
+          const r = results.get(ref.canonical);
+          if (!r) continue;
+          r.evidence.rateLimit = { ...quota, authenticated };
+          if (quota.remaining <= quotaReserve) r.hint += ` ${dockerHubQuotaHint(quota, authenticated)}`;
+        }
+      }
     }
 
     const perRegistry: CheckStats['perRegistry'] = {};

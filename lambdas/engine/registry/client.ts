@@ -39,8 +39,8 @@ export interface RegistryClientOptions {
   tagPageSize?: number;
   /** Upper bound on tag pages followed (default 50). */
   maxTagPages?: number;
-  /** Send no GET to this registry (Docker Hub: GETs count against the pull limit). */
-  headOnly?: boolean;
+  /** Send no GET to this registry (Docker Hub: GETs count against the pull limit); a function is asked each time. */
+  headOnly?: boolean | (() => boolean);
 }
 
 export interface ManifestFound {
@@ -56,7 +56,6 @@ export class RegistryClient {
   readonly host: string;
   readonly endpoint: RegistryEndpoint;
   readonly credential: RegistryCredential | undefined;
-  readonly headOnly: boolean;
   readonly #o: RegistryClientOptions;
   readonly #base: URL;
   #discovery: Promise<Discovery> | undefined;
@@ -68,8 +67,13 @@ export class RegistryClient {
     this.endpoint = options.endpoint;
     this.host = options.endpoint.host;
     this.credential = options.credential;
-    this.headOnly = options.headOnly ?? false;
     this.#base = new URL(options.endpoint.baseUrl + '/');
+  }
+
+  /** Whether GETs are withheld now (Docker Hub: always by default; with GETs allowed, once the quota runs low). */
+  get headOnly(): boolean {
+    const h = this.#o.headOnly;
+    return typeof h === 'function' ? h() : (h ?? false);
   }
 
   #url(path: string): URL {

@@ -102,11 +102,28 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
   return out;
 }
 
+/** A registry's pull quota as its `ratelimit-limit` / `ratelimit-remaining` headers state it (Docker Hub). */
+export interface RateLimitState {
+  limit?: number;
+  remaining: number;
+  /** The quota window (`;w=21600`), seconds. */
+  windowSeconds?: number;
+}
+
+function parseRateLimitHeader(value: string | undefined): { n: number; w?: number } | undefined {
+  if (!value) return undefined;
+  const n = Number.parseInt(value.split(';')[0] ?? '', 10);
+  if (!Number.isFinite(n)) return undefined;
+  const w = /;\s*w=(\d+)/.exec(value)?.[1];
+  return w ? { n, w: Number(w) } : { n };
+}
+
 export class Transport {
   readonly #pools = new Map<string, Pool>();
   readonly #limits = new Map<string, Semaphore>();
   readonly #counts = new Map<string, ExchangeCounts>();
   readonly #slow = new Set<string>();
+  readonly #rateLimits = new Map<string, RateLimitState>();
   readonly #concurrency: number;
   readonly #timeoutMs: number;
   readonly #deadline: number;
@@ -232,12 +249,23 @@ export class Transport {
     }
   }
 
+  /** The last pull quota a registry host stated (Docker Hub sends it on every manifest answer, HEAD included). */
+  rateLimit(host: string): RateLimitState | undefined {
+    return this.#rateLimits.get(host);
+  }
+
   #watchRateLimit(req: HttpRequest, safeUrl: string, headers: Record<string, string | undefined>): void {
     const host = req.registryHost;
-    const remaining = headers['ratelimit-remaining'];
-    if (!remaining) return;
-    const n = Number.parseInt(remaining.split(';')[0] ?? '', 10);
-    if (Number.isFinite(n) && n <= this.#lowWatermark) {
+    const remainingHeader = parseRateLimitHeader(headers['ratelimit-remaining']);
+    if (!remainingHeader) return;
+    const limitHeader = parseRateLimitHeader(headers['ratelimit-limit']);
+    const state: RateLimitState = { remaining: remainingHeader.n };
+    if (limitHeader) state.limit = limitHeader.n;
+    const window = remainingHeader.w ?? limitHeader?.w;
+    if (window !== undefined) state.windowSeconds = window;
+    this.#rateLimits.set(host, state);
+    const n = remainingHeader.n;
+    if (n <= this.#lowWatermark) {
       if (!this.#slow.has(host)) {
         this.report({ method: req.method, url: safeUrl, stage: req.stage, note: `ratelimit-remaining ${n}: slowing down to one request per ${this.#slowdownMs} ms slot` });
       }
