@@ -19,7 +19,7 @@ function sourceOptions(command: Command): Command {
     .option('--repo-url <url>', 'a URL under which Argo CD apps refer to this repository (repeatable)', collect)
     .option('--github-api-url <url>', 'GitHub API base URL (GitHub Enterprise: https://HOST/api/v3)')
     .option('--state-dir <dir>', 'history and cache directory (default .image-drift, or IMAGE_DRIFT_STATE_DIR)')
-    .option('--offline', 'fetch no remote Helm chart (charts kept in the repository are still rendered with helm)');
+    .option('--offline', 'fetch no remote Helm chart: render remote charts from the chart cache only (charts in the repository are rendered as usual)');
 }
 
 function registryOptions(command: Command): Command {

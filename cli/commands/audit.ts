@@ -70,7 +70,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
     throw new IncompleteAuditError(`cannot read ${source.description.location}: ${messageOf(error)}`, { cause: error });
   });
   checkPathsExist(tree, flags.path);
-  const charts = await cliChartRendering(flags, stateDir, env);
+  const charts = await cliChartRendering(flags, stateDir, env, config);
   const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path, charts) : undefined;
   const { report } = await runAudit({
     source,

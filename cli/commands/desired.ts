@@ -30,7 +30,7 @@ export async function desiredCommand(flags: DesiredFlags, env: Env = process.env
     tree,
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
-    charts: await cliChartRendering(flags, stateDir, env),
+    charts: await cliChartRendering(flags, stateDir, env, config),
   });
   writeDesiredState(state, format, colorEnabled(env));
   return ExitCode.Clean;

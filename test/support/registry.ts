@@ -50,6 +50,8 @@ export interface LocalRegistry {
   pushImage(repository: string, tag: string, options?: { platform?: string }): Promise<PushedManifest>;
   /** Push an OCI index with one manifest per platform; `attestation` adds an `unknown/unknown` entry. */
   pushIndex(repository: string, tag: string, platforms: string[], options?: { attestation?: boolean }): Promise<PushedManifest>;
+  /** Push an OCI artifact (a Helm chart: config `application/vnd.cncf.helm.config.v1+json`, one chart layer). */
+  pushArtifact(repository: string, tag: string, artifact: { config: { mediaType: string; content: Buffer }; layers: { mediaType: string; content: Buffer }[] }): Promise<PushedManifest>;
   /** Resolve the tag's digest and delete that manifest (registry 2.8 cannot delete by tag). */
   deleteTag(repository: string, tag: string): Promise<void>;
   setPrivate(repository: string, isPrivate: boolean): void;
@@ -266,6 +268,20 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.index.v1+json',
         manifests,
+      });
+    },
+    async pushArtifact(repository, tag, artifact) {
+      const config = await pushBlob(repository, artifact.config.content);
+      const layers = [];
+      for (const layer of artifact.layers) {
+        const pushed = await pushBlob(repository, layer.content);
+        layers.push({ mediaType: layer.mediaType, digest: pushed.digest, size: pushed.size });
+      }
+      return putManifest(repository, tag, 'application/vnd.oci.image.manifest.v1+json', {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: artifact.config.mediaType, digest: config.digest, size: config.size },
+        layers,
       });
     },
     async deleteTag(repository, tag) {

@@ -25,6 +25,7 @@ import { renderKustomization, type KustomizeImageOverride } from './kustomize/re
 import { renderPath } from './render.js';
 import { renderRepoChart, type ReleaseOptions } from './helm-render.js';
 import { followRenderedApps } from './rendered-apps.js';
+import { fluxValuesFrom, renderFluxRemoteChart } from './flux-charts.js';
 import type { ResolveRun } from './run.js';
 import { dirname, normalisePath, type Workspace } from './workspace.js';
 
@@ -73,7 +74,7 @@ function otherRepository(run: ResolveRun, ref: { name: string; namespace?: strin
 async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, release: FluxHelmRelease): Promise<void> {
   const emit = emitterFor(doc.file, (path) => doc.lineOf(path), run.findings);
   const definedAt = { file: doc.file, line: doc.lineOf(['metadata', 'name']) };
-  const layers: ValuesLayer[] = [];
+  const layers: ValuesLayer[] = [...fluxValuesFromLayers(run, ws, release)];
   if (isRecord(release.values) && Object.keys(release.values).length > 0) {
     layers.push({ values: release.values, file: doc.file, locate: (path) => doc.lineOf(['spec', 'values', ...path]), label: 'spec.values' });
   }
@@ -90,6 +91,13 @@ async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocum
     app.path = chartPath;
     render = await renderRepoChart(run, ws, chartPath, layers, fluxRelease(release));
   } else {
+    // A chart from a HelmRepository, OCIRepository or HelmChart: fetched and rendered when the run does that.
+    const remote = chartPath === undefined && release.chart ? await renderFluxRemoteChart(run, ws, release, layers, fluxRelease(release), emit) : undefined;
+    if (remote) {
+      run.addRender(app, remote, release.targetNamespace ?? release.namespace, false);
+      await followRenderedApps(run, ws, remote, emit, ['spec', 'chart']);
+      return;
+    }
     if (chartPath !== undefined) {
       emit('MISSING_FILE', ['spec', 'chart', 'spec', 'chart'], 'error', `HelmRelease ${release.name}: chart path ${chartPath} has no Chart.yaml in this repository`);
     } else if (release.chart) {
@@ -105,6 +113,18 @@ async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocum
   }
   run.addRender(app, render, release.targetNamespace ?? release.namespace, ws === run.audited);
   await followRenderedApps(run, ws, render, emit, ['spec', 'chart']);
+}
+
+/** `spec.valuesFrom` found in the repository, replacing the extractor's "cluster object" note for each. */
+function fluxValuesFromLayers(run: ResolveRun, ws: Workspace, release: FluxHelmRelease): ValuesLayer[] {
+  const { layers, resolved, findings } = fluxValuesFrom(ws, release);
+  const notes = new Set(resolved.map((ref) => `${ref.location.file}:${ref.location.line}`));
+  for (let i = run.findings.length - 1; i >= 0; i--) {
+    const finding = run.findings[i];
+    if (finding?.code === 'REMOTE_RESOURCE' && finding.severity === 'info' && notes.has(`${finding.file}:${finding.line}`)) run.findings.splice(i, 1);
+  }
+  run.findings.push(...findings);
+  return layers;
 }
 
 /** Flux's release name: `spec.releaseName`, else `[<targetNamespace>-]<name>`; installed into targetNamespace, else the object's namespace. */

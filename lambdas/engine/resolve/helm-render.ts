@@ -25,7 +25,7 @@ import { emptyRender, type RenderResult } from './context.js';
 import { chartLayer, locateValue, mergeLayers, renderChart, type ValuesLayer } from './helm.js';
 import type { ResolveRun } from './run.js';
 import { join, type Workspace } from './workspace.js';
-import type { ChartFetcher } from '../helm/fetch.js';
+import type { ChartFetcher, ChartRequest } from '../helm/fetch.js';
 import { loadHelmChart } from '../extractors/helm/index.js';
 
 /** Everything the resolver needs to render charts; built by the shells (CLI, Lambda). */
@@ -330,4 +330,43 @@ export function valuesLocations(written: string, values: Record<string, unknown>
   }
   if (!tagFromValues && input.appVersion && ref.tag === input.appVersion.value) locations.push(input.appVersion.location);
   return locations;
+}
+
+/** What became of a remote chart: rendered, not fetched (with why), or nothing tried (no fetcher or no helm). */
+export type RemoteRender = { rendered: RenderResult } | { failed: string; result: RenderResult } | undefined;
+
+/**
+ * A chart from a Helm repository or an OCI registry: fetched (cache first), then rendered by helm from its
+ * files with the app's values. Undefined when the run renders no charts or fetches none (then the caller
+ * reads values only, as before). A chart that cannot be fetched or rendered gives `failed` with the reason
+ * and the images the app's own values name.
+ */
+export async function renderRemoteChart(run: ResolveRun, request: ChartRequest, layers: ValuesLayer[], release: ReleaseOptions): Promise<RemoteRender> {
+  const rendering = state(run).rendering;
+  if (!rendering?.helm.found) return undefined;
+  const byValues = () => renderChart(run.audited, undefined, layers, request.chart);
+  if (!rendering.fetcher) {
+    if (!rendering.remoteDisabled) return undefined;
+    return { failed: `remote charts are not fetched (${rendering.remoteDisabled})`, result: byValues() };
+  }
+  const fetched = await rendering.fetcher.fetch(request);
+  if (!fetched.ok) return { failed: fetched.message, result: byValues() };
+  const dir = fetched.display;
+  const read = (path: string) => (path.startsWith(`${dir}/`) ? fetched.files.get(path.slice(dir.length + 1)) : undefined);
+  const loaded = loadHelmChart(read, dir);
+  const chart = loaded.chart;
+  if (!chart) return { failed: `${dir}: ${loaded.findings.map((f) => f.message).join('; ') || 'no chart'}`, result: byValues() };
+  const own = chartLayer(chart);
+  const rendered = await renderWithHelm(run, rendering, {
+    files: [...fetched.files].map(([relative, content]) => ({ relative, content })),
+    layers,
+    allLayers: own ? [own, ...layers] : layers,
+    release,
+    provenance: { name: chart.name, version: fetched.version, source: dir.slice(0, dir.lastIndexOf('/')) || dir },
+    templateFile: (template) => ({ file: `${dir}/${template}`, text: read(`${dir}/${template}`)?.toString('utf8') }),
+    appVersion: chart.appVersion !== undefined && chart.appVersionLocation ? { value: chart.appVersion, location: chart.appVersionLocation } : undefined,
+    findingAt: { file: chart.chartFile, line: 0 },
+  });
+  if (!rendered.ok) return { failed: `chart ${chart.name} ${fetched.version} failed to render for ${release.releaseName}: ${rendered.message}`, result: byValues() };
+  return { rendered: rendered.result };
 }

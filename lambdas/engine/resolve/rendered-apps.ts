@@ -8,7 +8,9 @@ import type { Emit, RenderResult, YamlPath } from './context.js';
 import { argoKind, resolveArgoDocument } from './argocd/resolve.js';
 import type { ArgoApplication, ArgoSource } from './argocd/application.js';
 import { fluxKind, resolveFluxDocument } from './flux.js';
-import { isHelmRendered, MAX_RENDERED_APP_DEPTH, withinRenderedApps, type ReleaseOptions } from './helm-render.js';
+import { isHelmRendered, MAX_RENDERED_APP_DEPTH, renderRemoteChart, withinRenderedApps, type ReleaseOptions } from './helm-render.js';
+import type { ValuesLayer } from './helm.js';
+import type { AppRef } from '../model.js';
 import type { ResolveRun } from './run.js';
 import { normalisePath, type Workspace } from './workspace.js';
 
@@ -40,4 +42,31 @@ export async function followRenderedApps(run: ResolveRun, ws: Workspace, render:
     },
     () => emit('UNRESOLVED_APP', at, 'warning', `charts render apps that render charts more than ${MAX_RENDERED_APP_DEPTH} levels deep; the apps below that are not followed`),
   );
+}
+
+/**
+ * An Argo CD source with `chart:` from a Helm repository or OCI registry, fetched and rendered by helm.
+ * False when the run does not fetch charts (the caller then reads the app's values, as before).
+ */
+export async function renderArgoRemoteChart(
+  run: ResolveRun,
+  app: ArgoApplication,
+  source: ArgoSource,
+  layers: ValuesLayer[],
+  appRef: AppRef,
+  emit: Emit,
+): Promise<boolean> {
+  if (source.chart === undefined || source.repoURL === undefined) return false;
+  const release: ReleaseOptions = { releaseName: source.helm?.releaseName ?? app.name, namespace: app.namespace };
+  const outcome = await renderRemoteChart(run, { repoURL: source.repoURL, chart: source.chart, version: source.targetRevision }, layers, release);
+  if (!outcome) return false;
+  if ('failed' in outcome) {
+    const some = outcome.result.images.length > 0 ? 'only images set in the values it passes are audited' : 'its images are not audited';
+    emit('REMOTE_RESOURCE', [...source.at, 'chart'], 'error', `Application ${app.name}: Helm chart "${source.chart}" from ${source.repoURL}: ${outcome.failed}; ${some}`, 'Make the chart source reachable (or fill the chart cache), then audit again.');
+    run.addRender(appRef, outcome.result, app.namespace, false);
+    return true;
+  }
+  run.addRender(appRef, outcome.rendered, app.namespace, false);
+  await followRenderedApps(run, run.audited, outcome.rendered, emit, [...source.at, 'chart']);
+  return true;
 }

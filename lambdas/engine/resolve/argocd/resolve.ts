@@ -9,7 +9,7 @@ import type { YamlDocument } from '../../yaml/index.js';
 import { emitterFor, type Emit, type Locate } from '../context.js';
 import { inlineFirstLine, type KustomizationEdits } from '../kustomize/index.js';
 import { renderAppPath, type RenderRequest } from '../render.js';
-import { argoRelease, followRenderedApps } from '../rendered-apps.js';
+import { argoRelease, followRenderedApps, renderArgoRemoteChart } from '../rendered-apps.js';
 import type { ResolveRun } from '../run.js';
 import { normalisePath, type Workspace } from '../workspace.js';
 import { readApplication, type ArgoApplication, type ArgoKustomizeEdits, type ArgoSource } from './application.js';
@@ -188,6 +188,7 @@ async function resolveRemoteChart(
 ): Promise<void> {
   const label = `Application ${app.name}`;
   const layers = source.helm ? await argoHelmLayers(run, run.audited, undefined, app, source, definedAt.file, locate, emit) : [];
+  if (await renderArgoRemoteChart(run, app, source, layers, { name: app.name, kind: 'argocd-application', definedAt }, emit)) return;
   const render = renderChart(run.audited, undefined, layers, source.chart);
   const some = render.images.length > 0 ? 'only images set in the values it passes are audited' : 'its images are not audited';
   emit(
