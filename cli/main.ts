@@ -27,7 +27,7 @@ function registryOptions(command: Command): Command {
     .option('--config <file>', 'config file (default: image-drift.config.yaml|yml|json in the working directory)')
     .option('--registry-endpoint <host=url>', 'serve a registry host from another endpoint, e.g. ghcr.io=http://127.0.0.1:5000 (repeatable)', collect)
     .option('--platform <os/arch>', 'platform the cluster runs (repeatable; default linux/amd64)', collect)
-    .option('--concurrency <n>', 'registry requests in flight per registry (default 8)')
+    .option('--concurrency <n>', 'most registry requests in flight per registry (default adaptive: 32 up to 64, halved on 429)')
     .option('--packages-token-sees-all', 'the GitHub token sees every package of the owner, so a Packages API 404 proves absence');
 }
 

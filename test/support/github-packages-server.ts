@@ -49,6 +49,8 @@ export interface GitHubPackagesServer {
   url: string;
   requests: Array<{ method: string; path: string; authorization?: string }>;
   owners: FakeOwner[];
+  /** Delay every answer by this much (benchmarks). */
+  setLatency(ms: number): void;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tok
   const requests: GitHubPackagesServer['requests'] = [];
   let base = '';
   let used = 0;
+  let latency = 0;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       const text = JSON.stringify(body);
@@ -154,13 +157,19 @@ export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tok
       headers,
     );
   };
-  const server = createServer(handle);
+  const server = createServer((req, res) => {
+    if (latency > 0) setTimeout(() => handle(req, res), latency);
+    else handle(req, res);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url: base,
     requests,
     owners: init.owners,
+    setLatency: (ms: number) => {
+      latency = ms;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -63,7 +63,6 @@ export const DEFAULTS = {
   reminderIntervalHours: 24,
   unverifiedAfterRuns: 3,
   historyRetentionDays: 90,
-  concurrency: 8,
   memoryMb: 512,
   timeoutSeconds: 300,
   githubBaseUrl: 'https://api.github.com',
@@ -265,7 +264,7 @@ export const AuditorConfigSchema = z
       .min(1, { error: 'must be at least 1' })
       .max(64, { error: 'must be at most 64' })
       .optional()
-      .describe(`Registry checks in flight at once. Default: ${DEFAULTS.concurrency}.`),
+      .describe('Most registry requests in flight per registry. Default: adaptive, from 32 up to 64, halved on 429/503.'),
     lambda: LambdaSchema.optional().describe(`Lambda sizing. Default: ${DEFAULTS.memoryMb} MB, ${DEFAULTS.timeoutSeconds} s.`),
     historyRetentionDays: z
       .int({ error: 'must be a whole number of days' })

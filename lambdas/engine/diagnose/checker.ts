@@ -39,7 +39,7 @@ export interface RegistryCheckOptions {
   allowedRealmHosts?: readonly string[];
   /** Platforms the cluster runs (default ['linux/amd64']); [] skips the platform check. */
   platforms?: readonly string[];
-  /** Concurrent HTTP exchanges per registry host (default 8). */
+  /** Most HTTP exchanges in flight per registry host (default: adaptive, from 32 up to 64; see registry/adaptive-limit.ts). */
   concurrencyPerRegistry?: number;
   /** Per-request timeout (default 15 s). */
   requestTimeoutMs?: number;
@@ -122,7 +122,7 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
   async function check(images: readonly ImageReference[], onProgress?: (done: number, total: number) => void): Promise<ImageCheckResult[]> {
     const started = Date.now();
     const transport = new Transport({
-      concurrencyPerRegistry: options.concurrencyPerRegistry ?? 8,
+      ...(options.concurrencyPerRegistry ? { concurrencyPerRegistry: options.concurrencyPerRegistry } : {}),
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       deadline: started + (options.deadlineMs ?? 300_000),
       ...(options.onExchange ? { onExchange: options.onExchange } : {}),
@@ -214,7 +214,8 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     const runGroup = async (g: RepoGroup): Promise<void> => {
       let limit = repoLimits.get(g.host);
       if (!limit) {
-        limit = new Semaphore((options.concurrencyPerRegistry ?? 8) * 2);
+        // Repositories in progress: enough to keep the transport's limit busy (it is the one that adapts).
+        limit = new Semaphore((options.concurrencyPerRegistry ?? 64) * 2);
         repoLimits.set(g.host, limit);
       }
       const release = await limit.acquire();

@@ -1,9 +1,11 @@
 /**
- * The bottom layer: one undici Pool per origin (keep-alive), a concurrency limit per registry host, a per-request
+ * The bottom layer: one undici Pool per origin (keep-alive), an adaptive concurrency limit per registry host
+ * (adaptive-limit.ts: starts high, backs off on 429/503/Retry-After and on growing latency), a per-request
  * timeout and an overall deadline. One call = one HTTP exchange; retries, auth and meaning live in the layers above.
  * Every exchange is counted and reported through `onExchange` (URLs only: credentials travel in headers).
  */
 import { Pool } from 'undici';
+import { AdaptiveLimit } from './adaptive-limit.js';
 import { parseRegistryErrorBody } from './errors.js';
 
 export type ExchangeStage = 'ping' | 'token' | 'manifest' | 'tags' | 'packages-api';
@@ -41,7 +43,10 @@ export interface HttpResponse {
 }
 
 export interface TransportOptions {
-  /** Concurrent exchanges per registry host (default 8). */
+  /**
+   * Most exchanges in flight per registry host. Default: adaptive from 32 up to 64; when given, the limit
+   * starts there and adapts below it.
+   */
   concurrencyPerRegistry?: number;
   /** Per-exchange timeout (default 15 s). */
   requestTimeoutMs?: number;
@@ -120,11 +125,11 @@ function parseRateLimitHeader(value: string | undefined): { n: number; w?: numbe
 
 export class Transport {
   readonly #pools = new Map<string, Pool>();
-  readonly #limits = new Map<string, Semaphore>();
+  readonly #limits = new Map<string, AdaptiveLimit>();
   readonly #counts = new Map<string, ExchangeCounts>();
   readonly #slow = new Set<string>();
   readonly #rateLimits = new Map<string, RateLimitState>();
-  readonly #concurrency: number;
+  readonly #concurrency: number | undefined;
   readonly #timeoutMs: number;
   readonly #deadline: number;
   readonly #onExchange: ExchangeListener | undefined;
@@ -132,7 +137,7 @@ export class Transport {
   readonly #slowdownMs: number;
 
   constructor(options: TransportOptions = {}) {
-    this.#concurrency = options.concurrencyPerRegistry ?? 8;
+    this.#concurrency = options.concurrencyPerRegistry;
     this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
     this.#deadline = options.deadline ?? Number.POSITIVE_INFINITY;
     this.#onExchange = options.onExchange;
@@ -169,7 +174,7 @@ export class Transport {
     let p = this.#pools.get(origin);
     if (!p) {
       p = new Pool(origin, {
-        connections: this.#concurrency,
+        connections: this.#concurrency ?? 64,
         keepAliveTimeout: 10_000,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
@@ -179,13 +184,18 @@ export class Transport {
     return p;
   }
 
-  #limit(host: string): Semaphore {
+  #limit(host: string): AdaptiveLimit {
     let s = this.#limits.get(host);
     if (!s) {
-      s = new Semaphore(this.#concurrency);
+      s = new AdaptiveLimit(this.#concurrency === undefined ? {} : { initial: this.#concurrency, max: this.#concurrency, min: Math.min(2, this.#concurrency) });
       this.#limits.set(host, s);
     }
     return s;
+  }
+
+  /** The current in-flight limit per registry host (for benchmarks and tests). */
+  limits(): Map<string, number> {
+    return new Map([...this.#limits].map(([host, l]) => [host, l.limit]));
   }
 
   /** One HTTP exchange. Resolves with any status; rejects on network failure, timeout or deadline. */
@@ -193,6 +203,8 @@ export class Transport {
     if (Date.now() >= this.#deadline) throw new DeadlineExceededError();
     if (this.#slow.has(req.registryHost)) await sleep(this.#slowdownMs);
     const release = await this.#limit(req.registryHost).acquire();
+    const sentAt = Date.now();
+    let throttled = false;
     const counts = this.counts(req.registryHost);
     if (req.stage === 'token') counts.token++;
     else counts.registry++;
@@ -227,6 +239,7 @@ export class Transport {
         await res.body.dump();
       }
       const out: HttpResponse = { status: res.statusCode, headers: flattenHeaders(res.headers), body };
+      throttled = out.status === 429 || out.status === 503 || out.headers['retry-after'] !== undefined;
       this.#watchRateLimit(req, safeUrl, out.headers);
       const event: ExchangeEvent = { method: req.method, url: safeUrl, status: out.status, stage: req.stage };
       if (out.status >= 400) {
@@ -245,7 +258,7 @@ export class Transport {
       });
       throw err;
     } finally {
-      release();
+      release({ latencyMs: Date.now() - sentAt, throttled });
     }
   }
 
