@@ -102,6 +102,8 @@ async function run(): Promise<number> {
         '--packages-token-sees-all',
         '--state-dir',
         stateDir,
+        // The demo talks to its local servers only: the example's remote chart (kube-prometheus-stack) is not fetched.
+        '--offline',
         ...process.argv.slice(2),
       ];
       console.log(`$ image-drift ${args.map((arg) => (arg.includes(' ') ? JSON.stringify(arg) : arg)).join(' ')}\n`);

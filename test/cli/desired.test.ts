@@ -25,7 +25,7 @@ describe('image-drift desired', () => {
   const example = join(REPO_ROOT, 'examples/gitops');
 
   it('--json keeps the stable field names of images and findings', async () => {
-    const run = await cli.run(['desired', '--dir', example, '--json']);
+    const run = await cli.run(['desired', '--offline', '--dir', example, '--json']);
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     const state = JSON.parse(run.stdout) as DesiredJson;
@@ -51,7 +51,7 @@ describe('image-drift desired', () => {
   });
 
   it('places auth-api-dev on ghcr.io/acme-corp/auth-api:dev-latest at the dev overlay line', async () => {
-    const run = await cli.run(['desired', '--dir', example, '--json']);
+    const run = await cli.run(['desired', '--offline', '--dir', example, '--json']);
     const state = JSON.parse(run.stdout) as DesiredJson;
     const devAuthApi = state.images.filter((image) => image.app === 'auth-api-dev' && image.container === 'auth-api');
     expect(devAuthApi).toEqual([
@@ -66,7 +66,7 @@ describe('image-drift desired', () => {
   });
 
   it('the table lists the same image with its location chain, without colour', async () => {
-    const run = await cli.run(['desired', '--dir', example]);
+    const run = await cli.run(['desired', '--offline', '--dir', example]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('ghcr.io/acme-corp/auth-api:dev-latest');
     expect(run.stdout).toContain('services/auth-api/overlays/dev/kustomization.yaml:8');
@@ -82,10 +82,10 @@ describe('image-drift desired', () => {
   });
 
   it('--path limits the listing, and a --path with nothing under it is refused (exit 2), not an empty success', async () => {
-    const billing = await cli.run(['desired', '--dir', example, '--path', './services/billing/', '--json']);
+    const billing = await cli.run(['desired', '--offline', '--dir', example, '--path', './services/billing/', '--json']);
     expect(billing.code).toBe(0);
     expect((JSON.parse(billing.stdout) as DesiredJson).images.map((image) => image.image)).toEqual(['ghcr.io/Acme-Corp/billing:1.2.0']);
-    const typo = await cli.run(['desired', '--dir', example, '--path', 'services/biling']);
+    const typo = await cli.run(['desired', '--offline', '--dir', example, '--path', 'services/biling']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('--path services/biling: ');
     expect(typo.stdout).toBe('');

@@ -105,7 +105,7 @@ describe('the packed npm package', () => {
 
   it('audits a directory from the installed package (engine chunks load)', () => {
     const bin = join(installed, manifest.bin['image-drift'] ?? '');
-    const result = spawnSync(process.execPath, [bin, 'desired', '--dir', join(ROOT, 'examples/gitops'), '--json'], { cwd: work, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    const result = spawnSync(process.execPath, [bin, 'desired', '--offline', '--dir', join(ROOT, 'examples/gitops'), '--json'], { cwd: work, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout) as { images: Array<{ image: string }> };
