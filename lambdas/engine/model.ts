@@ -49,6 +49,8 @@ export const FINDING_CODES = [
   'INVALID_RESOURCE', // a document that is YAML but not a valid resource of its kind
   // sources
   'SOURCE_ERROR', // the source could not be read in full
+  // CI
+  'CI_NEVER_PUSHES_TAG', // the workflows that push an image's repository can never produce the desired tag
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -124,6 +126,8 @@ export interface DesiredImage {
   locations: SourceLocation[];
   /** Set when helm rendered the image: which chart, version and template produced it. */
   chart?: ChartProvenance;
+  /** Which CI workflows push this image's repository, with which tags (ci/); absent when none we understood does. */
+  ci?: CiEvidence;
 }
 
 /** The chart behind an image helm rendered. */
@@ -134,6 +138,33 @@ export interface ChartProvenance {
   source: string;
   /** The template file inside the chart (`templates/deployment.yaml`, `charts/redis/templates/...`). */
   template: string;
+}
+
+// ─── CI ────────────────────────────────────────────────────────────────────
+
+/** One workflow step that can push an image's repository. */
+export interface CiPushEvidence {
+  /** Workflow file, repository-relative. */
+  workflow: string;
+  /** `owner/name` of the repository holding the workflow, when it is not the audited one. */
+  repository?: string;
+  startLine: number;
+  endLine: number;
+  job: string;
+  /** `docker/build-push-action`, `docker push`, ... */
+  via: string;
+  /** The image name as the workflow writes it, holes as `<label>`. */
+  name: string;
+  /** Tag patterns, holes as `<label>`: `<commit sha>`, `latest`, `sha-<short sha>`. */
+  tags: string[];
+  /** Whether one of these patterns can produce the desired tag (absent for digest-only references). */
+  tagPushed?: boolean;
+}
+
+export interface CiEvidence {
+  pushes: CiPushEvidence[];
+  /** Whether any workflow can push the desired tag; false gives CI_NEVER_PUSHES_TAG. */
+  tagPushed?: boolean;
 }
 
 export interface DesiredState {
@@ -249,6 +280,8 @@ export interface ImageEvidence {
   rateLimit?: { limit?: number; remaining: number; windowSeconds?: number; authenticated: boolean };
   /** The configured credential source (a Docker credential helper, ECR) could not give a credential. */
   credentialProblem?: { kind: 'denied' | 'unavailable' | 'transient'; source: string; message: string; missingPermission?: string };
+  /** What CI can push to this repository, when a workflow we understood pushes it. Read offline, never used to judge existence. */
+  ci?: CiEvidence;
 }
 
 /** The verdict for one unique normalised image. */

@@ -136,6 +136,7 @@ const FINDING_DEFAULT_LEVEL: Record<FindingCode, SarifLevel> = {
   UNREFERENCED: 'note',
   INVALID_RESOURCE: 'warning',
   SOURCE_ERROR: 'error',
+  CI_NEVER_PUSHES_TAG: 'error',
 };
 
 export function ruleId(key: RuleKey): string {
@@ -169,6 +170,24 @@ function imageRule(key: ImageRuleKey, description: StatusDescription, level: Sar
   };
 }
 
+/** The CI verdict is about the image, not about a file the audit could not read: its help says so. */
+function ciRule(code: 'CI_NEVER_PUSHES_TAG', meaning: string): SarifRule {
+  const remediation =
+    'Point the manifest at a tag the workflow pushes (the message lists its tag patterns), or change the workflow so that it pushes this tag. Waiting for CI will not help.';
+  return {
+    id: ruleId(code),
+    name: pascalCase(code),
+    shortDescription: { text: meaning.replace(/\.$/, '') },
+    fullDescription: { text: meaning },
+    help: {
+      text: `${meaning}\n\nWhat to do: ${remediation}`,
+      markdown: `**${pascalCase(code)}** (\`${code}\`)\n\n${meaning} Read from the GitHub Actions workflows offline, before anything is pushed.\n\n**What to do**\n\n${remediation}\n\nThe result is located at the line that decides the tag (the overlay entry when one sets it).`,
+    },
+    defaultConfiguration: { level: FINDING_DEFAULT_LEVEL[code] },
+    properties: { tags: ['container-image', 'gitops', 'ci', 'broken'] },
+  };
+}
+
 function buildRules(): { rules: SarifRule[]; index: Map<string, number> } {
   const rules: SarifRule[] = [];
   for (const verdict of VERDICTS) {
@@ -183,6 +202,10 @@ function buildRules(): { rules: SarifRule[]; index: Map<string, number> } {
   for (const code of FINDING_CODES) {
     if (rules.some((rule) => rule.id === ruleId(code))) continue; // INVALID_REFERENCE is both a verdict and a finding
     const meaning = FINDING_DESCRIPTIONS[code];
+    if (code === 'CI_NEVER_PUSHES_TAG') {
+      rules.push(ciRule(code, meaning));
+      continue;
+    }
     rules.push({
       id: ruleId(code),
       name: pascalCase(code),

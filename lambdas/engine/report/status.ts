@@ -206,6 +206,7 @@ export const FINDING_DESCRIPTIONS: Record<FindingCode, string> = {
   UNREFERENCED: 'A kustomization or manifest directory that no app points at.',
   INVALID_RESOURCE: 'A YAML document that is not a valid resource of its kind.',
   SOURCE_ERROR: 'The source could not be read in full.',
+  CI_NEVER_PUSHES_TAG: 'The CI workflows that push this image\u2019s repository can never push the desired tag.',
 };
 
 export const SEVERITY_ORDER: readonly FindingSeverity[] = ['error', 'warning', 'info'];
