@@ -20,7 +20,7 @@ import { loadRegistryCredentials, makeCredential, type RegistryCredentials } fro
 import { ecrHostsFromConfig } from '../lambdas/engine/registry/ecr.js';
 import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
 import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
-import type { AuditReport, AuditResult, FileTree, RepoSource } from '../lambdas/engine/model.js';
+import type { AuditReport, AuditResult, FileTree, Finding, RepoSource } from '../lambdas/engine/model.js';
 import { unverifiedNote } from '../lambdas/engine/completeness.js';
 import { registerSecret } from '../lambdas/engine/hygiene.js';
 import { ExitCode, UsageError } from './exit-codes.js';
@@ -159,6 +159,8 @@ export function noteUnverified(report: AuditReport): string | undefined {
 }
 
 export function exitCodeForReport(report: AuditReport, failOn: ReadonlySet<FailOnValue>, allowUnverified: boolean): ExitCode {
+  // A tag CI can never push is known offline, whatever the registry answered: drift, not "incomplete".
+  if (failingCiFindings(report, failOn).length > 0) return ExitCode.Drift;
   const note = unverifiedNote(report.results);
   if (note && !allowUnverified) {
     process.stderr.write(`image-drift: the audit is incomplete: ${note} Pass --allow-unverified to accept that.\n`);
@@ -192,4 +194,21 @@ export function failingResults(results: readonly AuditResult[], failOn: Readonly
   return results.filter(
     (result) => failOn.has(result.status) || (result.drift !== undefined && failOn.has(result.drift)) || missingWithoutHistory(result),
   );
+}
+
+/**
+ * CI_NEVER_PUSHES_TAG findings that fail the run: those of audited images (in pull-request mode the
+ * new or changed ones) that the registry did not find as OK. They are read offline from the workflows,
+ * so a gate fails on them even when the registry cannot be asked. `--fail-on NONE` never fails.
+ */
+export function failingCiFindings(report: Pick<AuditReport, 'desired' | 'results' | 'findings'>, failOn: ReadonlySet<FailOnValue>): Finding[] {
+  if (failOn.size === 0) return [];
+  const ok = new Set(report.results.filter((result) => result.status === 'OK').map((result) => result.image));
+  const deciding = new Set<string>();
+  for (const entry of report.desired) {
+    if (entry.ci?.tagPushed !== false || ok.has(entry.image)) continue;
+    const decider = entry.locations[entry.locations.length - 1];
+    if (decider) deciding.add(`${decider.file}:${decider.line}`);
+  }
+  return report.findings.filter((finding) => finding.code === 'CI_NEVER_PUSHES_TAG' && deciding.has(`${finding.file}:${finding.line}`));
 }

@@ -19,6 +19,7 @@ import { resolveDesiredState } from './resolve/index.js';
 import type { ChartRendering } from './resolve/helm-render.js';
 import { selectChangedImages } from './changes.js';
 import { redactDeep } from './hygiene.js';
+import { locationText } from './ci/index.js';
 
 export interface AuditOptions {
   source: RepoSource;
@@ -98,13 +99,28 @@ export async function checkDesiredImages(
       ? verdictByImage.get(first.reference.ref.canonical)
       : invalidReferenceResult(first);
     results.push({
-      ...(verdict ?? missingVerdict(key)),
+      ...withCiEvidence(verdict ?? missingVerdict(key), group),
       apps: unique(group.map((entry) => entry.app.name)),
       locations: uniqueLocations(group.flatMap((entry) => entry.locations)),
     });
   }
   // Registry replies (hints, evidence messages) may echo what we sent, the Authorization header included.
   return redactDeep(results).sort((a, b) => a.image.localeCompare(b.image));
+}
+
+/**
+ * Joins what CI can push (read offline by ci/) with the registry verdict: the evidence always, and
+ * for a missing tag the hint says that CI will never push it, naming the workflow.
+ */
+function withCiEvidence(result: ImageCheckResult, group: readonly DesiredImage[]): ImageCheckResult {
+  const ci = group.find((entry) => entry.ci)?.ci;
+  if (!ci) return result;
+  const out: ImageCheckResult = { ...result, evidence: { ...result.evidence, ci } };
+  if (result.status === 'TAG_MISSING' && ci.tagPushed === false) {
+    const sites = ci.pushes.map((push) => `${locationText(push)} pushes ${push.tags.map((t) => `\`${t}\``).join(', ')}`).join('; ');
+    out.hint = `${result.hint} CI never pushes this tag: ${sites} only.`;
+  }
+  return out;
 }
 
 function groupByImage(images: readonly DesiredImage[]): Map<string, DesiredImage[]> {

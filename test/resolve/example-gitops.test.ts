@@ -54,14 +54,29 @@ describe('examples/gitops', async () => {
     ]);
   });
 
-  it('reports the remote chart, the chart not rendered, the unreferenced directory and both broken references', () => {
+  it('reports the remote chart, the chart not rendered, the unreferenced directory, both broken references and the tag CI never pushes', () => {
     expect(state.findings.map((f) => `${f.severity} ${f.code} ${f.file}:${f.line}`)).toEqual([
       'warning REMOTE_RESOURCE apps/observability.yaml:11',
       'info HELM_NOT_RENDERED charts/web/Chart.yaml:0',
       'info UNREFERENCED ops/debug/toolbox.yaml:0',
+      'error CI_NEVER_PUSHES_TAG services/auth-api/overlays/dev/kustomization.yaml:8',
       'error INVALID_REFERENCE services/billing/deployment.yaml:17',
       'warning UNRESOLVED_TEMPLATE services/notifier/deployment.yaml:20',
     ]);
-    expect(state.findings[3]?.hint).toContain('ghcr.io/acme-corp/billing:1.2.0');
+    expect(state.findings[4]?.hint).toContain('ghcr.io/acme-corp/billing:1.2.0');
+  });
+
+  it('the incident: the dev overlay wants dev-latest, the build workflow pushes only <short sha> and latest', () => {
+    const finding = state.findings.find((f) => f.code === 'CI_NEVER_PUSHES_TAG');
+    expect(finding?.message).toBe(
+      'ghcr.io/acme-corp/auth-api:dev-latest: .github/workflows/build.yml:35-37 pushes ghcr.io/acme-corp/auth-api (as ghcr.io/acme-corp/<matrix.service>) with tags `<short sha>`, `latest`; ' +
+        '.github/workflows/release.yml:25 pushes ghcr.io/acme-corp/auth-api (as ghcr.io/acme-corp/<matrix.service>) with tags `<version>` only',
+    );
+    // every other image of the example is a tag CI can push: no finding, evidence only
+    const judged = state.images.filter((image) => image.ci);
+    expect(judged.filter((image) => image.ci?.tagPushed === false).map((image) => image.written)).toEqual(['ghcr.io/acme-corp/auth-api:dev-latest']);
+    expect(judged.length).toBeGreaterThanOrEqual(10);
+    // the workflows are CI, not desired state: their files are never attributed to an app
+    expect(state.images.some((image) => image.locations.some((location) => location.file.startsWith('.github/')))).toBe(false);
   });
 });

@@ -50,7 +50,7 @@ describe('relevance', () => {
 });
 
 describe('local directory source', () => {
-  it('loads relevant files under sorted repository-relative paths and skips .git, node_modules and vendored directories', async () => {
+  it('loads relevant files under sorted repository-relative paths and skips .git, node_modules, vendored directories and .github except its workflows', async () => {
     const root = tempDir();
     write(root, {
       'apps/web/deployment.yaml': 'kind: Deployment\n',
@@ -63,11 +63,14 @@ describe('local directory source', () => {
       'node_modules/pkg/a.yaml': 'x: 1\n',
       'vendor/lib/b.yaml': 'x: 1\n',
       '.github/workflows/ci.yml': 'jobs: {}\n',
+      '.github/workflows/nested/x.yml': 'jobs: {}\n',
+      '.github/ISSUE_TEMPLATE/bug.yml': 'name: bug\n',
+      'apps/.github/workflows/not-ci.yml': 'jobs: {}\n',
     });
     const source = createLocalSource(root, { detectGit: false });
     expect(source.description).toEqual({ kind: 'local', location: root });
     const tree = await source.load();
-    expect(tree.paths()).toEqual(['apps/api/values.json', 'apps/web/Kustomization', 'apps/web/deployment.yaml', 'charts/api/Chart.yaml']);
+    expect(tree.paths()).toEqual(['.github/workflows/ci.yml', 'apps/api/values.json', 'apps/web/Kustomization', 'apps/web/deployment.yaml', 'charts/api/Chart.yaml']);
     expect(tree.read('apps/web/deployment.yaml')?.toString()).toBe('kind: Deployment\n');
     expect(tree.read('./apps/web/deployment.yaml')?.toString()).toBe('kind: Deployment\n');
     expect(tree.read('README.md')).toBeUndefined();

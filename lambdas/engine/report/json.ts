@@ -5,6 +5,7 @@
  */
 import type {
   AuditReport,
+  CiEvidence,
   AuditResult,
   DesiredImage,
   DesiredState,
@@ -61,6 +62,25 @@ export interface EvidenceJson {
   packagesApi?: PackagesApiJson;
   tags?: { nearest: string[]; recent: string[]; total?: number };
   candidates?: string[];
+  ci?: CiJson;
+}
+
+/** What CI can push to an image's repository (ci/): workflow locations and tag patterns. */
+export interface CiPushJson {
+  workflow: string;
+  repository?: string;
+  startLine: number;
+  endLine: number;
+  job: string;
+  via: string;
+  name: string;
+  tags: string[];
+  tagPushed?: boolean;
+}
+
+export interface CiJson {
+  tagPushed?: boolean;
+  pushes: CiPushJson[];
 }
 
 export interface AuditResultJson {
@@ -110,6 +130,8 @@ export interface DesiredImageJson {
   locations: LocationJson[];
   /** Why the reference is invalid; present only for invalid references. */
   problem?: { code: 'INVALID_REFERENCE' | 'UNRESOLVED_TEMPLATE'; reason: string; suggestion?: string };
+  /** Which CI workflows push this repository with which tags; present when one we understood does. */
+  ci?: CiJson;
 }
 
 export interface DesiredStateJson {
@@ -156,7 +178,15 @@ function evidenceToJson(evidence: AuditResult['evidence']): EvidenceJson {
   }
   if (evidence.tags) out.tags = pick(evidence.tags, ['nearest', 'recent', 'total']);
   if (evidence.candidates) out.candidates = [...evidence.candidates];
+  if (evidence.ci) out.ci = ciToJson(evidence.ci);
   return out;
+}
+
+function ciToJson(ci: CiEvidence): CiJson {
+  return {
+    ...(ci.tagPushed !== undefined ? { tagPushed: ci.tagPushed } : {}),
+    pushes: ci.pushes.map((push) => pick(push, ['workflow', 'repository', 'startLine', 'endLine', 'job', 'via', 'name', 'tags', 'tagPushed'])),
+  };
 }
 
 function resultToJson(result: AuditResult): AuditResultJson {
@@ -218,6 +248,7 @@ function desiredImageToJson(entry: DesiredImage): DesiredImageJson {
     locations: entry.locations.map(locationToJson),
   };
   if (!entry.reference.ok) out.problem = pick(entry.reference.problem, ['code', 'reason', 'suggestion']);
+  if (entry.ci) out.ci = ciToJson(entry.ci);
   return out;
 }
 

@@ -16,6 +16,7 @@ import {
   STATUS_ORDER,
   summarizeEvidence,
   summarizeTagHints,
+  summarizeCi,
   type StatusClass,
 } from './status.js';
 import { displaySafeDeep } from '../hygiene.js';
@@ -131,6 +132,8 @@ function detailsBlock(result: AuditResult): string {
   if (evidence) lines.push(`- **Evidence:** ${inlineCode(evidence)}`);
   const tags = summarizeTagHints(result.evidence);
   if (tags) lines.push(`- **Existing tags:** ${inlineCode(tags)}`);
+  const ci = summarizeCi(result.evidence);
+  if (ci) lines.push(`- **CI pushes:** ${inlineCode(ci)}`);
   if (result.evidence.candidates && result.evidence.candidates.length > 0) {
     lines.push(`- **Similar repositories:** ${result.evidence.candidates.map(inlineCode).join(', ')}`);
   }

@@ -262,3 +262,15 @@ export function summarizeTagHints(evidence: ImageEvidence): string {
   if (parts.length === 0) return '';
   return parts.join(' \u00b7 ') + (tags.total !== undefined ? ` (of ${tags.total} tags)` : '');
 }
+
+/** `.github/workflows/build.yml:24-26 (job image) pushes <commit sha>, latest`; '' when no workflow we understood pushes the image. */
+export function summarizeCi(evidence: ImageEvidence): string {
+  const ci = evidence.ci;
+  if (!ci || ci.pushes.length === 0) return '';
+  return ci.pushes
+    .map((push) => {
+      const where = push.endLine > push.startLine ? `${push.workflow}:${push.startLine}-${push.endLine}` : `${push.workflow}:${push.startLine}`;
+      return `${push.repository ? `${push.repository}: ` : ''}${where} (job ${push.job}) pushes ${push.tags.join(', ')}`;
+    })
+    .join('; ');
+}

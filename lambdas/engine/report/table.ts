@@ -23,6 +23,7 @@ import {
   STATUS_CLASS,
   summarizeEvidence,
   summarizeTagHints,
+  summarizeCi,
   type StatusClass,
 } from './status.js';
 import { displaySafeDeep } from '../hygiene.js';
@@ -188,6 +189,8 @@ function renderResult(colors: Colors, result: AuditResult, columns: Columns, wid
   if (evidence) lines.push(...detailLines(colors, 'evidence', evidence, width));
   const tags = summarizeTagHints(result.evidence);
   if (tags) lines.push(...detailLines(colors, 'tags', tags, width));
+  const ci = summarizeCi(result.evidence);
+  if (ci) lines.push(...detailLines(colors, 'ci', ci, width));
   if (result.evidence.candidates && result.evidence.candidates.length > 0) {
     lines.push(...detailLines(colors, 'similar', result.evidence.candidates.join(', '), width));
   }

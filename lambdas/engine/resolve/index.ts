@@ -8,6 +8,7 @@
  * file and line; the run goes on.
  */
 import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource } from '../model.js';
+import { applyCiModel, ciModelOfTree, type CiModel } from '../ci/index.js';
 import { createPathFilter } from '../sources/relevance.js';
 import { dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
 import { resolveArgoDocument } from './argocd/resolve.js';
@@ -34,6 +35,8 @@ export interface ResolveOptions {
    * HELM_NOT_RENDERED per chart. With a helm that was not found: values, and one finding for the run.
    */
   charts?: ChartRendering | undefined;
+  /** CI models of other repositories (config `sources:`), joined with the audited tree's own workflows. */
+  ciModels?: readonly CiModel[] | undefined;
 }
 
 export async function resolveDesiredState(source: RepoSource, options: ResolveOptions = {}): Promise<DesiredState> {
@@ -65,7 +68,10 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   if (unrendered) run.findings.push(unrendered);
 
   const images = sortImages(dedupeDesiredImages(run.images));
-  const all = dedupeFindings([...run.findings, ...referenceFindings(images)]).sort(compareFindings);
+  // What CI can push, read offline from the workflows: evidence on each image and CI_NEVER_PUSHES_TAG.
+  const ci = ciModelOfTree(tree, options.ciModels);
+  const ciFindings = applyCiModel(images, ci.model);
+  const all = dedupeFindings([...run.findings, ...referenceFindings(images), ...ci.findings, ...ciFindings]).sort(compareFindings);
   const state: DesiredState = { source: tree.description, images, findings: all };
   if (run.notes.length > 0) state.notes = [...new Set(run.notes)];
   return state;

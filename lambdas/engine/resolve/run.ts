@@ -67,7 +67,7 @@ export class ResolveRun {
       pending = this.source.load(key).then(
         (tree) => {
           const ws = new Workspace(tree, key, this.findings);
-          this.byTree.set(tree, ws);
+          this.byTree.set(tree, ws).set(ws.tree, ws);
           return ws;
         },
         (error: unknown) => {

@@ -6,6 +6,19 @@
 import type { FileTree, Finding } from '../model.js';
 import { isHelmTemplateFile, type YamlDocument } from '../yaml/index.js';
 import { isDirectory, loadCached } from './kustomize/files.js';
+import { isCiWorkflowPath } from '../sources/relevance.js';
+
+function withoutCiWorkflows(tree: FileTree): FileTree {
+  const all = tree.paths();
+  if (!all.some(isCiWorkflowPath)) return tree;
+  const kept = all.filter((path) => !isCiWorkflowPath(path));
+  return {
+    description: tree.description,
+    findings: tree.findings,
+    paths: () => kept,
+    read: (path) => (isCiWorkflowPath(path) ? undefined : tree.read(path)),
+  };
+}
 
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 const YAML_FILE = /\.(?:ya?ml|json)$/i;
@@ -15,15 +28,18 @@ export class Workspace {
   private readonly files: ReadonlySet<string>;
   private readonly dirs = new Map<string, string[]>();
   private chartDirs: Set<string> | undefined;
+  /** The tree without CI workflow files: those are read by ci/, never as desired state. */
+  readonly tree: FileTree;
 
   constructor(
-    readonly tree: FileTree,
+    tree: FileTree,
     /** The revision this tree was loaded at; undefined for the audited revision. */
     readonly revision: string | undefined,
     private readonly findings: Finding[],
   ) {
-    this.files = new Set(tree.paths());
-    for (const file of tree.paths()) {
+    this.tree = withoutCiWorkflows(tree);
+    this.files = new Set(this.tree.paths());
+    for (const file of this.tree.paths()) {
       const dir = dirname(file);
       const list = this.dirs.get(dir);
       if (list) list.push(file);

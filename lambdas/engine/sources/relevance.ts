@@ -36,6 +36,15 @@ export const DEFAULT_SKIPPED_DIRECTORIES: readonly string[] = [
   '__pycache__',
 ];
 
+/**
+ * GitHub Actions workflows (`.github/workflows/*.yml` at the root, where GitHub reads them) are kept
+ * although `.github` is skipped: the CI model (ci/) reads which tags they push. The resolver never
+ * sees them (resolve/workspace.ts hides them), so their `container:` images are not desired state.
+ */
+export function isCiWorkflowPath(path: string): boolean {
+  return /^\.github\/workflows\/[^/]+\.ya?ml$/i.test(path);
+}
+
 /** JSON files that are never GitOps input, whatever their size. */
 const IGNORED_JSON_NAMES: ReadonlySet<string> = new Set([
   'package.json',
@@ -62,6 +71,8 @@ export interface RelevanceOptions {
    * module comment): references that leave these directories will be reported as missing.
    */
   restrictTo?: readonly string[];
+  /** Do not keep `.github/workflows/*.yml` (the CI model then sees no workflow of this repository). Default false. */
+  skipCiWorkflows?: boolean;
 }
 
 export type RelevantKind = 'yaml' | 'json' | 'chart';
@@ -115,6 +126,7 @@ export class LoadBudget {
   private readonly skipped: ReadonlySet<string>;
   private readonly inScope: (path: string) => boolean;
   private readonly scopeRoots: readonly string[];
+  private readonly skipsCi: boolean;
   private readonly recorded: Finding[] = [];
   private total = 0;
   private stopped = false;
@@ -127,6 +139,7 @@ export class LoadBudget {
     this.skipped = new Set([...(options.skipDirectories ?? DEFAULT_SKIPPED_DIRECTORIES), '.git']);
     this.inScope = createPathFilter(options.restrictTo);
     this.scopeRoots = (options.restrictTo ?? []).map((p) => normalizeRepoPath(p) ?? '');
+    this.skipsCi = options.skipCiWorkflows === true;
   }
 
   /** A key that changes whenever the rules would keep different files (for snapshot caches). */
@@ -138,11 +151,13 @@ export class LoadBudget {
       budget.maxJsonBytes,
       [...budget.skipped].sort(),
       [...(options.restrictTo ?? [])].map((p) => normalizeRepoPath(p) ?? '').sort(),
+      budget.skipsCi ? 'no-ci' : 'ci-workflows',
     ]);
   }
 
   /** Whether a walker should descend into a directory (path relative to the root). */
   wantsDirectory(path: string): boolean {
+    if ((path === '.github' || path === '.github/workflows') && this.skipped.has('.github') && !this.skipsCi) return this.inScope(path) || this.leadsIntoScope(path);
     const name = path.slice(path.lastIndexOf('/') + 1);
     if (this.skipped.has(name)) return false;
     // A directory is wanted when it is inside the load scope or leads to it.
@@ -152,6 +167,7 @@ export class LoadBudget {
   /** Whether a path could be kept, judged by its name and directories alone (no finding). */
   wantsFile(path: string): boolean {
     if (relevantKind(path) === undefined || !this.inScope(path)) return false;
+    if (!this.skipsCi && isCiWorkflowPath(path)) return true;
     const segments = path.split('/');
     segments.pop();
     return !segments.some((segment) => this.skipped.has(segment));
