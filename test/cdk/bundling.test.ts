@@ -25,7 +25,8 @@ beforeAll(() => {
   const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Code: { S3Key: string } } };
   // The asset is staged as asset.<hash>, the hash that names the uploaded zip.
   bundleDir = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
-});
+  // A synth with real esbuild: slow on a loaded 2-core machine.
+}, 180_000);
 
 afterAll(() => {
   if (outdir) rmSync(outdir, { recursive: true, force: true });

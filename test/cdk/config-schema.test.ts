@@ -45,6 +45,7 @@ describe('AuditorConfigSchema defaults', () => {
     expect(parseConfig({})).toEqual({
       repositories: [],
       schedule: 'rate(1 hour)',
+      scheduleTimeZone: 'UTC',
       notificationEmails: [],
       registries: {},
       platforms: ['linux/amd64'],
@@ -61,6 +62,7 @@ describe('AuditorConfigSchema defaults', () => {
     const input = {
       ...REPO,
       schedule: 'cron(0/15 8-17 ? * MON-FRI *)',
+      scheduleTimeZone: 'America/Argentina/Buenos_Aires',
       notificationEmails: ['ops@example.com'],
       registries: {
         'ghcr.io': { credential: { type: 'github-token', secretKey: 'ghcr', env: 'GHCR_TOKEN' }, allowedRealmHosts: ['ghcr.io'] },
@@ -89,6 +91,8 @@ describe('AuditorConfigSchema messages name the field and the fix', () => {
     [{ repositories: [{ repo: 'a/b', branch: 'main' }] }, 'repositories[0]: unknown key "branch"'],
     [{ schedule: 'every hour' }, 'schedule: must be "rate(N minutes|hours|days)" or a six-field "cron(min hour day-of-month month day-of-week year)"'],
     [{ schedule: 42 }, 'schedule: must be a string such as "rate(1 hour)"'],
+    [{ scheduleTimeZone: 'Mars/Olympus_Mons' }, 'scheduleTimeZone: must be an IANA time zone name such as "Europe/Berlin" or "UTC" (got "Mars/Olympus_Mons")'],
+    [{ scheduleTimeZone: 'europe/berlin' }, 'scheduleTimeZone: must be an IANA time zone name such as "Europe/Berlin" or "UTC" (got "europe/berlin")'],
     [{ notificationEmails: ['ops'] }, 'notificationEmails[0]: must be an e-mail address (got "ops")'],
     [{ registries: { 'GHCR.IO': {} } }, 'registries["GHCR.IO"]: registry keys are lower-case hosts with an optional port, e.g. "ghcr.io" or "localhost:5000" (got "GHCR.IO")'],
     [{ registries: { 'index.docker.io': {} } }, 'registries["index.docker.io"]: write "docker.io" instead of "index.docker.io"; set "endpoint" to change the API host'],

@@ -1,16 +1,23 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { HISTORY_TABLE_ACTIONS } from '../../lambdas/engine/history/table-actions.js';
 import { HISTORY_TABLE_DESIGN } from '../../lambdas/engine/history/table-design.js';
+import { STEP_AUDIT_REPOSITORY, STEP_DIGEST } from '../../lambdas/engine/scheduled/steps.js';
 import {
   METRIC_IMAGES_WITHOUT_VERDICT,
   METRIC_RUNS_FAILED,
+  METRIC_RUNS_SUCCEEDED,
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from '../../lambdas/engine/config/metrics.js';
 import {
+  CONFIG_LAYER_DIR,
+  CONFIG_LAYER_FILE,
   ENV_CONFIG,
+  ENV_CONFIG_FILE,
   ENV_HISTORY_TABLE_NAME,
   ENV_POWERTOOLS_METRICS_NAMESPACE,
   ENV_POWERTOOLS_SERVICE_NAME,
@@ -19,16 +26,18 @@ import {
   readLambdaEnv,
 } from '../../lambdas/engine/config/runtime-env.js';
 import { AuditorConfigSchema, type AuditorConfigInput } from '../../lambdas/engine/config/schema.js';
-import { ImageDriftAuditor, verdictAlarmWindow } from '../../lib/image-drift-auditor.js';
+import { heartbeatWindow, ImageDriftAuditor, verdictAlarmWindow } from '../../lib/image-drift-auditor.js';
 import { ImageDriftStack } from '../../lib/image-drift-stack.js';
 import { FULL_CONFIG, MINIMAL_CONFIG, testApp } from './support.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 
-function synth(config: AuditorConfigInput, auditor: ConstructorParameters<typeof ImageDriftStack>[2]['auditor'] = {}): Template {
+type StackOptions = Omit<ConstructorParameters<typeof ImageDriftStack>[2], 'config'>;
+
+function synth(config: AuditorConfigInput, options: StackOptions = {}): { template: Template; outdir: string } {
   const app = testApp();
-  const stack = new ImageDriftStack(app, 'TestStack', { config: AuditorConfigSchema.parse(config), auditor });
-  return Template.fromStack(stack);
+  const stack = new ImageDriftStack(app, 'TestStack', { config: AuditorConfigSchema.parse(config), ...options });
+  return { template: Template.fromStack(stack), outdir: app.outdir };
 }
 
 function onlyResource(template: Template, type: string): { id: string; Properties: Record<string, unknown> } {
@@ -39,11 +48,17 @@ function onlyResource(template: Template, type: string): { id: string; Propertie
 }
 
 let minimal: Template;
+let minimalOutdir: string;
 let full: Template;
 
+const RETAINED_TABLE = 'ImageDriftAuditor-AuditorHistory-RETAINED';
+
 beforeAll(() => {
-  minimal = synth(MINIMAL_CONFIG);
-  full = synth(FULL_CONFIG, { preventOverlappingRuns: false, logRetention: logs.RetentionDays.ONE_MONTH, durationAlarmPercent: 50 });
+  ({ template: minimal, outdir: minimalOutdir } = synth(MINIMAL_CONFIG));
+  ({ template: full } = synth(FULL_CONFIG, {
+    historyTableName: RETAINED_TABLE,
+    auditor: { preventOverlappingRuns: false, logRetention: logs.RetentionDays.ONE_MONTH, durationAlarmPercent: 50, maxConcurrentRepositories: 2 },
+  }));
 });
 
 describe('history table', () => {
@@ -85,43 +100,58 @@ describe('history table', () => {
 });
 
 describe('audit function', () => {
-  it('runs on the newest Node.js runtime, arm64, as an ESM bundle, with the configured size', () => {
+  it('runs on the newest Node.js runtime, arm64, as an ESM bundle, with the configured size and X-Ray tracing', () => {
     minimal.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 512,
       Timeout: 300,
+      TracingConfig: { Mode: 'Active' },
     });
     full.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024, Timeout: 600 });
   });
 
-  it('reserves a concurrency of 1 so runs never overlap, unless told not to', () => {
-    minimal.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+  it('reserves the Map\'s concurrency plus one for the digest, unless told not to', () => {
+    minimal.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
     full.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
   });
 
-  it('does not retry a failed run (the next scheduled run is the retry)', () => {
-    minimal.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 });
+  it('does not retry a failed asynchronous invocation and sends it to the on-failure queue', () => {
+    const queues = Object.keys(minimal.findResources('AWS::SQS::Queue'));
+    const destination = queues.find((id) => id.startsWith('AuditorFailedInvocations'));
+    minimal.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [destination, 'Arn'] } } },
+    });
   });
 
-  it('gets exactly the environment the handler parses, pointing at this stack\'s resources', () => {
+  it('gets names and ARNs in its environment and the config as a file in its config layer', () => {
     const fn = onlyResource(minimal, 'AWS::Lambda::Function');
     const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     const table = onlyResource(minimal, 'AWS::DynamoDB::GlobalTable');
-    const topic = onlyResource(minimal, 'AWS::SNS::Topic');
+    const topics = Object.keys(minimal.findResources('AWS::SNS::Topic'));
     const secret = onlyResource(minimal, 'AWS::SecretsManager::Secret');
+    const layer = onlyResource(minimal, 'AWS::Lambda::LayerVersion');
     expect(Object.keys(vars).sort()).toEqual(
-      [ENV_CONFIG, ENV_HISTORY_TABLE_NAME, ENV_TOPIC_ARN, ENV_SECRET_ARN, ENV_POWERTOOLS_SERVICE_NAME, ENV_POWERTOOLS_METRICS_NAMESPACE].sort(),
+      [ENV_CONFIG_FILE, ENV_HISTORY_TABLE_NAME, ENV_TOPIC_ARN, ENV_SECRET_ARN, ENV_POWERTOOLS_SERVICE_NAME, ENV_POWERTOOLS_METRICS_NAMESPACE].sort(),
     );
+    expect(vars).not.toHaveProperty(ENV_CONFIG);
+    expect(vars[ENV_CONFIG_FILE]).toBe(CONFIG_LAYER_FILE);
     expect(vars[ENV_HISTORY_TABLE_NAME]).toEqual({ Ref: table.id });
-    expect(vars[ENV_TOPIC_ARN]).toEqual({ Ref: topic.id });
+    expect(vars[ENV_TOPIC_ARN]).toEqual({ Ref: topics.find((id) => id.startsWith('AuditorAlerts')) });
     expect(vars[ENV_SECRET_ARN]).toEqual({ Ref: secret.id });
     expect(vars[ENV_POWERTOOLS_SERVICE_NAME]).toBe(SERVICE_NAME);
     expect(vars[ENV_POWERTOOLS_METRICS_NAMESPACE]).toBe(METRICS_NAMESPACE);
+    expect(fn.Properties.Layers).toEqual([{ Ref: layer.id }]);
 
+    // The layer's staged content is the file the handler reads, and it parses back to the config.
+    // Staged as asset.<hash>, the hash that names the uploaded zip.
+    const assetHash = (layer.Properties.Content as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+    const file = join(minimalOutdir, `asset.${assetHash}`, CONFIG_LAYER_DIR, 'config.json');
     const parsed = readLambdaEnv({
-      [ENV_CONFIG]: vars[ENV_CONFIG] as string,
+      [ENV_CONFIG_FILE]: file,
       [ENV_HISTORY_TABLE_NAME]: 'table',
       [ENV_TOPIC_ARN]: 'arn:aws:sns:eu-west-1:123456789012:topic',
       [ENV_SECRET_ARN]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x',
@@ -130,97 +160,184 @@ describe('audit function', () => {
   });
 
   it('writes to its own log group, kept three months by default', () => {
-    const logGroup = onlyResource(minimal, 'AWS::Logs::LogGroup');
-    expect(logGroup.Properties.RetentionInDays).toBe(90);
-    minimal.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroup.id } } });
+    const logGroup = Object.keys(minimal.findResources('AWS::Logs::LogGroup')).find((id) => id.startsWith('AuditorLogs'));
+    minimal.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    minimal.hasResourceProperties('AWS::Lambda::Function', { LoggingConfig: { LogGroup: { Ref: logGroup } } });
     full.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 });
 
 describe('least-privilege IAM', () => {
-  it('uses no managed policy: only grants on the log group, table, topic, key and secret', () => {
+  const statementsOf = (template: Template, rolePrefix: string) => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy') as Resources).filter((policy) =>
+      (policy.Properties.Roles as { Ref: string }[]).some((role) => role.Ref.startsWith(rolePrefix)),
+    );
+    expect(policies).toHaveLength(1);
+    return (policies[0]!.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement.map((s) => ({
+      actions: [s.Action].flat().sort(),
+      resource: s.Resource,
+    }));
+  };
+
+  it('gives the function exactly the actions its code calls: DynamoDB on the table and Query on its named index, nothing else', () => {
     minimal.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
-    const ids = {
-      logs: onlyResource(minimal, 'AWS::Logs::LogGroup').id,
-      table: onlyResource(minimal, 'AWS::DynamoDB::GlobalTable').id,
-      topic: onlyResource(minimal, 'AWS::SNS::Topic').id,
-      key: onlyResource(minimal, 'AWS::KMS::Key').id,
-      secret: onlyResource(minimal, 'AWS::SecretsManager::Secret').id,
-    };
-    const policy = onlyResource(minimal, 'AWS::IAM::Policy');
-    const statements = (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement;
-    const byResource = statements.map((s) => ({ actions: [s.Action].flat().sort(), resource: s.Resource }));
-    expect(byResource).toEqual([
-      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::GetAtt': [ids.logs, 'Arn'] } },
-      {
-        actions: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']),
-        resource: [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.table, 'Arn'] }, '/index/*']] }],
-      },
-      { actions: ['sns:Publish'], resource: { Ref: ids.topic } },
-      { actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resource: { 'Fn::GetAtt': [ids.key, 'Arn'] } },
-      { actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resource: { Ref: ids.secret } },
+    const id = (type: string, prefix: string) => Object.keys(minimal.findResources(type)).find((key) => key.startsWith(prefix));
+    const table = { 'Fn::GetAtt': [id('AWS::DynamoDB::GlobalTable', 'AuditorHistory'), 'Arn'] };
+    expect(statementsOf(minimal, 'AuditorRole')).toEqual([
+      { actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], resource: '*' },
+      { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': [id('AWS::SQS::Queue', 'AuditorFailedInvocations'), 'Arn'] } },
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resource: { 'Fn::GetAtt': [id('AWS::Logs::LogGroup', 'AuditorLogs'), 'Arn'] } },
+      { actions: [...HISTORY_TABLE_ACTIONS].sort(), resource: table },
+      { actions: ['dynamodb:Query'], resource: { 'Fn::Join': ['', [table, `/index/${HISTORY_TABLE_DESIGN.globalSecondaryIndexes[0].indexName}`]] } },
+      { actions: ['sns:Publish'], resource: { Ref: id('AWS::SNS::Topic', 'AuditorAlerts') } },
+      { actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resource: { 'Fn::GetAtt': [id('AWS::KMS::Key', 'AuditorTopicKey'), 'Arn'] } },
+      { actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], resource: { Ref: id('AWS::SecretsManager::Secret', 'AuditorCredentials') } },
     ]);
-    expect(JSON.stringify(statements)).not.toContain('"Resource":"*"');
+    const all = JSON.stringify(statementsOf(minimal, 'AuditorRole'));
+    for (const surplus of ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'index/*', 'sqs:GetQueueUrl']) {
+      expect(all).not.toContain(surplus);
+    }
   });
-});
 
-describe('schedule', () => {
-  it('runs the function on the configured expression and passes the whole event (its id is the run id)', () => {
-    const fn = onlyResource(full, 'AWS::Lambda::Function');
-    full.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(30 minutes)',
-      State: 'ENABLED',
-      Targets: [
-        {
-          Arn: { 'Fn::GetAtt': [fn.id, 'Arn'] },
-          Id: Match.anyValue(),
-          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
-          Input: Match.absent(),
-          InputPath: Match.absent(),
-          InputTransformer: Match.absent(),
-        },
-      ],
+  it('grants the same table access on an attached table, by its name', () => {
+    const fullStatements = JSON.stringify(statementsOf(full, 'AuditorRole'));
+    expect(fullStatements).toContain(`:table/${RETAINED_TABLE}`);
+    expect(fullStatements).toContain(`:table/${RETAINED_TABLE}/index/gsi1`);
+    full.resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+    full.resourceCountIs('AWS::DynamoDB::Table', 0);
+  });
+
+  it('lets the state machine invoke only the function, and the schedule start only the state machine', () => {
+    const fn = onlyResource(minimal, 'AWS::Lambda::Function').id;
+    expect(statementsOf(minimal, 'AuditorRunRole')[0]).toEqual({
+      actions: ['lambda:InvokeFunction'],
+      resource: [{ 'Fn::GetAtt': [fn, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fn, 'Arn'] }, ':*']] }],
     });
-    full.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'events.amazonaws.com', Action: 'lambda:InvokeFunction' });
-  });
-
-  it('defaults to hourly', () => {
-    minimal.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    const machine = onlyResource(minimal, 'AWS::StepFunctions::StateMachine').id;
+    const dlq = Object.keys(minimal.findResources('AWS::SQS::Queue')).find((id) => id.startsWith('AuditorScheduleDeadLetters'));
+    expect(statementsOf(minimal, 'SchedulerRoleForTarget')).toEqual([
+      { actions: ['states:StartExecution'], resource: { Ref: machine } },
+      { actions: ['sqs:SendMessage'], resource: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+    ]);
   });
 });
 
-describe('alert topic', () => {
-  it('is encrypted with a rotating customer managed key that CloudWatch alarms and EventBridge may use', () => {
+describe('runs: schedule, state machine, Map over repositories, digest', () => {
+  const definition = (template: Template) => {
+    const machine = onlyResource(template, 'AWS::StepFunctions::StateMachine');
+    const parts = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    return JSON.parse(parts.map((part) => (typeof part === 'string' ? part : '"FN"')).join('').replace(/""FN""/g, '"FN"')) as {
+      StartAt: string;
+      States: Record<string, Record<string, unknown>>;
+    };
+  };
+
+  it('starts the state machine from EventBridge Scheduler, in the configured time zone, with a dead-letter queue', () => {
+    const machine = onlyResource(full, 'AWS::StepFunctions::StateMachine').id;
+    full.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(30 minutes)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: { Ref: machine },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditorScheduleDeadLetters'), 'Arn'] } },
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+      }),
+    });
+    minimal.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 hour)', ScheduleExpressionTimezone: 'UTC' });
+    minimal.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  it('maps over the configured repositories, one audit-repository step each, then one digest step', () => {
+    const machine = definition(full);
+    expect(machine.StartAt).toBe('Plan');
+    expect(machine.States.Plan).toMatchObject({ Type: 'Pass', Result: { repositories: [{ repo: 'acme/gitops' }, { repo: 'acme/platform' }] }, Next: 'EachRepository' });
+    const map = machine.States.EachRepository as {
+      Type: string;
+      ItemsPath: string;
+      MaxConcurrency: number;
+      ItemSelector: Record<string, unknown>;
+      ItemProcessor: { StartAt: string; States: Record<string, { Type: string; Parameters?: unknown; Catch?: unknown[]; Retry?: { ErrorEquals: string[] }[] }> };
+      Next: string;
+    };
+    expect(map).toMatchObject({ Type: 'Map', ItemsPath: '$.plan.repositories', MaxConcurrency: 2, ResultPath: '$.outcomes', Next: 'Digest' });
+    expect(map.ItemSelector).toEqual({ step: STEP_AUDIT_REPOSITORY, 'runId.$': '$$.Execution.Name', 'index.$': '$$.Map.Item.Index', 'repo.$': '$$.Map.Item.Value.repo' });
+    const audit = map.ItemProcessor.States.AuditRepository!;
+    expect(audit.Type).toBe('Task');
+    // A failed repository is caught inside the iteration: the Map, and the run, go on.
+    expect(audit.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RepositoryFailed' }]);
+    expect(audit.Retry?.map((retry) => retry.ErrorEquals).flat()).toContain('Lambda.TooManyRequestsException');
+    expect(map.ItemProcessor.States.RepositoryFailed).toMatchObject({ Type: 'Pass', Parameters: { 'index.$': '$.index', 'repo.$': '$.repo', 'error.$': '$.failure.Cause' } });
+    expect(machine.States.Digest).toMatchObject({
+      Type: 'Task',
+      End: true,
+      Parameters: { step: STEP_DIGEST, 'runId.$': '$$.Execution.Name', 'startedAt.$': '$$.Execution.StartTime', 'outcomes.$': '$.outcomes' },
+    });
+    minimal.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+  });
+});
+
+describe('topics', () => {
+  const topicId = (template: Template, prefix: string) => Object.keys(template.findResources('AWS::SNS::Topic')).find((id) => id.startsWith(prefix));
+
+  it('are two, drift alerts and alarm notifications, both encrypted with a rotating customer managed key', () => {
+    minimal.resourceCountIs('AWS::SNS::Topic', 2);
     const key = onlyResource(minimal, 'AWS::KMS::Key');
     expect(key.Properties.EnableKeyRotation).toBe(true);
-    minimal.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key.id, 'Arn'] } });
+    for (const prefix of ['AuditorAlerts', 'AuditorAlarmNotifications']) {
+      expect(minimal.findResources('AWS::SNS::Topic')[topicId(minimal, prefix)!]).toMatchObject({ Properties: { KmsMasterKeyId: { 'Fn::GetAtt': [key.id, 'Arn'] } } });
+    }
+  });
+
+  it('lets only CloudWatch alarms of this account use the key and publish to the alarm topic', () => {
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', Match.arrayWith([':cloudwatch:', ':alarm:*'])] } },
+    };
+    const keyPolicy = JSON.stringify(onlyResource(minimal, 'AWS::KMS::Key').Properties.KeyPolicy);
+    expect(keyPolicy).not.toContain('events.amazonaws.com');
     minimal.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Allow',
-            Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          }),
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: conditions }),
         ]),
       },
     });
-  });
-
-  it('refuses publishing without TLS', () => {
     minimal.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId(minimal, 'AuditorAlarmNotifications') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Condition: conditions }),
         ]),
       },
     });
   });
 
-  it('subscribes each notification e-mail, and none when the list is empty', () => {
-    full.resourceCountIs('AWS::SNS::Subscription', 2);
+  it('refuse publishing without TLS', () => {
+    for (const prefix of ['AuditorAlerts', 'AuditorAlarmNotifications']) {
+      minimal.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: topicId(minimal, prefix) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    }
+  });
+
+  it('subscribe each notification e-mail to both topics, with a dead-letter queue, and none when the list is empty', () => {
+    full.resourceCountIs('AWS::SNS::Subscription', 4);
     for (const email of ['ops@example.com', 'oncall@example.com']) {
-      full.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: email });
+      for (const prefix of ['AuditorAlerts', 'AuditorAlarmNotifications']) {
+        full.hasResourceProperties('AWS::SNS::Subscription', {
+          Protocol: 'email',
+          Endpoint: email,
+          TopicArn: { Ref: topicId(full, prefix) },
+          RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AuditorNotificationDeadLetters'), 'Arn'] } },
+        });
+      }
     }
     minimal.resourceCountIs('AWS::SNS::Subscription', 0);
   });
@@ -233,26 +350,86 @@ describe('credentials secret', () => {
 });
 
 describe('alarms', () => {
-  const topicAction = (template: Template) => [{ Ref: onlyResource(template, 'AWS::SNS::Topic').id }];
+  const alarms = (template: Template) => Object.entries(template.findResources('AWS::CloudWatch::Alarm') as Resources);
+  const alarmTopic = (template: Template) => [{ Ref: Object.keys(template.findResources('AWS::SNS::Topic')).find((id) => id.startsWith('AuditorAlarmNotifications')) }];
 
-  it('creates four alarms, all publishing to the alert topic', () => {
-    minimal.resourceCountIs('AWS::CloudWatch::Alarm', 4);
-    const alarms = Object.values(minimal.findResources('AWS::CloudWatch::Alarm') as Resources);
-    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual(topicAction(minimal));
+  it('publish ALARM and OK to the alarm topic, never to the drift topic they watch', () => {
+    expect(alarms(minimal)).toHaveLength(13);
+    for (const [, alarm] of alarms(minimal)) {
+      expect(alarm.Properties.AlarmActions).toEqual(alarmTopic(minimal));
+      expect(alarm.Properties.OKActions).toEqual(alarmTopic(minimal));
+    }
   });
 
-  it('fires on any Lambda error', () => {
+  it('have names that read as e-mail subjects and descriptions that say what to do', () => {
+    const names = alarms(minimal).map(([, alarm]) => alarm.Properties.AlarmName as string);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of names) expect(name).toMatch(/^TestStack: [a-z][a-z0-9 ,.()-]+$/);
+    expect(names).toContain('TestStack: no successful audit run in 2 h');
+    for (const [, alarm] of alarms(minimal)) expect((alarm.Properties.AlarmDescription as string).length).toBeGreaterThan(60);
+  });
+
+  it('raise the heartbeat when no run succeeds in twice the schedule, counting missing data as breaching', () => {
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC_RUNS_SUCCEEDED,
+      Dimensions: [{ Name: 'service', Value: SERVICE_NAME }],
       Statistic: 'Sum',
       Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
+      ComparisonOperator: 'LessThanThreshold',
+      Period: 3600,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'breaching',
+    });
+    // rate(30 minutes): one hour without success.
+    full.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: METRIC_RUNS_SUCCEEDED, Period: 3600, EvaluationPeriods: 1, TreatMissingData: 'breaching' });
+  });
+
+  it('fire on any Lambda error, throttle or dropped asynchronous event', () => {
+    for (const metric of ['Errors', 'Throttles', 'AsyncEventsDropped']) {
+      minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+
+  it('fire when a message waits in the on-failure queue, the schedule DLQ or the subscriptions\' DLQ', () => {
+    for (const queue of ['AuditorFailedInvocations', 'AuditorScheduleDeadLetters', 'AuditorNotificationDeadLetters']) {
+      minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${queue}`), 'QueueName'] } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    }
+  });
+
+  it('fire when SNS fails to deliver on either topic, and when a run execution fails, times out or is aborted', () => {
+    for (const topic of ['AuditorAlerts', 'AuditorAlarmNotifications']) {
+      minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SNS',
+        MetricName: 'NumberOfNotificationsFailed',
+        Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${topic}`), 'TopicName'] } }],
+        Threshold: 1,
+      });
+    }
+    minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'failed + timedOut + aborted' }),
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/States', MetricName: 'ExecutionsFailed' }) }) }),
+      ]),
+      Threshold: 1,
     });
   });
 
-  it('fires when the longest run passes 80% of the timeout (or the configured share)', () => {
+  it('fire when the longest invocation passes 80% of the timeout (or the configured share)', () => {
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'Duration',
       Statistic: 'Maximum',
@@ -262,7 +439,7 @@ describe('alarms', () => {
     full.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 300_000 });
   });
 
-  it('watches the handler\'s EMF metrics under the Powertools service dimension', () => {
+  it('watch the handler\'s EMF metrics under the Powertools service dimension', () => {
     const dimensions = [{ Name: 'service', Value: SERVICE_NAME }];
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: METRICS_NAMESPACE,
@@ -280,7 +457,7 @@ describe('alarms', () => {
     });
   });
 
-  it('raises ImagesWithoutVerdict only after unverifiedAfterRuns run periods in a row', () => {
+  it('raise ImagesWithoutVerdict only after unverifiedAfterRuns run periods in a row', () => {
     minimal.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: METRIC_IMAGES_WITHOUT_VERDICT,
       Period: 3600,
@@ -293,6 +470,30 @@ describe('alarms', () => {
       Period: 1800,
       EvaluationPeriods: 4,
     });
+  });
+});
+
+describe('dashboard', () => {
+  const body = () => {
+    const dashboard = onlyResource(minimal, 'AWS::CloudWatch::Dashboard');
+    const parts = (dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    return parts.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join('');
+  };
+
+  it('graphs images by verdict over time from the EMF metric, and images checked, runs and duration', () => {
+    const text = body();
+    expect(text).toContain(`SEARCH('{${METRICS_NAMESPACE},service,verdict} MetricName=\\"Images\\" service=\\"${SERVICE_NAME}\\"'`);
+    for (const metric of ['ImagesAudited', 'ImagesFailing', METRIC_IMAGES_WITHOUT_VERDICT, METRIC_RUNS_SUCCEEDED, METRIC_RUNS_FAILED, 'ExecutionTime', 'Duration']) {
+      expect(text).toContain(`"${metric}"`);
+    }
+  });
+
+  it('lists the last runs and the images broken longest with Logs Insights, and every alarm', () => {
+    const text = body();
+    expect(text).toContain('filter message = \\"run finished\\"');
+    expect(text).toContain('filter message = \\"image not pullable\\"');
+    expect(text).toContain('stats count_distinct(runId) as runs');
+    expect(text).toContain('"type":"alarm"');
   });
 });
 
@@ -309,6 +510,37 @@ describe('verdictAlarmWindow', () => {
   it('keeps periods × evaluations within the one-day CloudWatch limit', () => {
     expect(window({ schedule: 'rate(1 day)', unverifiedAfterRuns: 3 })).toEqual({ seconds: 86_400, evaluationPeriods: 1 });
     expect(window({ schedule: 'rate(12 hours)', unverifiedAfterRuns: 5 })).toEqual({ seconds: 43_200, evaluationPeriods: 2 });
+  });
+});
+
+describe('heartbeatWindow', () => {
+  const window = (input: AuditorConfigInput, override?: Duration) => {
+    const w = heartbeatWindow(AuditorConfigSchema.parse({ ...MINIMAL_CONFIG, ...input }), override);
+    return { period: w.period.toSeconds(), evaluationPeriods: w.evaluationPeriods, windowSeconds: w.windowSeconds };
+  };
+
+  it('is twice the gap between runs: rate schedules', () => {
+    expect(window({ schedule: 'rate(15 minutes)' })).toEqual({ period: 1800, evaluationPeriods: 1, windowSeconds: 1800 });
+    expect(window({ schedule: 'rate(6 hours)' })).toEqual({ period: 3600, evaluationPeriods: 12, windowSeconds: 43_200 });
+    expect(window({ schedule: 'rate(1 day)' })).toEqual({ period: 21_600, evaluationPeriods: 8, windowSeconds: 172_800 });
+  });
+
+  it('is twice the longest gap of a cron schedule (weekdays only: the weekend gap counts)', () => {
+    expect(window({ schedule: 'cron(0 6 * * ? *)' }).windowSeconds).toBe(2 * 86_400);
+    expect(window({ schedule: 'cron(0 6 ? * MON-FRI *)' }).windowSeconds).toBe(6 * 86_400);
+  });
+
+  it('stays within the 7 days CloudWatch evaluates, and warns for schedules it cannot size', () => {
+    const warnings: string[] = [];
+    const weekly = heartbeatWindow(AuditorConfigSchema.parse({ ...MINIMAL_CONFIG, schedule: 'cron(0 6 ? * MON *)' }), undefined, (m) => warnings.push(m));
+    expect(weekly.windowSeconds).toBe(7 * 86_400);
+    const monthly = heartbeatWindow(AuditorConfigSchema.parse({ ...MINIMAL_CONFIG, schedule: 'cron(0 6 L * ? *)' }), undefined, (m) => warnings.push(m));
+    expect(monthly.windowSeconds).toBe(7 * 86_400);
+    expect(warnings).toEqual([expect.stringContaining('capped at 7 days'), expect.stringContaining('cannot tell how often')]);
+  });
+
+  it('takes an explicit window', () => {
+    expect(window({}, Duration.hours(5))).toEqual({ period: 3600, evaluationPeriods: 5, windowSeconds: 18_000 });
   });
 });
 
@@ -330,8 +562,12 @@ describe('prop validation', () => {
     expect(build({ durationAlarmPercent: 120 })).toThrow(/durationAlarmPercent: must be a whole number from 1 to 99 \(got 120\)/);
   });
 
-  it('rejects a config too large for the 4 KB Lambda environment', () => {
-    const repositories = Array.from({ length: 80 }, (_, i) => ({ repo: `acme/gitops-repository-${i}`, ref: 'main' }));
-    expect(build({ config: { repositories } })).toThrow(/too large for the Lambda environment/);
+  it('rejects a maxConcurrentRepositories outside 1–40', () => {
+    expect(build({ maxConcurrentRepositories: 0 })).toThrow(/maxConcurrentRepositories: must be a whole number from 1 to 40 \(got 0\)/);
+  });
+
+  it('accepts far more repositories than the 4 KB Lambda environment held (the config travels in a layer)', () => {
+    const repositories = Array.from({ length: 100 }, (_, i) => ({ repo: `acme/gitops-repository-${i}`, ref: 'main', paths: ['clusters/prod'] }));
+    expect(build({ config: { repositories } })).not.toThrow();
   });
 });

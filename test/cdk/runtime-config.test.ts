@@ -1,9 +1,15 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { loadAuditorSecret, type SecretValueReader } from '../../lambdas/engine/config/load-secret.js';
 import {
+  CONFIG_LAYER_FILE,
   ENV_CONFIG,
+  ENV_CONFIG_FILE,
   ENV_HISTORY_TABLE_NAME,
+  LAMBDA_ENV_MAX_BYTES,
   ENV_SECRET_ARN,
   ENV_TOPIC_ARN,
   LambdaEnvError,
@@ -32,10 +38,29 @@ const ARNS = {
 };
 
 describe('readLambdaEnv', () => {
-  it('reads back what the construct writes, with the Powertools names', () => {
-    const env = readLambdaEnv(lambdaEnvironment({ config: CONFIG, ...ARNS }));
+  it('reads back what the construct writes: the config from the layer file it names, with the Powertools names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'image-drift-env-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, serializeConfigForLambda(CONFIG));
+    const environment = lambdaEnvironment({ configFile: file, ...ARNS });
+    expect(environment).not.toHaveProperty(ENV_CONFIG);
+    const env = readLambdaEnv(environment);
     const { $schema: _dropped, ...withoutSchema } = CONFIG;
     expect(env).toEqual({ config: withoutSchema, ...ARNS, serviceName: 'image-drift-auditor', metricsNamespace: 'ImageDrift' });
+  });
+
+  it('keeps the environment small whatever the config: 100 repositories still leave most of the 4 KB free', () => {
+    const environment = lambdaEnvironment({ configFile: CONFIG_LAYER_FILE, ...ARNS });
+    expect(Buffer.byteLength(JSON.stringify(environment))).toBeLessThan(LAMBDA_ENV_MAX_BYTES / 4);
+  });
+
+  it('names the config file when it cannot be read, and prefers an inline IMAGE_DRIFT_CONFIG', () => {
+    const base = { [ENV_HISTORY_TABLE_NAME]: 't', [ENV_TOPIC_ARN]: 'a', [ENV_SECRET_ARN]: 's' };
+    expect(() => readLambdaEnv({ ...base, [ENV_CONFIG_FILE]: '/nonexistent/config.json' })).toThrow(
+      /IMAGE_DRIFT_CONFIG_FILE: cannot read \/nonexistent\/config\.json: ENOENT/,
+    );
+    const inline = readLambdaEnv({ ...base, [ENV_CONFIG_FILE]: '/nonexistent/config.json', [ENV_CONFIG]: serializeConfigForLambda(CONFIG) });
+    expect(inline.config.repositories).toEqual([{ repo: 'acme/gitops' }]);
   });
 
   it('drops $schema from the config JSON and adds nothing secret', () => {
@@ -49,7 +74,7 @@ describe('readLambdaEnv', () => {
     expect(() => readLambdaEnv({})).toThrow(
       [
         'Invalid Lambda environment:',
-        `  - ${ENV_CONFIG}: required: the auditor config as JSON`,
+        `  - ${ENV_CONFIG}: required: the auditor config as JSON, or ${ENV_CONFIG_FILE} naming a file that holds it`,
         `  - ${ENV_HISTORY_TABLE_NAME}: required: the DynamoDB history table name`,
         `  - ${ENV_TOPIC_ARN}: required: the SNS alert topic ARN`,
         `  - ${ENV_SECRET_ARN}: required: the Secrets Manager secret ARN`,

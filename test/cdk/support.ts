@@ -40,6 +40,7 @@ export const MINIMAL_CONFIG: AuditorConfigInput = {
 export const FULL_CONFIG: AuditorConfigInput = {
   repositories: [{ repo: 'acme/gitops' }, { repo: 'acme/platform', ref: 'release' }],
   schedule: 'rate(30 minutes)',
+  scheduleTimeZone: 'Europe/Berlin',
   notificationEmails: ['ops@example.com', 'oncall@example.com'],
   registries: {
     'ghcr.io': { credential: { type: 'github-token' } },

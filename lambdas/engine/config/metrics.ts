@@ -32,3 +32,21 @@ export const METRIC_RUNS_FAILED = 'RunsFailed';
 /** Optional, for dashboards: images audited in the run, and images that failed (per failOn). Unit: Count. */
 export const METRIC_IMAGES_AUDITED = 'ImagesAudited';
 export const METRIC_IMAGES_FAILING = 'ImagesFailing';
+
+/**
+ * 1 when a run completed without errors (every repository audited, drift recorded and announced), 0 otherwise;
+ * emitted once per run, next to RunsFailed. The heartbeat alarm fires when no 1 arrives for twice the schedule.
+ */
+export const METRIC_RUNS_SUCCEEDED = 'RunsSucceeded';
+
+/** Images per verdict in the run, one metric per verdict with the dimension below (dashboards). Unit: Count. */
+export const METRIC_IMAGES_BY_VERDICT = 'Images';
+export const VERDICT_DIMENSION = 'verdict';
+
+/**
+ * Log messages the dashboard's Logs Insights queries select (Powertools puts them in `message`).
+ * One `image not pullable` line per image whose verdict is not PRESENT, per repository and run.
+ */
+export const LOG_RUN_FINISHED = 'run finished';
+export const LOG_REPOSITORY_AUDITED = 'repository audited';
+export const LOG_IMAGE_NOT_PULLABLE = 'image not pullable';

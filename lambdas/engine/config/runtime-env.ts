@@ -4,14 +4,23 @@
  *     const env = readLambdaEnv(process.env);   // throws LambdaEnvError listing every problem
  *     env.config.repositories …                 // the validated AuditorConfig, defaults applied
  *
+ * The config itself travels as a file (`IMAGE_DRIFT_CONFIG_FILE`, the construct ships it in a layer
+ * at CONFIG_LAYER_FILE): Lambda caps the environment at 4 KB, about 40 repositories. Tests and manual
+ * setups may still pass the JSON inline in `IMAGE_DRIFT_CONFIG`.
  * The construct builds the values with `lambdaEnvironment(...)`, so both sides share the names.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AuditorConfigSchema, configProblems, type AuditorConfig } from './schema.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metrics.js';
 
 /** Environment variable names. */
 export const ENV_CONFIG = 'IMAGE_DRIFT_CONFIG';
+/** Path of a file holding the config JSON; used when IMAGE_DRIFT_CONFIG is not set. */
+export const ENV_CONFIG_FILE = 'IMAGE_DRIFT_CONFIG_FILE';
+/** Where the construct's config layer puts the file: layers are unpacked under /opt. */
+export const CONFIG_LAYER_DIR = 'image-drift';
+export const CONFIG_LAYER_FILE = `/opt/${CONFIG_LAYER_DIR}/config.json`;
 export const ENV_HISTORY_TABLE_NAME = 'HISTORY_TABLE_NAME';
 export const ENV_TOPIC_ARN = 'TOPIC_ARN';
 export const ENV_SECRET_ARN = 'SECRET_ARN';
@@ -22,7 +31,7 @@ export const ENV_POWERTOOLS_METRICS_NAMESPACE = 'POWERTOOLS_METRICS_NAMESPACE';
 export const LAMBDA_ENV_MAX_BYTES = 4096;
 
 const ConfigJsonSchema = z
-  .string({ error: 'required: the auditor config as JSON' })
+  .string({ error: 'required: the auditor config as JSON, or IMAGE_DRIFT_CONFIG_FILE naming a file that holds it' })
   .transform((text, ctx): unknown => {
     try {
       return JSON.parse(text) as unknown;
@@ -62,9 +71,24 @@ export class LambdaEnvError extends Error {
   }
 }
 
-/** Parses `process.env` for the handler; throws LambdaEnvError naming each bad variable. */
-export function readLambdaEnv(env: Readonly<Record<string, string | undefined>>): LambdaEnv {
-  const result = LambdaEnvSchema.safeParse(env);
+/**
+ * Parses `process.env` for the handler; throws LambdaEnvError naming each bad variable.
+ * The config comes from IMAGE_DRIFT_CONFIG, or else from the file IMAGE_DRIFT_CONFIG_FILE names.
+ */
+export function readLambdaEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  readText: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): LambdaEnv {
+  const file = env[ENV_CONFIG_FILE];
+  let inline = env[ENV_CONFIG];
+  if (inline === undefined && file) {
+    try {
+      inline = readText(file);
+    } catch (error) {
+      throw new LambdaEnvError([`${ENV_CONFIG_FILE}: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`]);
+    }
+  }
+  const result = LambdaEnvSchema.safeParse({ ...env, [ENV_CONFIG]: inline });
   if (!result.success) {
     // Paths start with the variable name; config problems continue into the config (IMAGE_DRIFT_CONFIG.schedule: …).
     throw new LambdaEnvError(configProblems(result.error));
@@ -79,16 +103,17 @@ export function serializeConfigForLambda(config: AuditorConfig): string {
 }
 
 export interface LambdaEnvironmentValues {
-  config: AuditorConfig;
+  /** Path of the config file in the function's file system (the construct's layer: CONFIG_LAYER_FILE). */
+  configFile: string;
   historyTableName: string;
   topicArn: string;
   secretArn: string;
 }
 
-/** The environment map the construct gives the function. */
+/** The environment map the construct gives the function: names and ARNs, a few hundred bytes whatever the config. */
 export function lambdaEnvironment(values: LambdaEnvironmentValues): Record<string, string> {
   return {
-    [ENV_CONFIG]: serializeConfigForLambda(values.config),
+    [ENV_CONFIG_FILE]: values.configFile,
     [ENV_HISTORY_TABLE_NAME]: values.historyTableName,
     [ENV_TOPIC_ARN]: values.topicArn,
     [ENV_SECRET_ARN]: values.secretArn,

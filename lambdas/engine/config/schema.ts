@@ -223,6 +223,11 @@ export const AuditorConfigSchema = z
       .describe(
         `EventBridge schedule of the deployed auditor: "rate(N minutes|hours|days)" or a six-field UTC "cron(min hour day-of-month month day-of-week year)". Default: "${DEFAULT_SCHEDULE}".`,
       ),
+    scheduleTimeZone: z
+      .string({ error: 'must be an IANA time zone name such as "Europe/Berlin"' })
+      .refine(isTimeZone, { error: (iss) => `must be an IANA time zone name such as "Europe/Berlin" or "UTC" (got ${JSON.stringify(iss.input)})` })
+      .default('UTC')
+      .describe('IANA time zone the deployed schedule\'s cron fields are read in (EventBridge Scheduler), e.g. "Europe/Berlin". Default: "UTC".'),
     notificationEmails: z
       .array(z.email({ error: (iss) => `must be an e-mail address (got ${JSON.stringify(iss.input)})` }))
       .default([])
@@ -271,12 +276,23 @@ export const AuditorConfigSchema = z
       .min(1, { error: 'must be at least 1' })
       .max(3650, { error: 'must be at most 3650' })
       .default(DEFAULTS.historyRetentionDays)
-      .describe(`Days run summaries are kept in DynamoDB (TTL). Default: ${DEFAULTS.historyRetentionDays}.`),
+      .describe(`Days run summaries and drift events are kept in DynamoDB (TTL attribute expiresAt); current image states are kept. Default: ${DEFAULTS.historyRetentionDays}.`),
   })
   .meta({
     title: 'image-drift-auditor configuration',
     description: 'image-drift.config.yaml / .json: read by the image-drift CLI and by the CDK app at synth.',
   });
+
+/** An IANA zone name that Intl knows, written as IANA writes it (EventBridge Scheduler is case-sensitive). */
+function isTimeZone(value: string): boolean {
+  if (!/^(?:UTC|[A-Z][A-Za-z_]+(?:\/[A-Z][A-Za-z0-9_+-]*)+)$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The config after validation, defaults applied. */
 export type AuditorConfig = z.output<typeof AuditorConfigSchema>;

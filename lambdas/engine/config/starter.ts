@@ -12,9 +12,10 @@ repositories:
     # ref: main                  # branch, tag or commit; default: the default branch
     # paths: [apps, clusters]    # default: the whole repository
 
-# When the deployed auditor runs (EventBridge, UTC).
+# When the deployed auditor runs (EventBridge Scheduler).
 # rate(N minutes|hours|days) or cron(min hour day-of-month month day-of-week year).
 schedule: rate(1 hour)
+# scheduleTimeZone: Europe/Berlin  # IANA zone the cron fields are read in; default UTC
 
 # Who gets alerts. Each address receives a confirmation e-mail from AWS first.
 notificationEmails: []
@@ -47,7 +48,7 @@ failOn: [NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE
 #   baseUrl: https://github.example.com/api/v3   # GitHub Enterprise Server
 #   packagesTokenSeesAllPackages: false          # true only for an org-owner token
 
-# Days run summaries are kept in DynamoDB.
+# Days run summaries and drift events are kept in DynamoDB (current states are kept).
 historyRetentionDays: 90
 
 # lambda: { memoryMb: 512, timeoutSeconds: 300 }

@@ -39,7 +39,7 @@ import type {
 export interface DynamoHistoryStoreOptions {
   client: DynamoDBClient;
   tableName?: string;
-  /** Days a run summary is kept (TTL). Default 90. */
+  /** Days run summaries and events are kept (TTL; the config's historyRetentionDays). Default 90. */
   runRetentionDays?: number;
   /** Days a notification claim is kept (TTL). Default 30. */
   claimRetentionDays?: number;
@@ -180,7 +180,8 @@ export class DynamoHistoryStore implements HistoryStore {
   async appendEvents(events: DriftEvent[]): Promise<void> {
     const items: Item[] = [];
     for (const e of events) {
-      const body = eventToPlain(e);
+      // Events expire with the history (historyRetentionDays, TTL attribute); current states never do.
+      const body = { ...eventToPlain(e), expiresAt: this.eventExpiry(e.at) };
       items.push(
         toItem({
           pk: keys.imagePk(e.image),
@@ -246,6 +247,12 @@ export class DynamoHistoryStore implements HistoryStore {
         }),
       }),
     );
+  }
+
+  /** TTL for an event recorded at `at` (ISO 8601): as long as run summaries are kept. */
+  eventExpiry(at: string): number {
+    const ms = Date.parse(at);
+    return Math.floor((Number.isNaN(ms) ? this.clock().getTime() : ms) / 1000) + this.runRetentionDays * DAY_S;
   }
 
   /** TTL for a run summary started at `startedAt`. */

@@ -1,0 +1,276 @@
+/**
+ * The deployed auditor's run, as engine steps the Lambda shell calls (lambdas/audit/handler.ts):
+ *
+ *   auditRepository(...)   one repository: read it through the GitHub API, check its images
+ *   recordRun(...)         all repositories' results: merge by image, record drift, announce it
+ *
+ * The Step Functions fan-out calls auditRepository once per repository (a Map state), stores each
+ * result with a RunPartsStore, and one digest step calls recordRun over what the parts hold. A manual
+ * invocation without a step runs both in one go. No AWS import here: the parts store, the history
+ * store and the notifier are adapters passed in.
+ */
+import { runAudit } from '../audit.js';
+import { credentialFromSecret, GITHUB_TOKEN_USERNAME, type AuditorSecret } from '../config/secret.js';
+import type { AuditorConfig, RepositoryConfig } from '../config/schema.js';
+import { createImageChecker } from '../diagnose/index.js';
+import { trackDrift } from '../history/index.js';
+import type { HistoryStore } from '../history/types.js';
+import type { AuditResult, Verdict } from '../model.js';
+import type { Notifier } from '../notify/types.js';
+import { makeCredential, RegistryCredentials } from '../registry/credentials.js';
+import { ecrHostsFromConfig } from '../registry/ecr.js';
+import { createGitHubSource } from '../sources/github.js';
+
+/** What the state machine carries per repository: small, so 100 of them stay far below 256 KB. */
+export interface RepositoryOutcome {
+  /** Position in `config.repositories`. */
+  index: number;
+  repo: string;
+  commit?: string;
+  images: number;
+  /** Images failing `failOn`. */
+  failing: number;
+  /** Set when the repository could not be audited (in full): its images then do not close as "no longer desired". */
+  error?: string;
+}
+
+/** A repository's outcome and its images' verdicts (what the digest step reads back). */
+export interface RepositoryAudit extends RepositoryOutcome {
+  results: AuditResult[];
+  /** Verdict counts, for the log line. */
+  counts: Partial<Record<Verdict, number>>;
+  findings: number;
+}
+
+/** Where per-repository audits wait for the digest step (DynamoDB in AWS: see parts-dynamodb.ts). */
+export interface RunPartsStore {
+  putPart(runId: string, audit: RepositoryAudit): Promise<void>;
+  listParts(runId: string): Promise<RepositoryAudit[]>;
+}
+
+export interface RepositoryAuditContext {
+  config: AuditorConfig;
+  secret: AuditorSecret;
+  /** Where the GitHub source keeps ETags and snapshots between warm invocations. */
+  cacheDir: string;
+  /** Epoch ms by which registry checks and GitHub reads must end (the invocation's budget); none: no limit. */
+  checksEndAt?: number;
+}
+
+/** Audits one repository. Never throws: a repository that cannot be read becomes an outcome with `error`. */
+export async function auditRepository(repository: RepositoryConfig, index: number, context: RepositoryAuditContext): Promise<RepositoryAudit> {
+  const { config, secret, checksEndAt } = context;
+  try {
+    // One checker per repository: its deadline is relative to the start of each check.
+    const deadlineMs = checksEndAt === undefined ? undefined : Math.max(1, checksEndAt - Date.now());
+    const checker = createImageChecker({ ...checkerOptions(config, secret), ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
+    const { report } = await runAudit({
+      source: gitHubSource(repository, config, secret, context.cacheDir, checksEndAt),
+      checker,
+      ...(repository.paths ? { paths: repository.paths } : {}),
+    });
+    // The resolver reports an unreadable (or partly read) repository as a SOURCE_ERROR finding, not by
+    // throwing. Its desired state is then incomplete: an error, so that the images it did not yield are
+    // kept as they are instead of closing as "no longer desired".
+    const sourceError = report.findings.find((finding) => finding.code === 'SOURCE_ERROR');
+    return {
+      index,
+      repo: repository.repo,
+      ...(report.source.commit ? { commit: report.source.commit } : {}),
+      images: report.results.length,
+      failing: report.results.filter((result) => config.failOn.includes(result.status)).length,
+      ...(sourceError ? { error: sourceError.message } : {}),
+      results: report.results,
+      counts: countByStatus(report.results),
+      findings: report.findings.length,
+    };
+  } catch (error) {
+    return { index, repo: repository.repo, images: 0, failing: 0, error: describeError(error), results: [], counts: {}, findings: 0 };
+  }
+}
+
+export interface RecordRunInput {
+  runId: string;
+  startedAt: Date;
+  config: AuditorConfig;
+  /** What each repository yielded; a repository of the config without an entry counts as not audited. */
+  audits: readonly RepositoryAudit[];
+  /** Problems outside any one repository's audit (e.g. a step that failed before storing its part). */
+  errors?: readonly string[];
+}
+
+export interface RecordRunDeps {
+  store: HistoryStore;
+  notifier?: Notifier;
+  clock: () => Date;
+}
+
+export interface RunSummaryOutput {
+  runId: string;
+  repositories: { repo: string; commit?: string; images: number; failing: number; error?: string }[];
+  transitions: number;
+  notified: boolean;
+  errors: string[];
+}
+
+export interface RecordedRun {
+  summary: RunSummaryOutput;
+  /** One result per image over all repositories. */
+  results: AuditResult[];
+  /** Problems recording or announcing drift (`history: …`, `notification: …`), also in `summary.errors`. */
+  driftErrors: string[];
+}
+
+/** Merges the repositories' results, records drift in the history store and announces it. */
+export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Promise<RecordedRun> {
+  const { config } = input;
+  const byIndex = new Map(input.audits.map((audit) => [audit.index, audit]));
+  const errors = [...(input.errors ?? [])];
+  const repositories: RunSummaryOutput['repositories'] = [];
+  const commits: string[] = [];
+  config.repositories.forEach((repository, index) => {
+    const audit = byIndex.get(index);
+    if (!audit || audit.repo !== repository.repo) {
+      const error = 'no result from its audit step';
+      errors.push(`${repository.repo}: ${error}`);
+      repositories.push({ repo: repository.repo, images: 0, failing: 0, error });
+      return;
+    }
+    if (audit.error) errors.push(`${audit.repo}: ${audit.error}`);
+    if (audit.commit) commits.push(`${audit.repo}@${audit.commit.slice(0, 7)}`);
+    repositories.push({
+      repo: audit.repo,
+      ...(audit.commit ? { commit: audit.commit } : {}),
+      images: audit.images,
+      failing: audit.failing,
+      ...(audit.error ? { error: audit.error } : {}),
+    });
+  });
+
+  const results = mergeByImage(input.audits.flatMap((audit) => audit.results));
+  const drift = await trackDrift(
+    {
+      runId: input.runId,
+      repository: config.repositories.map((repository) => repository.repo).join(', '),
+      ...(commits.length ? { commit: commits.join(' ') } : {}),
+      startedAt: input.startedAt,
+      durationMs: deps.clock().getTime() - input.startedAt.getTime(),
+      results,
+      errors,
+      // An unreadable repository must not turn its images into "no longer desired".
+      complete: errors.length === 0,
+    },
+    {
+      store: deps.store,
+      ...(deps.notifier ? { notifier: deps.notifier } : {}),
+      clock: deps.clock,
+      options: {
+        unverifiedAfterRuns: config.unverifiedAfterRuns,
+        reminderIntervalHours: config.reminderIntervalHours,
+        runRetentionDays: config.historyRetentionDays,
+      },
+    },
+  );
+  // History writes and publishing that failed: the states still owe them, so a later run retries, but this
+  // run did not do its job.
+  return {
+    summary: {
+      runId: input.runId,
+      repositories,
+      transitions: drift.transitions.length,
+      notified: drift.notification?.sent ?? false,
+      errors: [...errors, ...drift.errors],
+    },
+    results,
+    driftErrors: drift.errors,
+  };
+}
+
+// ─── Adapters built from the config and the secret ────────────────────────
+
+function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secret: AuditorSecret, cacheDir: string, endAt: number | undefined) {
+  const [owner = '', repo = ''] = repository.repo.split('/');
+  return createGitHubSource({
+    owner,
+    repo,
+    ...(repository.ref ? { ref: repository.ref } : {}),
+    ...(secret.githubToken ? { token: secret.githubToken } : {}),
+    ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+    ...(endAt !== undefined ? { fetch: fetchUntil(endAt) } : {}),
+    cacheDir,
+  });
+}
+
+/**
+ * fetch that gives up at `endAt` (epoch ms), body included: a GitHub that accepts connections but never answers
+ * must fail the repository while the invocation can still record the run, not hang until Lambda kills it.
+ */
+function fetchUntil(endAt: number): typeof globalThis.fetch {
+  return (input, init) => {
+    const timeout = AbortSignal.timeout(Math.max(1, endAt - Date.now()));
+    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    return globalThis.fetch(input, { ...init, signal });
+  };
+}
+
+/** Registry credentials from the secret, by the config's `credential` entries; ghcr.io falls back to githubToken. */
+function checkerOptions(config: AuditorConfig, secret: AuditorSecret) {
+  const credentials = [];
+  const registries: Record<string, { endpoint?: string; allowedRealmHosts?: string[] }> = {};
+  for (const [host, registry] of Object.entries(config.registries)) {
+    registries[host] = {
+      ...(registry.endpoint ? { endpoint: registry.endpoint } : {}),
+      ...(registry.allowedRealmHosts ? { allowedRealmHosts: registry.allowedRealmHosts } : {}),
+    };
+    const basic = registry.credential ? credentialFromSecret(host, registry.credential, secret) : undefined;
+    if (basic) credentials.push(makeCredential({ host, username: basic.username, secret: basic.password, source: 'config' }));
+  }
+  if (secret.githubToken && !credentials.some((credential) => credential.host === 'ghcr.io')) {
+    credentials.push(makeCredential({ host: 'ghcr.io', username: GITHUB_TOKEN_USERNAME, secret: secret.githubToken, source: 'config' }));
+  }
+  return {
+    // ECR hosts get tokens from GetAuthorizationToken through the function's role (granted by the construct).
+    credentials: new RegistryCredentials({ credentials, ecr: ecrHostsFromConfig(config.registries), ...(secret.githubToken ? { githubApiToken: secret.githubToken } : {}) }),
+    registries,
+    platforms: config.platforms,
+    ...(config.concurrency ? { concurrencyPerRegistry: config.concurrency } : {}),
+    github: {
+      ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+      packagesTokenSeesAllPackages: config.github.packagesTokenSeesAllPackages ?? false,
+    },
+  };
+}
+
+// ─── Helpers ──────────────────────────────────────────────────────────────
+
+/** The same image desired by several repositories is one history entry: union its apps and locations. */
+export function mergeByImage(results: readonly AuditResult[]): AuditResult[] {
+  const byImage = new Map<string, AuditResult>();
+  for (const result of results) {
+    const seen = byImage.get(result.image);
+    if (!seen) {
+      byImage.set(result.image, { ...result });
+      continue;
+    }
+    seen.apps = [...new Set([...seen.apps, ...result.apps])].sort();
+    seen.locations = [...seen.locations, ...result.locations];
+  }
+  return [...byImage.values()];
+}
+
+export function countByStatus(results: readonly AuditResult[]): Partial<Record<Verdict, number>> {
+  const counts: Partial<Record<Verdict, number>> = {};
+  for (const result of results) counts[result.status] = (counts[result.status] ?? 0) + 1;
+  return counts;
+}
+
+/** The outcome without the per-image results: what the state machine carries. */
+export function outcomeOf(audit: RepositoryAudit): RepositoryOutcome {
+  const { results: _results, counts: _counts, findings: _findings, ...outcome } = audit;
+  return outcome;
+}
+
+/** Error text for logs and summaries: name and message only (messages of our errors never carry secrets). */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
