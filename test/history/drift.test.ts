@@ -221,14 +221,31 @@ describe('evolve', () => {
     expect(a.next && announcementKind(a.next)).toBeUndefined();
   });
 
-  it('treats a drift that came and went unannounced as settled', () => {
-    // TAG_MISSING announcement never went out; the image is back: nothing to say.
+  it('still owes a drift that came and went unannounced, as "was briefly", with its period', () => {
+    // The DISAPPEARED announcement never went out (SNS down); the image is back before the next run.
     const a = evolve(undefined, result(IMG, 'OK'), ctx(0));
     const b = evolve(a.next, result(IMG, 'TAG_MISSING'), ctx(15));
     expect(b.next && announcementKind(b.next)).toBe('new');
     const c = evolve(b.next, result(IMG, 'OK'), ctx(30));
-    expect(c.next && announcementKind(c.next)).toBeUndefined();
-    expect(c.next?.notifiedStatus).toBe('PRESENT');
+    expect(c.next && announcementKind(c.next)).toBe('briefly');
+    expect(c.next?.missed).toEqual([
+      { status: 'DISAPPEARED', since: ctx(15).now.toISOString(), until: ctx(30).now.toISOString(), verdict: 'TAG_MISSING' },
+    ]);
+  });
+
+  it('carries an unannounced drift into the announcement of the next one', () => {
+    const a = evolve(undefined, result(IMG, 'TAG_MISSING'), ctx(0));
+    const b = evolve(a.next, result(IMG, 'PRIVATE'), ctx(15));
+    expect(b.next && announcementKind(b.next)).toBe('new');
+    expect(b.next?.missed?.map((m) => m.status)).toEqual(['NEVER_PUSHED']);
+  });
+
+  it('keeps nothing to say about a drift that was announced before it ended', () => {
+    const a = evolve(undefined, result(IMG, 'TAG_MISSING'), ctx(0));
+    const told = { ...a.next!, notifiedStatus: 'NEVER_PUSHED' as const, notifiedVersion: a.next!.statusVersion };
+    const b = evolve(told, result(IMG, 'OK'), ctx(15));
+    expect(b.next?.missed).toBeUndefined();
+    expect(b.next && announcementKind(b.next)).toBe('resolved');
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * A loopback HTTP proxy in front of a real server (the local registry) that injects faults per request:
- * 5xx, 429 with Retry-After (header, or GHCR's message-text form `retry-after: 250ms`), delays and connection
- * resets, plus a fixed latency for every request (bench). Programmable per request with rules.
+ * 5xx, 429 with Retry-After (header, or GHCR's message-text form `retry-after: 250ms`), delays, connection
+ * resets and lost replies (the server handled the request, the client never hears back), plus a fixed latency for every request (bench). Programmable per request with rules.
  */
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +11,9 @@ export type Fault =
   /** 429 TOOMANYREQUESTS; `header` sets Retry-After (seconds), `messageText` puts `retry-after: X` in the message. */
   | { kind: 'rate-limit'; header?: string; messageText?: string }
   | { kind: 'delay'; ms: number }
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** Forwards the request, lets the server answer in full, then resets the client's connection: the reply is lost. */
+  | { kind: 'drop-reply' };
 
 export interface ProxiedRequest {
   method: string;
@@ -138,6 +140,16 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         case 'reset':
           req.socket.destroy();
           return;
+        case 'drop-reply': {
+          const headers = { ...req.headers, host: targetUrl.host };
+          const up = httpRequest({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers, agent }, (upRes) => {
+            upRes.resume();
+            upRes.on('end', () => req.socket.destroy());
+          });
+          up.on('error', () => req.socket.destroy());
+          req.pipe(up);
+          return;
+        }
         case 'delay':
           setTimeout(() => forward(req, res), f.ms).unref();
           return;

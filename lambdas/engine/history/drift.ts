@@ -3,11 +3,13 @@
  * transitions are recorded, and which of them are announced. Pure: no I/O, no clock.
  */
 import type { AuditResult, DriftStatus, ImageEvidence, ProbeEvidence } from '../model.js';
-import type { AnnouncementKind, DriftEvent, EventKind, ImageState, NotificationClaim } from './types.js';
+import type { AnnouncementKind, DriftEvent, EventKind, ImageState, MissedDrift, NotificationClaim } from './types.js';
 import { pad } from './table-design.js';
 
 export const DEFAULT_UNVERIFIED_AFTER_RUNS = 3;
 export const DEFAULT_REMINDER_INTERVAL_HOURS = 24;
+/** "Was briefly …" periods kept per image while they wait for an announcement. */
+export const MAX_MISSED_DRIFTS = 5;
 
 export interface DriftContext {
   now: Date;
@@ -269,7 +271,23 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
   }
 
   if (!dirty) return { events: [] };
+  if (statusChanged && prev) rememberMissed(prev, next, at);
   return { next: finish(next, version, statusChanged, ctx), events };
+}
+
+/**
+ * A drift subscribers were never told about ends (SNS was down, or its message was still queued): keep it, so
+ * that the next announcement says the image "was briefly" in that state instead of saying nothing.
+ */
+function rememberMissed(prev: ImageState, next: ImageState, at: string): void {
+  if (announcementKind(prev) !== 'new' || !isOpenDrift(prev.status) || prev.status === 'UNVERIFIED') return;
+  const missed: MissedDrift = {
+    status: prev.status,
+    since: prev.since,
+    until: at,
+    ...(prev.verdict !== undefined ? { verdict: prev.verdict } : {}),
+  };
+  next.missed = [...(prev.missed ?? []), missed].slice(-MAX_MISSED_DRIFTS);
 }
 
 /** The image left the desired state: it stops being tracked and any open drift closes as "no longer desired". */
@@ -278,6 +296,7 @@ export function untrack(prev: ImageState, ctx: DriftContext): Evolution {
   const at = ctx.now.toISOString();
   const version = prev.version + 1;
   const next: ImageState = { ...prev, tracked: false, untrackedAt: at };
+  rememberMissed(prev, next, at);
   const event: DriftEvent = {
     image: prev.image,
     kind: 'UNTRACKED',
@@ -316,10 +335,18 @@ export function effectiveStatus(state: Pick<ImageState, 'tracked' | 'status'>): 
 export function announcementKind(
   state: Pick<
     ImageState,
-    'tracked' | 'status' | 'notifiedStatus' | 'notifiedVersion' | 'statusVersion' | 'statusBeforeUnverified'
+    'tracked' | 'status' | 'notifiedStatus' | 'notifiedVersion' | 'statusVersion' | 'statusBeforeUnverified' | 'missed'
   >,
 ): Exclude<AnnouncementKind, 'reminder'> | undefined {
   if (state.notifiedVersion >= state.statusVersion) return undefined;
+  const kind = changeKind(state);
+  // Nothing else to say, but a drift came and went unannounced: say that.
+  return kind ?? ((state.missed?.length ?? 0) > 0 ? 'briefly' : undefined);
+}
+
+function changeKind(
+  state: Pick<ImageState, 'tracked' | 'status' | 'notifiedStatus' | 'statusBeforeUnverified'>,
+): Exclude<AnnouncementKind, 'reminder' | 'briefly'> | undefined {
   const told = state.notifiedStatus;
   const toldDrift = told !== undefined && told !== 'UNTRACKED' && told !== 'PRESENT';
   if (!state.tracked) return toldDrift ? 'no-longer-desired' : undefined;

@@ -26,13 +26,15 @@ import { fromItem, read, toItem, type Plain } from './marshal.js';
 import { HISTORY_TABLE_DESIGN, keys } from './table-design.js';
 import { mapLimit, sleep } from './util.js';
 import type {
-  ClaimOutcome,
   DriftEvent,
   EventKind,
   EventQuery,
   HistoryStore,
   ImageState,
+  MissedDrift,
   NotificationClaim,
+  OutboxMessage,
+  OutboxStatus,
   RunSummary,
 } from './types.js';
 
@@ -153,7 +155,7 @@ export class DynamoHistoryStore implements HistoryStore {
   async markNotified(
     image: string,
     statusVersion: number,
-    notified: { status: DriftStatus | 'UNTRACKED'; at: string; untracked: boolean },
+    notified: { status: DriftStatus | 'UNTRACKED'; at: string; untracked: boolean; by?: string },
   ): Promise<boolean> {
     try {
       await this.client.send(
@@ -161,11 +163,18 @@ export class DynamoHistoryStore implements HistoryStore {
           TableName: this.tableName,
           Key: toItem({ pk: keys.imagePk(image), sk: keys.stateSk }),
           UpdateExpression:
-            'SET notifiedStatus = :ns, notifiedAt = :at, notifiedVersion = :sv, #v = #v + :one' +
-            (notified.untracked ? ' REMOVE gsi1pk, gsi1sk' : ''),
-          ConditionExpression: 'statusVersion = :sv',
+            `SET notifiedStatus = :ns, notifiedAt = :at, notifiedVersion = :sv, #v = #v + :one${notified.by ? ', notifiedBy = :by' : ''} REMOVE missed` +
+            (notified.untracked ? ', gsi1pk, gsi1sk' : ''),
+          // Marked by this very message already (a later run completing a settle): nothing to do.
+          ConditionExpression: notified.by ? 'statusVersion = :sv AND (attribute_not_exists(notifiedBy) OR notifiedBy <> :by)' : 'statusVersion = :sv',
           ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: toItem({ ':ns': notified.status, ':at': notified.at, ':sv': statusVersion, ':one': 1 }),
+          ExpressionAttributeValues: toItem({
+            ':ns': notified.status,
+            ':at': notified.at,
+            ':sv': statusVersion,
+            ':one': 1,
+            ...(notified.by ? { ':by': notified.by } : {}),
+          }),
         }),
       );
       return true;
@@ -260,10 +269,37 @@ export class DynamoHistoryStore implements HistoryStore {
     return Math.floor(startedAt.getTime() / 1000) + this.runRetentionDays * DAY_S;
   }
 
-  // ─── Notification claims (the outbox) ─────────────────────────────────────
+  // ─── The outbox: messages stored before publishing, claims per announcement ─
 
-  async claimNotifications(claims: NotificationClaim[], runId: string, now: Date, leaseMs: number): Promise<boolean[]> {
-    const cutoff = new Date(now.getTime() - leaseMs).toISOString();
+  async loadOpenOutbox(): Promise<OutboxMessage[]> {
+    const items = await this.queryAll(this.gsiQuery(keys.outboxOpenPk));
+    return items.map(outboxFromItem).filter((m) => m.status === 'pending' || m.status === 'sent');
+  }
+
+  async putOutboxMessage(message: OutboxMessage): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: outboxToItem(message, this.claimExpiry(new Date(message.createdAt))),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async getOutboxMessage(id: string): Promise<OutboxMessage | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: toItem({ pk: keys.outboxPk(id), sk: keys.outboxSk }), ConsistentRead: true }),
+    );
+    return out.Item ? outboxFromItem(out.Item) : undefined;
+  }
+
+  async claimForOutbox(claims: NotificationClaim[], outboxId: string, now: Date): Promise<boolean[]> {
     return mapLimit(claims, this.concurrency, async (c) => {
       try {
         await this.client.send(
@@ -274,14 +310,13 @@ export class DynamoHistoryStore implements HistoryStore {
               sk: keys.claimSk(c.key),
               type: 'claim',
               image: c.image,
-              claimStatus: 'claimed',
-              runId,
+              claimStatus: 'queued',
+              outboxId,
               claimedAt: now.toISOString(),
               expiresAt: this.claimExpiry(now),
             }),
-            ConditionExpression:
-              'attribute_not_exists(pk) OR claimStatus = :released OR (claimStatus = :claimed AND claimedAt < :cutoff)',
-            ExpressionAttributeValues: toItem({ ':released': 'released', ':claimed': 'claimed', ':cutoff': cutoff }),
+            ConditionExpression: 'attribute_not_exists(pk) OR claimStatus = :released OR outboxId = :id',
+            ExpressionAttributeValues: toItem({ ':released': 'released', ':id': outboxId }),
           }),
         );
         return true;
@@ -292,23 +327,80 @@ export class DynamoHistoryStore implements HistoryStore {
     });
   }
 
-  async settleClaims(claims: NotificationClaim[], runId: string, now: Date, outcome: ClaimOutcome): Promise<void> {
-    const items = claims.map((c) =>
-      toItem({
-        pk: keys.imagePk(c.image),
-        sk: keys.claimSk(c.key),
-        type: 'claim',
-        image: c.image,
-        claimStatus: outcome.status,
-        runId,
-        claimedAt: now.toISOString(),
-        settledAt: now.toISOString(),
-        messageIds: outcome.status === 'sent' ? outcome.messageIds : undefined,
-        error: outcome.status === 'released' ? outcome.error.slice(0, 1000) : undefined,
-        expiresAt: this.claimExpiry(now),
+  async releaseClaims(claims: NotificationClaim[], outboxId: string, now: Date): Promise<void> {
+    await mapLimit(claims, this.concurrency, async (c) => {
+      try {
+        await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: toItem({ pk: keys.imagePk(c.image), sk: keys.claimSk(c.key) }),
+            UpdateExpression: 'SET claimStatus = :released, settledAt = :at',
+            ConditionExpression: 'outboxId = :id',
+            ExpressionAttributeValues: toItem({ ':released': 'released', ':at': now.toISOString(), ':id': outboxId }),
+          }),
+        );
+      } catch (err) {
+        // Not ours (or not there): nothing to give back.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    });
+  }
+
+  async leaseOutboxMessage(id: string, runId: string, now: Date, leaseMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem({ pk: keys.outboxPk(id), sk: keys.outboxSk }),
+          UpdateExpression: 'SET leaseUntil = :until, leaseRunId = :run, attempts = attempts + :one',
+          ConditionExpression: 'outboxStatus = :pending AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+          ExpressionAttributeValues: toItem({
+            ':until': new Date(now.getTime() + leaseMs).toISOString(),
+            ':run': runId,
+            ':one': 1,
+            ':pending': 'pending',
+            ':now': now.toISOString(),
+          }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async recordPublishFailure(id: string, failure: { error: string; maybeDelivered: boolean }): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem({ pk: keys.outboxPk(id), sk: keys.outboxSk }),
+        UpdateExpression: `SET lastError = :error${failure.maybeDelivered ? ', maybeDelivered = :true' : ''} REMOVE leaseUntil`,
+        ExpressionAttributeValues: toItem({ ':error': failure.error.slice(0, 1000), ...(failure.maybeDelivered ? { ':true': true } : {}) }),
       }),
     );
-    await this.batchPut(items);
+  }
+
+  async markOutboxSent(id: string, snsMessageId: string, now: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem({ pk: keys.outboxPk(id), sk: keys.outboxSk }),
+        UpdateExpression: 'SET outboxStatus = :sent, snsMessageId = :mid, sentAt = :at REMOVE leaseUntil',
+        ExpressionAttributeValues: toItem({ ':sent': 'sent', ':mid': snsMessageId, ':at': now.toISOString() }),
+      }),
+    );
+  }
+
+  async closeOutboxMessage(id: string, status: 'settled' | 'superseded', now: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: toItem({ pk: keys.outboxPk(id), sk: keys.outboxSk }),
+        UpdateExpression: 'SET outboxStatus = :status, closedAt = :at REMOVE gsi1pk, gsi1sk, leaseUntil',
+        ExpressionAttributeValues: toItem({ ':status': status, ':at': now.toISOString() }),
+      }),
+    );
   }
 
   private claimExpiry(now: Date): number {
@@ -472,9 +564,11 @@ function stateToItem(s: ImageState): Item {
     noVerdictSince: s.noVerdictSince,
     notifiedStatus: s.notifiedStatus,
     notifiedAt: s.notifiedAt,
+    notifiedBy: s.notifiedBy,
     notifiedVersion: s.notifiedVersion,
     statusVersion: s.statusVersion,
     journal: s.journal?.length ? JSON.stringify(s.journal.map(eventToPlain)) : undefined,
+    missed: s.missed?.length ? JSON.stringify(s.missed) : undefined,
     version: s.version,
     lastRunId: s.lastRunId,
     updatedAt: s.updatedAt,
@@ -524,9 +618,11 @@ function stateFromItem(item: Item): ImageState {
     ...opt('noVerdictSince', read.str(o, 'noVerdictSince')),
     ...opt('notifiedStatus', read.str(o, 'notifiedStatus') as DriftStatus | 'UNTRACKED' | undefined),
     ...opt('notifiedAt', read.str(o, 'notifiedAt')),
+    ...opt('notifiedBy', read.str(o, 'notifiedBy')),
     notifiedVersion: read.num(o, 'notifiedVersion') ?? 0,
     statusVersion: read.num(o, 'statusVersion') ?? 0,
     ...opt('journal', journalOf(o)),
+    ...opt('missed', read.json<MissedDrift[]>(o, 'missed')),
     version: read.num(o, 'version') ?? 0,
     lastRunId: read.str(o, 'lastRunId') ?? '',
     updatedAt: read.str(o, 'updatedAt') ?? '',
@@ -583,6 +679,56 @@ function eventFromPlain(o: PlainObject): DriftEvent {
   const reason = read.str(o, 'reason');
   if (reason !== undefined) e.reason = reason;
   return e;
+}
+
+function outboxToItem(m: OutboxMessage, expiresAt: number): Item {
+  const open = m.status === 'pending' || m.status === 'sent';
+  return toItem({
+    pk: keys.outboxPk(m.id),
+    sk: keys.outboxSk,
+    ...(open ? { gsi1pk: keys.outboxOpenPk, gsi1sk: `${m.createdAt}#${m.id}` } : {}),
+    type: 'outbox',
+    id: m.id,
+    outboxStatus: m.status,
+    subject: m.subject,
+    message: m.message,
+    attributes: JSON.stringify(m.attributes),
+    changes: JSON.stringify(m.changes),
+    runId: m.runId,
+    createdAt: m.createdAt,
+    attempts: m.attempts,
+    maybeDelivered: m.maybeDelivered,
+    lastError: m.lastError,
+    leaseUntil: m.leaseUntil,
+    snsMessageId: m.snsMessageId,
+    sentAt: m.sentAt,
+    expiresAt,
+  });
+}
+
+function outboxFromItem(item: Item): OutboxMessage {
+  const o = fromItem(item);
+  const m: OutboxMessage = {
+    id: read.str(o, 'id') ?? '',
+    status: (read.str(o, 'outboxStatus') ?? 'pending') as OutboxStatus,
+    subject: read.str(o, 'subject') ?? '',
+    message: read.str(o, 'message') ?? '',
+    attributes: read.json<OutboxMessage['attributes']>(o, 'attributes') ?? {},
+    changes: read.json<OutboxMessage['changes']>(o, 'changes') ?? [],
+    runId: read.str(o, 'runId') ?? '',
+    createdAt: read.str(o, 'createdAt') ?? '',
+    attempts: read.num(o, 'attempts') ?? 0,
+    maybeDelivered: read.bool(o, 'maybeDelivered') ?? false,
+  };
+  const lastError = read.str(o, 'lastError');
+  if (lastError !== undefined) m.lastError = lastError;
+  const leaseUntil = read.str(o, 'leaseUntil');
+  if (leaseUntil !== undefined) m.leaseUntil = leaseUntil;
+  const snsMessageId = read.str(o, 'snsMessageId');
+  if (snsMessageId !== undefined) m.snsMessageId = snsMessageId;
+  const sentAt = read.str(o, 'sentAt');
+  if (sentAt !== undefined) m.sentAt = sentAt;
+  return m;
 }
 
 function runFromItem(item: Item): RunSummary {

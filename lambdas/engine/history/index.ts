@@ -4,15 +4,20 @@
  * interfaces (HistoryStore, Notifier); this module imports no AWS code.
  *
  * Guarantees:
- * - a transition is recorded once: every state write is conditional on the version that was read;
- *   a conflicting (retried or concurrent) run re-reads and recomputes;
- * - an announcement is published once: it is claimed (conditional write) before publishing, and its
- *   "notified" mark lives on the state apart from the status, so a failed publish is retried by a later run.
+ * - a transition is recorded once, with its events: every state write is conditional on the version that was read
+ *   (a conflicting retried or concurrent run re-reads and recomputes), and carries the transition's events in its
+ *   journal, so a crash at any point leaves them to the next run (event keys are deterministic);
+ * - an announcement is never lost and goes out in one message: it is stored in the outbox (a message with a
+ *   deterministic id, claims per announcement) before publishing and marked after; a later run publishes what is
+ *   left. Copies of one message (a lost SNS reply, a crash after SNS accepted) carry the same `dedupId` attribute;
+ * - a drift that began and ended while nothing could be announced is announced afterwards ("was briefly …").
  */
 import type { AuditResult, DriftStatus } from '../model.js';
-import type { NotificationChange, Notifier } from '../notify/types.js';
+import { createHash } from 'node:crypto';
+import type { NotificationChange, Notifier, PublishError } from '../notify/types.js';
 import { renderNotification } from '../notify/render.js';
 import {
+  announcementKind,
   DEFAULT_REMINDER_INTERVAL_HOURS,
   DEFAULT_UNVERIFIED_AFTER_RUNS,
   effectiveStatus,
@@ -23,7 +28,17 @@ import {
   type Evolution,
   type PendingAnnouncement,
 } from './drift.js';
-import type { DriftEvent, HistoryStore, ImageState, RunSummary, Transition } from './types.js';
+import type {
+  DriftEvent,
+  HistoryStore,
+  ImageState,
+  MissedDrift,
+  NotificationClaim,
+  OutboxChange,
+  OutboxMessage,
+  RunSummary,
+  Transition,
+} from './types.js';
 import { errorMessage, mapLimit } from './util.js';
 
 export * from './types.js';
@@ -50,7 +65,7 @@ export interface TrackDriftInput {
 export interface TrackDriftOptions {
   unverifiedAfterRuns?: number;
   reminderIntervalHours?: number;
-  /** How long a claimed but unsettled announcement blocks other runs (crash safety). Default 10 min. */
+  /** How long a run publishing an outbox message keeps other runs from publishing it too. Default 10 min. */
   claimLeaseMinutes?: number;
   /** Days a run summary is kept (TTL). Default 90. */
   runRetentionDays?: number;
@@ -146,7 +161,7 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   let notification: TrackDriftResult['notification'];
   if (deps.notifier) {
     try {
-      notification = await announce([...states.values()], deps.notifier, store, input, now, reminderMs, leaseMs);
+      notification = await announce(states, deps.notifier, store, input, now, reminderMs, leaseMs);
     } catch (err) {
       notification = { sent: false, messageIds: [], error: errorMessage(err) };
     }
@@ -249,11 +264,45 @@ function changeFor(state: ImageState, pending: PendingAnnouncement): Notificatio
     locations: state.locations,
     ...(state.lastDigest !== undefined ? { lastDigest: state.lastDigest } : {}),
     ...(state.noVerdictRuns > 0 ? { noVerdictRuns: state.noVerdictRuns } : {}),
+    ...(state.missed?.length ? { briefly: state.missed } : {}),
   };
 }
 
+interface AnnounceContext {
+  states: Map<string, ImageState>;
+  notifier: Notifier;
+  store: HistoryStore;
+  input: TrackDriftInput;
+  now: Date;
+  reminderMs: number;
+  leaseMs: number;
+}
+
+interface AnnounceOutcome {
+  messageIds: string[];
+  failures: string[];
+  bookkeeping: string[];
+  attempted: boolean;
+}
+
+const claimId = (c: { image: string; key: string }): string => `${c.image}\n${c.key}`;
+const claimsOf = (m: OutboxMessage): NotificationClaim[] => m.changes.map((c) => ({ image: c.image, key: c.key }));
+
+/** Identity of a message: the announcements it carries. A retried run composing the same ones gets the same id. */
+function outboxIdFor(changes: readonly OutboxChange[]): string {
+  const material = changes.map(claimId).sort().join('\n\n');
+  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+}
+
+/**
+ * The outbox. Every owed announcement goes into a message that is stored (deterministic id, claims per
+ * announcement) before it is published, published under a lease, marked sent, and then its states are marked
+ * notified. A later run finds what is left: a message still pending is published again (same `dedupId`), one
+ * sent but not settled gets its states marked. A pending message that certainly never went out and is out of date
+ * (the drift ended meanwhile) is superseded, so the fresh announcement can say the image "was briefly" drifting.
+ */
 async function announce(
-  states: ImageState[],
+  states: Map<string, ImageState>,
   notifier: Notifier,
   store: HistoryStore,
   input: TrackDriftInput,
@@ -261,72 +310,180 @@ async function announce(
   reminderMs: number,
   leaseMs: number,
 ): Promise<TrackDriftResult['notification']> {
-  const due: Array<{ state: ImageState; pending: PendingAnnouncement }> = [];
-  for (const state of states) {
-    const pending = pendingAnnouncement(state, now, reminderMs);
-    if (pending) due.push({ state, pending });
-  }
-  if (due.length === 0) return undefined;
+  const ctx: AnnounceContext = { states, notifier, store, input, now, reminderMs, leaseMs };
+  const outcome: AnnounceOutcome = { messageIds: [], failures: [], bookkeeping: [], attempted: false };
+  const covered = new Set<string>();
+  const queue: Array<{ message: OutboxMessage; earlier: boolean }> = [];
 
-  // Claim before publishing: a concurrent or retried run that owes the same announcement loses the claim.
-  const won = await store.claimNotifications(
-    due.map((d) => d.pending.claim),
-    input.runId,
-    now,
-    leaseMs,
-  );
-  const ours = due.filter((_, i) => won[i] === true);
-  if (ours.length === 0) return undefined;
-
-  const byImage = new Map(ours.map((d) => [d.state.image, d]));
-  const messages = renderNotification(
-    ours.map((d) => changeFor(d.state, d.pending)),
-    { repository: input.repository, ...(input.commit !== undefined ? { commit: input.commit } : {}), runId: input.runId, at: now },
-  );
-
-  const messageIds: string[] = [];
-  const failures: string[] = [];
-  const bookkeeping: string[] = [];
-  for (const message of messages) {
-    const carried = message.changes.flatMap((c) => {
-      const d = byImage.get(c.image);
-      return d ? [d] : [];
-    });
-    const claims = carried.map((d) => d.pending.claim);
-    let messageId: string;
-    try {
-      messageId = (await notifier.publish(message)).messageId;
-    } catch (err) {
-      const error = errorMessage(err);
-      failures.push(error);
-      // Release the claims: the states still owe this announcement, so a later run sends it.
-      // (If releasing fails too, the claims expire after the lease.)
-      await store.settleClaims(claims, input.runId, now, { status: 'released', error }).catch((e: unknown) => {
-        bookkeeping.push(`releasing claims: ${errorMessage(e)}`);
-      });
+  for (const message of await store.loadOpenOutbox()) {
+    for (const c of message.changes) covered.add(claimId(c));
+    // SNS accepted it, but the run stopped before every mark was written ('sent', or a state says it told them).
+    if (message.status === 'sent' || message.changes.some((c) => states.get(c.image)?.notifiedBy === message.id)) {
+      await settle(ctx, message).catch((err: unknown) => outcome.bookkeeping.push(`marking message ${message.id} notified: ${errorMessage(err)}`));
       continue;
     }
-    messageIds.push(messageId);
-    // Sent: the message counts as sent even if the bookkeeping below fails. Mark the states first (that is
-    // what stops a later run from owing it); an unsettled claim still blocks others for the lease.
-    try {
-      await mapLimit(carried, 16, async ({ state }) => {
-        const status = effectiveStatus(state) ?? 'UNVERIFIED';
-        await store.markNotified(state.image, state.statusVersion, {
-          status,
-          at: now.toISOString(),
-          untracked: !state.tracked,
-        });
-      });
-      await store.settleClaims(claims, input.runId, now, { status: 'sent', messageIds: [messageId] });
-    } catch (err) {
-      bookkeeping.push(`recording message ${messageId} as sent: ${errorMessage(err)}`);
+    if (!message.maybeDelivered && message.changes.some((c) => !stillOwed(ctx, c))) {
+      await supersede(ctx, message, claimsOf(message)).catch((err: unknown) => outcome.bookkeeping.push(`superseding message ${message.id}: ${errorMessage(err)}`));
+      for (const c of message.changes) covered.delete(claimId(c));
+      continue;
     }
+    queue.push({ message, earlier: true });
   }
-  const problems = [...new Set(failures), ...bookkeeping];
+
+  for (const message of await compose(ctx, covered, outcome)) queue.push({ message, earlier: false });
+
+  for (const { message, earlier } of queue) await publishOne(ctx, message, earlier, outcome);
+
+  const problems = [...new Set(outcome.failures), ...outcome.bookkeeping];
+  if (!outcome.attempted && problems.length === 0) return undefined;
   return {
-    sent: failures.length === 0,
-    messageIds,
+    sent: outcome.failures.length === 0,
+    messageIds: outcome.messageIds,
     ...(problems.length ? { error: problems.join('; ') } : {}),
   };
+}
+
+function stillOwed(ctx: AnnounceContext, change: OutboxChange): boolean {
+  const state = ctx.states.get(change.image);
+  return state !== undefined && pendingAnnouncement(state, ctx.now, ctx.reminderMs)?.claim.key === change.key;
+}
+
+/** Renders what is owed and not in an open message yet, and stores it in the outbox with its claims. */
+async function compose(ctx: AnnounceContext, covered: Set<string>, outcome: AnnounceOutcome): Promise<OutboxMessage[]> {
+  const due: Array<{ state: ImageState; pending: PendingAnnouncement }> = [];
+  for (const state of ctx.states.values()) {
+    // A state whose journal could not be stored waits: marking it notified could drop it from the loaded buckets.
+    if (state.journal?.length) continue;
+    const pending = pendingAnnouncement(state, ctx.now, ctx.reminderMs);
+    if (pending && !covered.has(claimId(pending.claim))) due.push({ state, pending });
+  }
+  if (due.length === 0) return [];
+  const byImage = new Map(due.map((d) => [d.state.image, d]));
+  const rendered = renderNotification(
+    due.map((d) => changeFor(d.state, d.pending)),
+    { repository: ctx.input.repository, ...(ctx.input.commit !== undefined ? { commit: ctx.input.commit } : {}), runId: ctx.input.runId, at: ctx.now },
+  );
+  const out: OutboxMessage[] = [];
+  for (const r of rendered) {
+    const changes: OutboxChange[] = r.changes.flatMap((c) => {
+      const d = byImage.get(c.image);
+      if (!d) return [];
+      return [
+        {
+          image: d.state.image,
+          key: d.pending.claim.key,
+          statusVersion: d.state.statusVersion,
+          kind: d.pending.kind,
+          status: effectiveStatus(d.state) ?? 'UNVERIFIED',
+          since: d.state.since,
+          untracked: !d.state.tracked,
+          ...(d.state.missed?.length ? { briefly: d.state.missed } : {}),
+        },
+      ];
+    });
+    const message: OutboxMessage = {
+      id: outboxIdFor(changes),
+      status: 'pending',
+      subject: r.subject,
+      message: r.message,
+      attributes: r.attributes,
+      changes,
+      runId: ctx.input.runId,
+      createdAt: ctx.now.toISOString(),
+      attempts: 0,
+      maybeDelivered: false,
+    };
+    try {
+      if (!(await ctx.store.putOutboxMessage(message))) {
+        // The same announcements were stored by a concurrent or retried run: publish that one (the lease decides who).
+        const existing = await ctx.store.getOutboxMessage(message.id);
+        if (existing?.status === 'pending') out.push(existing);
+        continue;
+      }
+      const won = await ctx.store.claimForOutbox(claimsOf(message), message.id, ctx.now);
+      if (won.some((w) => !w)) {
+        // Another message carries some of these (a concurrent run): give ours back; the rest is owed next run.
+        await supersede(ctx, message, claimsOf(message).filter((_, i) => won[i]));
+        continue;
+      }
+      out.push(message);
+    } catch (err) {
+      outcome.bookkeeping.push(`queueing a message: ${errorMessage(err)}`);
+    }
+  }
+  return out;
+}
+
+async function publishOne(ctx: AnnounceContext, message: OutboxMessage, earlier: boolean, outcome: AnnounceOutcome): Promise<void> {
+  const { store, now } = ctx;
+  try {
+    // Another run publishing it right now holds the lease.
+    if (!(await store.leaseOutboxMessage(message.id, ctx.input.runId, now, ctx.leaseMs))) return;
+    if (earlier) {
+      // A run that stopped between storing the message and its claims left them unwritten.
+      const won = await store.claimForOutbox(claimsOf(message), message.id, now);
+      if (won.some((w) => !w)) {
+        await supersede(ctx, message, claimsOf(message).filter((_, i) => won[i]));
+        return;
+      }
+    }
+  } catch (err) {
+    outcome.bookkeeping.push(`preparing message ${message.id}: ${errorMessage(err)}`);
+    return;
+  }
+  outcome.attempted = true;
+  let snsMessageId: string;
+  try {
+    snsMessageId = (await ctx.notifier.publish({ subject: message.subject, message: message.message, attributes: message.attributes, dedupId: message.id })).messageId;
+  } catch (err) {
+    outcome.failures.push(errorMessage(err));
+    // Stays pending: the next run publishes it again. Without SNS's answer it may have gone out already.
+    const maybeDelivered = (err as PublishError).maybeDelivered !== false;
+    await store.recordPublishFailure(message.id, { error: errorMessage(err), maybeDelivered }).catch((e: unknown) => {
+      outcome.bookkeeping.push(`recording the failed publish of ${message.id}: ${errorMessage(e)}`);
+    });
+    return;
+  }
+  outcome.messageIds.push(snsMessageId);
+  // Sent. Each mark below alone tells a later run that it went out ('sent' on the message, `notifiedBy` on a state);
+  // only if all of them fail is it published again (same dedupId).
+  await store.markOutboxSent(message.id, snsMessageId, now).catch((err: unknown) => {
+    outcome.bookkeeping.push(`recording message ${snsMessageId} as sent: ${errorMessage(err)}`);
+  });
+  await settle(ctx, message).catch((err: unknown) => {
+    outcome.bookkeeping.push(`marking the states of message ${snsMessageId} notified: ${errorMessage(err)}`);
+  });
+}
+
+/** Marks what subscribers now know on each state, then closes the message. */
+async function settle(ctx: AnnounceContext, message: OutboxMessage): Promise<void> {
+  const at = ctx.now.toISOString();
+  await mapLimit(message.changes, 16, async (c) => {
+    if (await ctx.store.markNotified(c.image, c.statusVersion, { status: c.status, at, untracked: c.untracked, by: message.id })) return;
+    await recordToldAfterAll(ctx.store, c, at, message.id);
+  });
+  await ctx.store.closeOutboxMessage(message.id, 'settled', ctx.now);
+}
+
+/**
+ * A message went out after its image's status had moved on (it may have been delivered before the move, so it was
+ * published again): subscribers now believe `change.status`, so the next announcement starts from there.
+ */
+async function recordToldAfterAll(store: HistoryStore, change: OutboxChange, at: string, by: string): Promise<void> {
+  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+    const state = await store.getState(change.image);
+    if (!state || state.notifiedVersion >= change.statusVersion || state.notifiedBy === by) return;
+    const told = (m: MissedDrift) => (m.status === change.status && m.since === change.since) || (change.briefly ?? []).some((b) => b.since === m.since && b.status === m.status);
+    const next: ImageState = { ...state, notifiedStatus: change.status, notifiedAt: at, notifiedBy: by, version: state.version + 1 };
+    const missed = (state.missed ?? []).filter((m) => !told(m));
+    if (missed.length) next.missed = missed;
+    else delete next.missed;
+    if (announcementKind(next) === undefined) next.notifiedVersion = next.statusVersion;
+    if (await store.putState(next)) return;
+  }
+}
+
+async function supersede(ctx: AnnounceContext, message: OutboxMessage, claims: NotificationClaim[]): Promise<void> {
+  await ctx.store.releaseClaims(claims, message.id, ctx.now);
+  await ctx.store.closeOutboxMessage(message.id, 'superseded', ctx.now);
 }

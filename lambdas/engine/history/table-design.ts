@@ -9,14 +9,14 @@ export const HISTORY_TABLE_DESIGN = {
   billingMode: 'PAY_PER_REQUEST',
   globalSecondaryIndexes: [
     {
-      /** Overloaded: states by open/ok/pending, events by month, runs by start time. */
+      /** Overloaded: states by open/ok/pending, events by month, runs by start time, open outbox messages. */
       indexName: 'gsi1',
       partitionKey: { name: 'gsi1pk', type: 'S' },
       sortKey: { name: 'gsi1sk', type: 'S' },
       projection: { type: 'ALL' },
     },
   ],
-  /** Epoch seconds; set on run summaries and notification claims. */
+  /** Epoch seconds; set on run summaries, notification claims and outbox messages. */
   timeToLiveAttribute: 'expiresAt',
   /** Default name when none is configured (local store, tests). */
   defaultTableName: 'image-drift-history',
@@ -38,6 +38,9 @@ export const keys = {
   runsPk: 'RUNS',
   runsSk: (startedAt: string, runId: string) => `${startedAt}#${runId}`,
   claimSk: (key: string) => `NOTE#${key}`,
+  outboxPk: (id: string) => `OUTBOX#${id}`,
+  outboxSk: 'MSG',
+  outboxOpenPk: 'OUTBOX#OPEN',
   stateOpenPk: 'STATE#OPEN',
   stateOkPk: 'STATE#OK',
   statePendingPk: 'STATE#PENDING',

@@ -41,6 +41,8 @@ export interface ImageState {
   /** Last state announced to subscribers ('UNTRACKED' once "no longer desired" was announced). */
   notifiedStatus?: DriftStatus | 'UNTRACKED';
   notifiedAt?: string;
+  /** Outbox message that last told subscribers about this image (proof that it was delivered). */
+  notifiedBy?: string;
   /** statusVersion that was last announced (or deliberately not announced). */
   notifiedVersion: number;
   /** Version at which the status (or tracked flag) last changed: identity of an announcement. */
@@ -51,10 +53,23 @@ export interface ImageState {
    * a run that finds a journal (left by a crash) writes its events again (their keys are deterministic).
    */
   journal?: DriftEvent[];
+  /**
+   * Drifts that began and ended before subscribers were told (SNS was down, or the announcement was still
+   * queued): carried by the next announcement as "was briefly …" lines, then cleared. At most MAX_MISSED_DRIFTS.
+   */
+  missed?: MissedDrift[];
   /** Optimistic-locking version, +1 on every write. 0 = not stored yet. */
   version: number;
   lastRunId: string;
   updatedAt: string;
+}
+
+/** A drift status that began and ended unannounced. */
+export interface MissedDrift {
+  status: DriftStatus;
+  since: string;
+  until: string;
+  verdict?: Verdict;
 }
 
 export type EventKind = 'TRACKED' | 'STATUS_CHANGED' | 'DIGEST_CHANGED' | 'UNTRACKED';
@@ -98,7 +113,7 @@ export interface RunSummary {
   expiresAt: number;
 }
 
-export type AnnouncementKind = 'new' | 'resolved' | 'reminder' | 'unverified' | 'verified' | 'no-longer-desired';
+export type AnnouncementKind = 'new' | 'resolved' | 'reminder' | 'unverified' | 'verified' | 'no-longer-desired' | 'briefly';
 
 /** Identity of one announcement, claimed (conditional write) before it is published. */
 export interface NotificationClaim {
@@ -114,6 +129,48 @@ export interface EventQuery {
   since?: Date;
   until?: Date;
   limit?: number;
+}
+
+/** One announcement carried by an outbox message. */
+export interface OutboxChange {
+  image: string;
+  /** The claim key (`<statusVersion>#<kind>`...): with the image, the announcement's identity. */
+  key: string;
+  statusVersion: number;
+  kind: AnnouncementKind;
+  /** What subscribers believe once the message is delivered. */
+  status: DriftStatus | 'UNTRACKED';
+  since: string;
+  untracked: boolean;
+  /** The "was briefly" periods the message carries. */
+  briefly?: MissedDrift[];
+}
+
+export type OutboxStatus = 'pending' | 'sent' | 'settled' | 'superseded';
+
+/**
+ * A rendered SNS message, stored before it is published (the outbox). Its id is derived from the announcements it
+ * carries, so a retried run composes the same id; it goes out as the `dedupId` message attribute.
+ */
+export interface OutboxMessage {
+  id: string;
+  status: OutboxStatus;
+  subject: string;
+  /** The MessageStructure json body, exactly as published. */
+  message: string;
+  attributes: Record<string, { DataType: 'String' | 'String.Array'; StringValue: string }>;
+  changes: OutboxChange[];
+  runId: string;
+  createdAt: string;
+  /** Publish attempts over all runs. */
+  attempts: number;
+  /** True once an attempt ended without SNS's answer (the message may have been delivered). */
+  maybeDelivered: boolean;
+  lastError?: string;
+  /** A run publishing it holds it until then (ISO). */
+  leaseUntil?: string;
+  snsMessageId?: string;
+  sentAt?: string;
 }
 
 export type ClaimOutcome = { status: 'sent'; messageIds: string[] } | { status: 'released'; error: string };
@@ -138,13 +195,30 @@ export interface HistoryStore {
   markNotified(
     image: string,
     statusVersion: number,
-    notified: { status: DriftStatus | 'UNTRACKED'; at: string; untracked: boolean },
+    notified: { status: DriftStatus | 'UNTRACKED'; at: string; untracked: boolean; by?: string },
   ): Promise<boolean>;
   appendEvents(events: DriftEvent[]): Promise<void>;
   putRun(summary: RunSummary): Promise<void>;
-  /** Claims each announcement for this run; result[i] is true when claim i is ours to publish. */
-  claimNotifications(claims: NotificationClaim[], runId: string, now: Date, leaseMs: number): Promise<boolean[]>;
-  settleClaims(claims: NotificationClaim[], runId: string, now: Date, outcome: ClaimOutcome): Promise<void>;
+  /** Outbox messages not settled yet (pending, or sent with states still to mark), oldest first. */
+  loadOpenOutbox(): Promise<OutboxMessage[]>;
+  /** Stores a new outbox message; false when a message with that id exists already. */
+  putOutboxMessage(message: OutboxMessage): Promise<boolean>;
+  getOutboxMessage(id: string): Promise<OutboxMessage | undefined>;
+  /**
+   * Claims each announcement for outbox message `outboxId` (conditional writes: a claim held by another message
+   * is not taken); result[i] is true when claim i now belongs to this message.
+   */
+  claimForOutbox(claims: NotificationClaim[], outboxId: string, now: Date): Promise<boolean[]>;
+  /** Gives the claims of `outboxId` back (it was superseded before it went out). */
+  releaseClaims(claims: NotificationClaim[], outboxId: string, now: Date): Promise<void>;
+  /** Takes a pending message for publishing until `now + leaseMs` and counts the attempt; false when another run holds it. */
+  leaseOutboxMessage(id: string, runId: string, now: Date, leaseMs: number): Promise<boolean>;
+  /** Records a failed attempt and frees the lease. */
+  recordPublishFailure(id: string, failure: { error: string; maybeDelivered: boolean }): Promise<void>;
+  /** SNS accepted the message. */
+  markOutboxSent(id: string, snsMessageId: string, now: Date): Promise<void>;
+  /** Takes the message out of the open outbox: its states are marked ('settled'), or it never went out ('superseded'). */
+  closeOutboxMessage(id: string, status: 'settled' | 'superseded', now: Date): Promise<void>;
   listEvents(query?: EventQuery): Promise<DriftEvent[]>;
   listOpenDrifts(): Promise<ImageState[]>;
   listRuns(options?: { limit?: number }): Promise<RunSummary[]>;

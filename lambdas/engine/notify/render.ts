@@ -25,7 +25,7 @@ export interface RenderOptions {
   maxBytes?: number;
 }
 
-const KIND_ORDER: AnnouncementKind[] = ['new', 'unverified', 'reminder', 'resolved', 'verified', 'no-longer-desired'];
+const KIND_ORDER: AnnouncementKind[] = ['new', 'unverified', 'reminder', 'resolved', 'briefly', 'verified', 'no-longer-desired'];
 const KIND_LABEL: Record<AnnouncementKind, string> = {
   new: 'NEW',
   unverified: 'UNVERIFIED',
@@ -33,6 +33,7 @@ const KIND_LABEL: Record<AnnouncementKind, string> = {
   resolved: 'RESOLVED',
   verified: 'VERIFIED AGAIN',
   'no-longer-desired': 'NO LONGER DESIRED',
+  briefly: 'CAME AND WENT',
 };
 
 const STATUS_PHRASE: Record<DriftStatus, [string, string]> = {
@@ -83,6 +84,7 @@ function headline(changes: readonly NotificationChange[]): string {
     if (kind === 'resolved') return plural(n, 'drift resolved', 'drifts resolved');
     if (kind === 'reminder') return plural(n, 'drift still open', 'drifts still open');
     if (kind === 'verified') return `${plural(n, 'image', 'images')} verified again`;
+    if (kind === 'briefly') return `${plural(n, 'drift', 'drifts')} came and went`;
     return `${plural(n, 'drift', 'drifts')} closed: no longer desired`;
   }
   const parts: string[] = [];
@@ -95,6 +97,7 @@ function headline(changes: readonly NotificationChange[]): string {
     if (kind === 'resolved') parts.push(`${n} resolved`);
     if (kind === 'verified') parts.push(`${n} verified again`);
     if (kind === 'no-longer-desired') parts.push(`${n} no longer desired`);
+    if (kind === 'briefly') parts.push(`${n} came and went`);
   }
   return parts.join(', ');
 }
@@ -111,7 +114,7 @@ function subjectFor(changes: readonly NotificationChange[], ctx: NotificationCon
 
 function severityOf(changes: readonly NotificationChange[]): 'high' | 'medium' | 'low' {
   if (changes.some((c) => c.kind === 'new')) return 'high';
-  if (changes.some((c) => c.kind === 'unverified' || c.kind === 'reminder')) return 'medium';
+  if (changes.some((c) => c.kind === 'unverified' || c.kind === 'reminder' || c.kind === 'briefly')) return 'medium';
   return 'low';
 }
 
@@ -159,10 +162,15 @@ function entryText(c: NotificationChange, now: Date): string {
         ? `${c.status === 'UNTRACKED' ? 'closed' : c.status} (was ${c.previous ?? 'a drift'})`
         : c.kind === 'verified'
           ? `${c.status} since ${fmtTime(c.since)}, unchanged: the registry answers again`
+          : c.kind === 'briefly'
+            ? `${c.status === 'UNTRACKED' ? 'no longer desired' : c.status} since ${fmtTime(c.since)}`
           : `${c.status}${c.previous && c.previous !== c.status ? ` (was ${c.previous})` : ''} since ${fmtTime(c.since)}${
               c.kind === 'reminder' ? ` (open ${openFor(c.since, now)})` : ''
             }`;
   lines.push(`    Status:   ${state}`);
+  for (const b of c.briefly ?? []) {
+    lines.push(`    Was briefly ${b.status} from ${fmtTime(b.since)} to ${fmtTime(b.until)}${b.verdict ? ` (verdict ${b.verdict})` : ''}, not announced then`);
+  }
   const ev = compactEvidence(c.evidence);
   const evParts: string[] = [];
   if (c.verdict) evParts.push(`verdict ${c.verdict}`);

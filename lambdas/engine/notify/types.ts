@@ -1,8 +1,8 @@
 /** Notification types shared by the renderer, the SNS adapter and the history orchestration. No I/O. */
 import type { DriftStatus, ImageEvidence, SourceLocation, Verdict } from '../model.js';
-import type { AnnouncementKind } from '../history/types.js';
+import type { AnnouncementKind, MissedDrift } from '../history/types.js';
 
-export type { AnnouncementKind };
+export type { AnnouncementKind, MissedDrift };
 
 /** One thing to tell subscribers about one image. */
 export interface NotificationChange {
@@ -23,6 +23,8 @@ export interface NotificationChange {
   locations: SourceLocation[];
   lastDigest?: string;
   noVerdictRuns?: number;
+  /** Drifts that began and ended before subscribers were told ("was briefly …"). */
+  briefly?: MissedDrift[];
 }
 
 export interface NotificationContext {
@@ -78,6 +80,26 @@ export interface NotificationMessage {
   bytes: number;
 }
 
-export interface Notifier {
-  publish(message: NotificationMessage): Promise<{ messageId: string }>;
+/** What goes out: a rendered message (or one stored in the outbox), with the id consumers deduplicate by. */
+export interface OutgoingMessage {
+  subject: string;
+  message: string;
+  attributes: Record<string, MessageAttribute>;
+  /** Same on every copy of this message (republished after a lost reply or a crash); sent as the `dedupId` attribute. */
+  dedupId?: string;
 }
+
+export interface Notifier {
+  publish(message: OutgoingMessage): Promise<{ messageId: string }>;
+}
+
+/**
+ * A failed publish. `maybeDelivered` is false only when the message certainly did not go out (SNS answered with an
+ * error, or no connection was made); a reply that never came (timeout, reset) may hide a delivery.
+ */
+export interface PublishError extends Error {
+  maybeDelivered?: boolean;
+}
+
+/** The attribute carrying OutgoingMessage.dedupId. */
+export const DEDUP_ATTRIBUTE = 'dedupId';
