@@ -95,7 +95,8 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}): Aud
     deps ??= {
       env: overrides.env ?? process.env,
       dynamodb: overrides.dynamodb ?? new DynamoDBClient({}),
-      // One SDK attempt: SnsNotifier retries itself, and every retry of a publish whose answer was lost is a duplicate.
+      // One SDK attempt: SnsNotifier retries only failures that certainly sent nothing; a publish whose answer was lost
+      // is left to the outbox (republished by a later run with the same dedupId), never retried at once.
       sns: overrides.sns ?? new SNSClient({ maxAttempts: 1 }),
       secrets: overrides.secrets ?? new SecretsManagerClient({}),
       logger: overrides.logger ?? new Logger(),
