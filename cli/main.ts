@@ -18,6 +18,12 @@ function sourceOptions(command: Command): Command {
     .option('--path <subdir>', 'only apps under this repository path (repeatable)', collect)
     .option('--repo-url <url>', 'a URL under which Argo CD apps refer to this repository (repeatable)', collect)
     .option('--github-api-url <url>', 'GitHub API base URL (GitHub Enterprise: https://HOST/api/v3)')
+    .option('--ref <name>', 'a branch or tag the audited tree is (repeatable; for plain trees and tarballs): apps following it read the audited tree', collect)
+    .addOption(
+      new Option('--revisions <mode>', 'how app targetRevisions are read: auto (as Argo CD/Flux resolve them; unreadable ones fall back to the audited tree, marked assumed), strict (unreadable ones stay unresolved), audited (always the audited tree)')
+        .choices(['auto', 'strict', 'audited'])
+        .default('auto'),
+    )
     .option('--state-dir <dir>', 'history and cache directory (default .image-drift, or IMAGE_DRIFT_STATE_DIR)')
     .option('--offline', 'fetch no remote Helm chart: render remote charts from the chart cache only (charts in the repository are rendered as usual)');
 }

@@ -8,7 +8,7 @@ import { runAudit } from '../../lambdas/engine/audit.js';
 import { HistoryStoreUnusableError, openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
 import { trackDrift } from '../../lambdas/engine/history/index.js';
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
-import type { AuditReport, DesiredState, RepoSource } from '../../lambdas/engine/model.js';
+import type { AuditReport, DesiredState, RepoSource, TreeIdentity } from '../../lambdas/engine/model.js';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
 import { auditReportToMarkdown } from '../../lambdas/engine/report/markdown.js';
 import { createProgress } from '../../lambdas/engine/report/progress.js';
@@ -30,8 +30,10 @@ import { parseFormat, writeAuditReport, type OutputFormat } from '../output.js';
 import { colorEnabled } from '../color.js';
 import { cliChartRendering, type ChartFlags } from '../charts.js';
 import type { ChartRendering } from '../../lambdas/engine/resolve/helm-render.js';
+import { revisionOptions, type RevisionFlags, type RevisionOptions } from '../revisions.js';
+import { stripRefPrefix } from '../../lambdas/engine/resolve/revisions.js';
 
-export interface AuditFlags extends SourceFlags, RegistryFlags, ChartFlags {
+export interface AuditFlags extends SourceFlags, RegistryFlags, ChartFlags, RevisionFlags {
   path?: string[];
   repoUrl?: string[];
   format?: string;
@@ -71,11 +73,14 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   });
   checkPathsExist(tree, flags.path);
   const charts = await cliChartRendering(flags, stateDir, env, config);
-  const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path, charts) : undefined;
+  const revisions = revisionOptions(flags, env);
+  const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path, charts, revisions) : undefined;
   const { report } = await runAudit({
     source,
     checker,
     tree,
+    // On a pull request's head side, apps following the base branch (or HEAD) deploy what the PR makes of the tree.
+    resolve: { ...revisions, ...(prMode ? { pullRequestBase: stripRefPrefix(prMode.base) } : {}) },
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
     ...(baseline ? { baseline } : {}),
@@ -122,10 +127,29 @@ function withRef(repo: string, ref: string): string {
   return `${repo.replace(/@.*$/, '')}@${ref}`;
 }
 
-async function desiredStateAt(source: RepoSource, revision: string, paths: string[] | undefined, charts: ChartRendering): Promise<DesiredState> {
+/**
+ * The base side of a pull request: the tree at the base revision, which apps following the base branch
+ * (or HEAD) deploy today. Its identity is the base's commit and name; the refs the source sees stay the source's.
+ */
+async function desiredStateAt(
+  source: RepoSource,
+  revision: string,
+  paths: string[] | undefined,
+  charts: ChartRendering,
+  revisions: RevisionOptions,
+): Promise<DesiredState> {
   try {
     const tree = await source.load(revision);
-    return await resolveDesiredState(source, { tree, ...(paths?.length ? { paths } : {}), charts });
+    const own = await source.identify?.().catch(() => undefined);
+    const defaultBranch = own?.defaultBranch ?? revisions.defaultBranch;
+    const identity: TreeIdentity = {
+      ...(tree.description.commit !== undefined && { commit: tree.description.commit }),
+      refs: [stripRefPrefix(revision)],
+      ...(defaultBranch !== undefined && { defaultBranch }),
+      seesAllRefs: own?.seesAllRefs ?? false,
+      urls: own?.urls ?? [],
+    };
+    return await resolveDesiredState(source, { tree, identity, revisions: revisions.revisions, ...(paths?.length ? { paths } : {}), charts });
   } catch (error) {
     if (error instanceof RevisionUnavailableError) throw new UsageError(`cannot read the base revision: ${error.message}`);
     throw error;

@@ -6,8 +6,9 @@ import { checkPathsExist, loadCliConfig, openCliSource, stateDirFrom, type Env, 
 import { UsageError } from '../exit-codes.js';
 import { colorEnabled } from '../color.js';
 import { cliChartRendering, type ChartFlags } from '../charts.js';
+import { revisionOptions, type RevisionFlags } from '../revisions.js';
 
-export interface DesiredFlags extends SourceFlags, ChartFlags {
+export interface DesiredFlags extends SourceFlags, ChartFlags, RevisionFlags {
   path?: string[];
   repoUrl?: string[];
   json?: boolean;
@@ -28,6 +29,7 @@ export async function desiredCommand(flags: DesiredFlags, env: Env = process.env
   checkPathsExist(tree, flags.path);
   const state = await resolveDesiredState(source, {
     tree,
+    ...revisionOptions(flags, env),
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
     charts: await cliChartRendering(flags, stateDir, env, config),

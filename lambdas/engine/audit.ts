@@ -15,7 +15,7 @@ import type {
   RepoSource,
   SourceLocation,
 } from './model.js';
-import { resolveDesiredState } from './resolve/index.js';
+import { resolveDesiredState, type ResolveOptions } from './resolve/index.js';
 import type { ChartRendering } from './resolve/helm-render.js';
 import { selectChangedImages } from './changes.js';
 import { redactDeep } from './hygiene.js';
@@ -30,6 +30,8 @@ export interface AuditOptions {
   repoUrls?: string[];
   /** A tree already loaded from `source` (saves a second load). */
   tree?: FileTree;
+  /** How app revisions are read (mode, names of the audited tree, pull-request base); see resolve/revisions.ts. */
+  resolve?: Pick<ResolveOptions, 'revisions' | 'refs' | 'defaultBranch' | 'pullRequestBase' | 'identity'>;
   /** Pull-request mode: only images new or changed relative to this desired state are checked. */
   baseline?: DesiredState;
   onProgress?: (done: number, total: number) => void;
@@ -51,6 +53,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     repoUrls: options.repoUrls,
     tree: options.tree,
     charts: options.charts,
+    ...options.resolve,
   });
   const audited = options.baseline ? selectChangedImages(options.baseline, desired) : desired.images;
   const results = await checkDesiredImages(audited, options.checker, options.onProgress);
@@ -102,6 +105,7 @@ export async function checkDesiredImages(
       ...withCiEvidence(verdict ?? missingVerdict(key), group),
       apps: unique(group.map((entry) => entry.app.name)),
       locations: uniqueLocations(group.flatMap((entry) => entry.locations)),
+      ...(group.every((entry) => entry.revisionAssumed) ? { revisionAssumed: true as const } : {}),
     });
   }
   // Registry replies (hints, evidence messages) may echo what we sent, the Authorization header included.

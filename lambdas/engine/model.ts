@@ -43,7 +43,9 @@ export const FINDING_CODES = [
   'REMOTE_RESOURCE', // a remote base, chart or git URL that cannot be resolved offline
   'UNSUPPORTED_GENERATOR', // an ApplicationSet generator that needs a live cluster or SCM API
   'UNRESOLVED_APP', // an app whose source could not be located (other repository, unknown revision...)
-  'REVISION_UNAVAILABLE', // targetRevision points at a revision this source cannot read
+  'REVISION_UNAVAILABLE', // targetRevision points at a revision this source cannot read (--revisions strict)
+  'REVISION_MISSING', // a revision the source could have seen does not exist: apps fall back to the audited tree, marked assumed
+  'REVISION_UNREADABLE', // a revision this source cannot read refs for: apps fall back to the audited tree, marked assumed
   'HELM_NOT_RENDERED', // a chart is involved: images come from values only, templates were not rendered
   'UNREFERENCED', // a top-level kustomization or manifest directory that no app points at
   'INVALID_RESOURCE', // a document that is YAML but not a valid resource of its kind
@@ -100,8 +102,10 @@ export interface AppRef {
   definedAt?: SourceLocation;
   /** Repository path the app renders. */
   path?: string;
-  /** Git revision the app's desired state was read from, when not the audited ref. */
+  /** Git revision the app's desired state was read from, when not the audited ref; the revision asked for when assumed. */
   revision?: string;
+  /** The app's revision could not be read: the audited tree stood in for it (REVISION_MISSING / REVISION_UNREADABLE). */
+  revisionAssumed?: true;
   /** True for kustomizations and directories that no app points at. */
   unreferenced?: boolean;
 }
@@ -128,6 +132,11 @@ export interface DesiredImage {
   chart?: ChartProvenance;
   /** Which CI workflows push this image's repository, with which tags (ci/); absent when none we understood does. */
   ci?: CiEvidence;
+  /**
+   * True when the app's revision could not be read and the audited tree stood in for it (REVISION_MISSING /
+   * REVISION_UNREADABLE): the image is what the audited tree asks for, not necessarily what the app deploys.
+   */
+  revisionAssumed?: true;
 }
 
 /** The chart behind an image helm rendered. */
@@ -201,16 +210,47 @@ export interface FileTree {
 export interface RepoSource {
   readonly description: SourceDescription;
   /**
+   * What the audited tree is: its commit and the refs that point at it (see resolve/revisions.ts).
+   * Sources without it are described by `description` alone.
+   */
+  identify?(): Promise<TreeIdentity>;
+  /** The commit a branch, tag or SHA names, without loading it; undefined when the source cannot resolve it. */
+  resolveRevision?(revision: string): Promise<string | undefined>;
+  /** Tag names the source can see (semver targetRevisions pick among them). */
+  listTags?(): Promise<string[]>;
+  /**
    * Loads the tree at the source's default revision (no argument) or at a branch, tag or commit.
    * Rejects with RevisionUnavailableError when the revision cannot be read by this source.
    */
   load(revision?: string): Promise<FileTree>;
 }
 
+/**
+ * What a run knows about the tree it audits: the commit and the names that point at it. Revisions are
+ * compared by commit; names only when no commit is known (a plain directory or tarball with `--ref`).
+ */
+export interface TreeIdentity {
+  /** The commit the audited tree is (work tree: HEAD), when known. */
+  commit?: string;
+  /** Short names of branches (local and remote-tracking) and tags at the audited commit, or declared (`--ref`, CI). */
+  refs: string[];
+  /** The remote's default branch (origin/HEAD, GitHub API, CI event), when known. */
+  defaultBranch?: string;
+  /**
+   * True when the source sees every branch and tag of the repository (a full clone, the GitHub API): a revision
+   * it cannot resolve does not exist. False for plain trees, tarballs and shallow or single-branch clones.
+   */
+  seesAllRefs: boolean;
+  /** URLs of this repository (git remotes, the GitHub source). */
+  urls: string[];
+}
+
 export class RevisionUnavailableError extends Error {
   constructor(
     readonly revision: string,
     reason: string,
+    /** True when the source sees every ref, so the revision does not exist (as opposed to: cannot be read here). */
+    readonly missing = false,
   ) {
     super(`revision ${revision} is not available: ${reason}`);
     this.name = 'RevisionUnavailableError';
@@ -321,6 +361,8 @@ export interface AuditResult extends ImageCheckResult {
   locations: SourceLocation[];
   /** Drift state after this run, when a history store took part. */
   drift?: DriftStatus;
+  /** Every entry that desires this image comes from an assumed revision: history neither opens nor closes on it. */
+  revisionAssumed?: true;
 }
 
 export interface AuditReport {

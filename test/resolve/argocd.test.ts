@@ -126,11 +126,27 @@ spec:
     expect(state.loads).toEqual(['', 'release-1']);
   });
 
-  it('reports REVISION_UNAVAILABLE on the targetRevision line and resolves nothing for that app', async () => {
+  it('falls back to the audited tree for a revision the source cannot read, marked assumed, with REVISION_UNREADABLE on its line', async () => {
     const state = await resolveFiles({
       'apps/a.yaml': application('a', 'path: m\ntargetRevision: v9.9.9'),
       'm/a.yaml': deployment('a', 'ghcr.io/acme/a:head'),
     });
+    expect(rows(state)).toEqual(['a | Deployment/a-ns/a | a | ghcr.io/acme/a:head']);
+    expect(state.images[0]?.revisionAssumed).toBe(true);
+    expect(state.images[0]?.app.revision).toBe('v9.9.9');
+    expect(codes(state)).toEqual(['REVISION_UNREADABLE apps/a.yaml:8']);
+    expect(state.findings[0]?.severity).toBe('warning');
+    expect(state.findings[0]?.hint).toContain('--ref v9.9.9');
+  });
+
+  it('with --revisions strict reports REVISION_UNAVAILABLE on the targetRevision line and resolves nothing for that app', async () => {
+    const state = await resolveFiles(
+      {
+        'apps/a.yaml': application('a', 'path: m\ntargetRevision: v9.9.9'),
+        'm/a.yaml': deployment('a', 'ghcr.io/acme/a:head'),
+      },
+      { revisions: 'strict' },
+    );
     expect(rows(state)).toEqual([]);
     expect(codes(state)).toEqual(['REVISION_UNAVAILABLE apps/a.yaml:8']);
     expect(state.findings[0]?.message).toContain("Application a's desired state is not resolved");
@@ -346,7 +362,7 @@ spec:
     expect(codes(state)).toEqual(['UNSUPPORTED_GENERATOR apps/set.yaml:8']);
   });
 
-  it('reports a git generator over another repository as UNRESOLVED_APP and one at an unreadable revision as REVISION_UNAVAILABLE', async () => {
+  it('reports a git generator over another repository as UNRESOLVED_APP and expands one at an unreadable revision over the audited tree, marked assumed', async () => {
     const set = (name: string, git: string) => `apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata:
@@ -372,11 +388,9 @@ ${git}
       },
       { repoUrls: [SELF] },
     );
-    expect(codes(state)).toEqual([
-      'REVISION_UNAVAILABLE apps/old.yaml:9',
-      'UNRESOLVED_APP apps/remote.yaml:8',
-      'UNREFERENCED services/a/d.yaml:0',
-    ]);
-    expect(rows(state)).toEqual(['services/a | Deployment/-/a | a | ghcr.io/acme/a:1']);
+    expect(codes(state)).toEqual(['REVISION_UNREADABLE apps/old.yaml:9', 'UNRESOLVED_APP apps/remote.yaml:8']);
+    expect(state.findings[0]?.message).toContain('ApplicationSet old (git generator)');
+    expect(rows(state)).toEqual(['old-a | Deployment/-/a | a | ghcr.io/acme/a:1']);
+    expect(state.images[0]?.revisionAssumed).toBe(true);
   });
 });

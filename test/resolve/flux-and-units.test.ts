@@ -131,7 +131,8 @@ spec:
       { repoUrls: ['https://github.com/acme/gitops'] },
     );
     expect(rows(state)).toEqual(['mine | Deployment/-/a | a | ghcr.io/acme/a:1']);
-    expect(codes(state)).toEqual(['UNRESOLVED_APP flux/apps.yaml:9']);
+    // The GitRepository follows branch main, which a plain tree cannot vouch for.
+    expect(codes(state)).toEqual(['UNRESOLVED_APP flux/apps.yaml:9', 'REVISION_UNREADABLE flux/sources.yaml:15']);
     expect(state.findings[0]?.message).toContain('ssh://git@github.com/acme/team-apps');
   });
 

@@ -104,9 +104,15 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   const leaseMs = (opts.claimLeaseMinutes ?? 10) * 60_000;
   const errors = [...(input.errors ?? [])];
 
-  // One result per image (the pipeline already dedupes; be defensive).
+  // One result per image (the pipeline already dedupes; be defensive). An image desired only by apps whose
+  // revision was assumed (read from the audited tree) says nothing about what is deployed: it neither opens
+  // a state ("new", DISAPPEARED) nor closes one ("no longer desired"); its state is held as it is.
   const results = new Map<string, AuditResult>();
-  for (const r of input.results) if (!results.has(r.image)) results.set(r.image, r);
+  const held = new Set<string>();
+  for (const r of input.results) {
+    if (r.revisionAssumed) held.add(r.image);
+    else if (!results.has(r.image)) results.set(r.image, r);
+  }
 
   const loaded = await store.loadActiveStates();
   const states = new Map<string, ImageState>(loaded.map((s) => [s.image, s]));
@@ -114,7 +120,7 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   const work: Array<{ image: string; compute: (prev: ImageState | undefined) => Evolution }> = [];
   for (const [image, result] of results) work.push({ image, compute: (prev) => evolve(prev, result, ctx) });
   for (const s of loaded) {
-    if (input.complete !== false && s.tracked && !results.has(s.image)) {
+    if (input.complete !== false && s.tracked && !results.has(s.image) && !held.has(s.image)) {
       work.push({ image: s.image, compute: (prev) => (prev ? untrack(prev, ctx) : { events: [] }) });
     }
   }

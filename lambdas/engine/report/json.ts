@@ -91,6 +91,8 @@ export interface AuditResultJson {
   locations: LocationJson[];
   evidence: EvidenceJson;
   hint: string;
+  /** Every app desiring the image had its revision assumed (read from the audited tree). */
+  revisionAssumed?: true;
 }
 
 export interface AuditSummaryJson {
@@ -132,6 +134,10 @@ export interface DesiredImageJson {
   problem?: { code: 'INVALID_REFERENCE' | 'UNRESOLVED_TEMPLATE'; reason: string; suggestion?: string };
   /** Which CI workflows push this repository with which tags; present when one we understood does. */
   ci?: CiJson;
+  /** The revision the app asked for, when it is not the audited one. */
+  revision?: string;
+  /** The app's revision could not be read: the audited tree stood in for it. */
+  revisionAssumed?: true;
 }
 
 export interface DesiredStateJson {
@@ -198,6 +204,7 @@ function resultToJson(result: AuditResult): AuditResultJson {
     locations: result.locations.map(locationToJson),
     evidence: evidenceToJson(result.evidence),
     hint: result.hint,
+    ...(result.revisionAssumed ? { revisionAssumed: true as const } : {}),
   };
 }
 
@@ -249,6 +256,8 @@ function desiredImageToJson(entry: DesiredImage): DesiredImageJson {
   };
   if (!entry.reference.ok) out.problem = pick(entry.reference.problem, ['code', 'reason', 'suggestion']);
   if (entry.ci) out.ci = ciToJson(entry.ci);
+  if (entry.app.revision !== undefined) out.revision = entry.app.revision;
+  if (entry.revisionAssumed) out.revisionAssumed = true;
   return out;
 }
 

@@ -115,7 +115,7 @@ function whereCell(result: AuditResult): string {
 }
 
 function tableRow(result: AuditResult): string {
-  const apps = result.apps.map(escapeMarkdown).join(', ');
+  const apps = result.apps.map(escapeMarkdown).join(', ') + (result.revisionAssumed ? ' _(revision assumed)_' : '');
   return `| ${statusCell(result)} | ${inlineCode(result.image)} | ${apps} | ${whereCell(result)} |`;
 }
 
@@ -141,6 +141,7 @@ function detailsBlock(result: AuditResult): string {
     lines.push(`- **Written at:** ${result.locations.map((location) => inlineCode(formatLocation(location))).join(' \u2192 ')}`);
   }
   if (result.apps.length > 0) lines.push(`- **Apps:** ${result.apps.map(escapeMarkdown).join(', ')}`);
+  if (result.revisionAssumed) lines.push("- **Revision assumed:** the apps' revision could not be read; this is the audited tree's image");
   lines.push(`- **Status:** ${inlineCode(result.status)}${result.drift && (result.drift as string) !== result.status ? ` \u00b7 drift ${inlineCode(result.drift)}` : ''} \u2014 ${escapeMarkdown(description.meaning)}`);
   lines.push('', '</details>');
   return lines.join('\n');

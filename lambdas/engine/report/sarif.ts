@@ -132,6 +132,8 @@ const FINDING_DEFAULT_LEVEL: Record<FindingCode, SarifLevel> = {
   UNSUPPORTED_GENERATOR: 'note',
   UNRESOLVED_APP: 'warning',
   REVISION_UNAVAILABLE: 'warning',
+  REVISION_MISSING: 'error',
+  REVISION_UNREADABLE: 'warning',
   HELM_NOT_RENDERED: 'note',
   UNREFERENCED: 'note',
   INVALID_RESOURCE: 'warning',
@@ -285,6 +287,7 @@ function imageMessage(result: AuditResult, description: StatusDescription, relat
   if (evidence) sentences.push(`Evidence: ${evidence}.`);
   if (tags) sentences.push(`Existing tags: ${tags}.`);
   if (result.apps.length > 0) sentences.push(`Apps: ${result.apps.join(', ')}.`);
+  if (result.revisionAssumed) sentences.push("Revision assumed: the apps' revision could not be read; this is the audited tree's image.");
   if (related.length > 0) {
     // Embedded links ([text](id)) point at relatedLocations by id.
     const links = related.map((location, position) => `[${formatLocation(location).replace(/[[\]]/g, '')}](${position + 1})`);
@@ -304,6 +307,7 @@ function imageResults(report: AuditReport, index: Map<string, number>): SarifRes
     const chains = locationChains(result, report.desired);
     const properties: Record<string, unknown> = { image: result.image, status: result.status, apps: [...result.apps] };
     if (result.drift) properties.drift = result.drift;
+    if (result.revisionAssumed) properties.revisionAssumed = true;
 
     if (chains.length === 0) {
       results.push({

@@ -202,6 +202,8 @@ export const FINDING_DESCRIPTIONS: Record<FindingCode, string> = {
   UNSUPPORTED_GENERATOR: 'An ApplicationSet generator that needs a live cluster or SCM API.',
   UNRESOLVED_APP: 'An app whose source could not be located.',
   REVISION_UNAVAILABLE: 'An app\u2019s targetRevision cannot be read from this source.',
+  REVISION_MISSING: 'An app\u2019s targetRevision does not exist: the controller cannot resolve it; the audited tree\u2019s images are shown, marked assumed.',
+  REVISION_UNREADABLE: 'This source cannot read an app\u2019s targetRevision; the audited tree\u2019s images are shown, marked assumed.',
   HELM_NOT_RENDERED: 'A chart is involved; images come from values only, templates were not rendered.',
   UNREFERENCED: 'A kustomization or manifest directory that no app points at.',
   INVALID_RESOURCE: 'A YAML document that is not a valid resource of its kind.',

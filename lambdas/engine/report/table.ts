@@ -169,6 +169,8 @@ function renderResult(colors: Colors, result: AuditResult, columns: Columns, wid
   const imageCell = pad(result.image, columns.image);
   const appsText = formatApps(result.apps, columns.apps);
   const lines: string[] = [];
+  // Shown under every result whose apps' revisions were assumed, OK ones included.
+  const assumed = result.revisionAssumed ? detailLines(colors, 'assumed', "the apps' revision could not be read; this is the audited tree's image", width) : [];
 
   if (statusClass === 'ok') {
     // OK rows stay on one line when the first location fits; the details are for problems.
@@ -180,7 +182,7 @@ function renderResult(colors: Colors, result: AuditResult, columns: Columns, wid
       lines.push(`${statusCell}  ${imageCell}  ${appsText}`.trimEnd());
       if (where) lines.push(...detailLines(colors, 'at', where, width, colors.cyan));
     }
-    return lines;
+    return [...lines, ...assumed];
   }
 
   lines.push(`${statusCell}  ${colors.bold(imageCell)}  ${appsText}`.trimEnd());
@@ -195,7 +197,7 @@ function renderResult(colors: Colors, result: AuditResult, columns: Columns, wid
     lines.push(...detailLines(colors, 'similar', result.evidence.candidates.join(', '), width));
   }
   lines.push(...detailLines(colors, 'hint', result.hint, width));
-  return lines;
+  return [...lines, ...assumed];
 }
 
 function renderFindings(colors: Colors, findings: readonly Finding[], width: number): string[] {
@@ -310,7 +312,7 @@ export function renderDesiredTable(untrusted: DesiredState, options: TableOption
     const entries = byApp.get(appName) ?? [];
     const app = entries[0]?.app;
     if (!app) continue;
-    const about = [app.kind, app.definedAt ? formatLocation(app.definedAt) : undefined, app.path ? `path ${app.path}` : undefined, app.revision ? `revision ${app.revision}` : undefined]
+    const about = [app.kind, app.definedAt ? formatLocation(app.definedAt) : undefined, app.path ? `path ${app.path}` : undefined, app.revision ? `revision ${app.revision}${app.revisionAssumed ? ' (assumed: not readable, audited tree shown)' : ''}` : undefined]
       .filter((part): part is string => part !== undefined)
       .join(' \u00b7 ');
     if (appName.length + about.length + 3 <= width) lines.push(`${colors.bold(appName)} ${colors.dim(`(${about})`)}`);

@@ -34,6 +34,7 @@ export function attribute(app: AppRef, images: readonly RenderedImage[], default
       container: image.container,
       locations: image.locations,
       ...(image.chart ? { chart: image.chart } : {}),
+      ...(app.revisionAssumed ? { revisionAssumed: true as const } : {}),
     };
   });
 }

@@ -16,7 +16,7 @@ import {
 import type { YamlDocument } from '../yaml/index.js';
 import { isRecord } from '../extractors/types.js';
 import type { RenderedImage } from './attribution.js';
-import { emitterFor, type RenderResult } from './context.js';
+import { emitterFor, type RenderResult, type YamlPath } from './context.js';
 import { renderDirectory } from './directory.js';
 import { renderChart, type ValuesLayer } from './helm.js';
 import { hasEffect, transformImage } from './kustomize/images.js';
@@ -26,7 +26,8 @@ import { renderPath } from './render.js';
 import { renderRepoChart, type ReleaseOptions } from './helm-render.js';
 import { followRenderedApps } from './rendered-apps.js';
 import { fluxValuesFrom, renderFluxRemoteChart } from './flux-charts.js';
-import type { ResolveRun } from './run.js';
+import type { FluxGitRepository, ResolveRun, TargetWorkspace } from './run.js';
+import type { RevisionRequest } from './revisions.js';
 import { dirname, normalisePath, type Workspace } from './workspace.js';
 
 export type FluxKind = 'HelmRelease' | 'Kustomization';
@@ -50,15 +51,40 @@ export async function resolveFluxDocument(run: ResolveRun, ws: Workspace, doc: Y
   } else {
     const { kustomization, findings } = readFluxKustomization(doc);
     run.findings.push(...findings);
-    if (kustomization) resolveKustomization(run, ws, doc, kustomization);
+    if (kustomization) await resolveKustomization(run, ws, doc, kustomization);
   }
 }
 
-export function recordGitRepository(run: ResolveRun, value: unknown): void {
+export function recordGitRepository(run: ResolveRun, doc: YamlDocument): void {
+  const { value } = doc;
   if (!isRecord(value) || !isRecord(value.metadata) || !isRecord(value.spec)) return;
   const { name, namespace } = value.metadata;
   if (typeof name !== 'string' || typeof value.spec.url !== 'string') return;
-  run.gitRepositories.set(`${typeof namespace === 'string' ? namespace : ''}/${name}`, value.spec.url);
+  const { ref, at } = gitRepositoryRef(value.spec.ref);
+  run.gitRepositories.set(`${typeof namespace === 'string' ? namespace : ''}/${name}`, {
+    name,
+    url: value.spec.url,
+    ref,
+    at,
+    where: { file: doc.file, line: doc.lineOf(at) },
+  });
+}
+
+/** `spec.ref` as Flux reads it: commit, then name, then semver, then tag, then branch; no ref is branch master. */
+function gitRepositoryRef(ref: unknown): { ref: RevisionRequest; at: YamlPath } {
+  if (isRecord(ref)) {
+    for (const form of ['commit', 'name', 'semver', 'tag', 'branch'] as const) {
+      const text = ref[form];
+      if (typeof text === 'string' && text.trim() !== '') return { ref: { text: text.trim(), form }, at: ['spec', 'ref', form] };
+    }
+  }
+  return { ref: { text: 'master', form: 'branch' }, at: ['spec', 'url'] };
+}
+
+/** The GitRepository a sourceRef names, when this repository keeps it. */
+function gitRepositoryOf(run: ResolveRun, ref: { name: string; namespace?: string }, ownNamespace: string | undefined): FluxGitRepository | undefined {
+  const namespace = ref.namespace ?? ownNamespace;
+  return run.gitRepositories.get(`${namespace ?? ''}/${ref.name}`) ?? (namespace === undefined ? undefined : run.gitRepositories.get(`/${ref.name}`));
 }
 
 /**
@@ -66,15 +92,39 @@ export function recordGitRepository(run: ResolveRun, value: unknown): void {
  * one or unknown (a GitRepository not kept in this repository is assumed to be this repository).
  */
 function otherRepository(run: ResolveRun, ref: { name: string; namespace?: string }, ownNamespace: string | undefined): string | undefined {
-  const namespace = ref.namespace ?? ownNamespace;
-  const url = run.gitRepositories.get(`${namespace ?? ''}/${ref.name}`) ?? (namespace === undefined ? undefined : run.gitRepositories.get(`/${ref.name}`));
+  const url = gitRepositoryOf(run, ref, ownNamespace)?.url;
   return url !== undefined && !run.isSelf(url) ? url : undefined;
 }
 
-async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocument, release: FluxHelmRelease): Promise<void> {
+/**
+ * The workspace at the revision of the GitRepository a sourceRef names (the audited tree when this
+ * repository does not keep that GitRepository); undefined when it cannot be read (strict mode).
+ */
+async function fluxTarget(
+  run: ResolveRun,
+  ws: Workspace,
+  ref: { name: string; namespace?: string } | undefined,
+  ownNamespace: string | undefined,
+  /** `Kustomization x`, `HelmRelease y`. */
+  label: string,
+): Promise<TargetWorkspace | undefined> {
+  const repository = ref ? gitRepositoryOf(run, ref, ownNamespace) : undefined;
+  // Objects found at another revision already are that revision's.
+  if (!repository || ws !== run.audited) return { ws };
+  return run.target(repository.ref, {
+    emit: emitterFor(repository.where.file, () => repository.where.line, run.findings),
+    at: repository.at,
+    where: repository.where,
+    what: `${label}'s desired state`,
+    app: label.replace(/^\S+ /, ''),
+    controller: 'Flux',
+  });
+}
+
+async function resolveHelmRelease(run: ResolveRun, audited: Workspace, doc: YamlDocument, release: FluxHelmRelease): Promise<void> {
   const emit = emitterFor(doc.file, (path) => doc.lineOf(path), run.findings);
   const definedAt = { file: doc.file, line: doc.lineOf(['metadata', 'name']) };
-  const layers: ValuesLayer[] = [...fluxValuesFromLayers(run, ws, release)];
+  const layers: ValuesLayer[] = [...fluxValuesFromLayers(run, audited, release)];
   if (isRecord(release.values) && Object.keys(release.values).length > 0) {
     layers.push({ values: release.values, file: doc.file, locate: (path) => doc.lineOf(['spec', 'values', ...path]), label: 'spec.values' });
   }
@@ -86,6 +136,11 @@ async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocum
     emit('UNRESOLVED_APP', ['spec', 'chart', 'spec', 'sourceRef'], 'warning', `HelmRelease ${release.name} takes its chart from GitRepository ${chart?.sourceRef.name} (${other}), another repository; its images are not audited`);
     return;
   }
+  const gitSource = chart?.sourceRef.kind === 'GitRepository' ? chart.sourceRef : undefined;
+  const target = await fluxTarget(run, audited, gitSource, release.namespace, `HelmRelease ${release.name}`);
+  if (!target) return;
+  const { ws } = target;
+  markRevision(app, ws, target.assumed);
   let render: RenderResult;
   if (chartPath !== undefined && ws.isChartDir(chartPath)) {
     app.path = chartPath;
@@ -95,7 +150,7 @@ async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocum
     const remote = chartPath === undefined && release.chart ? await renderFluxRemoteChart(run, ws, release, layers, fluxRelease(release), emit) : undefined;
     if (remote) {
       run.addRender(app, remote, release.targetNamespace ?? release.namespace, false);
-      await followRenderedApps(run, ws, remote, emit, ['spec', 'chart']);
+      await followRenderedApps(run, ws, remote, emit, ['spec', 'chart'], target.assumed);
       return;
     }
     if (chartPath !== undefined) {
@@ -112,7 +167,7 @@ async function resolveHelmRelease(run: ResolveRun, ws: Workspace, doc: YamlDocum
     render = renderChart(ws, undefined, layers, chart?.name ?? release.name);
   }
   run.addRender(app, render, release.targetNamespace ?? release.namespace, ws === run.audited);
-  await followRenderedApps(run, ws, render, emit, ['spec', 'chart']);
+  await followRenderedApps(run, ws, render, emit, ['spec', 'chart'], target.assumed);
 }
 
 /** `spec.valuesFrom` found in the repository, replacing the extractor's "cluster object" note for each. */
@@ -133,7 +188,7 @@ function fluxRelease(release: FluxHelmRelease): ReleaseOptions {
   return { releaseName, namespace: release.targetNamespace ?? release.namespace };
 }
 
-function resolveKustomization(run: ResolveRun, ws: Workspace, doc: YamlDocument, object: FluxKustomization): void {
+async function resolveKustomization(run: ResolveRun, audited: Workspace, doc: YamlDocument, object: FluxKustomization): Promise<void> {
   const emit = emitterFor(doc.file, (path) => doc.lineOf(path), run.findings);
   const { name } = object;
   if (object.sourceRef && object.sourceRef.kind !== 'GitRepository') {
@@ -146,8 +201,13 @@ function resolveKustomization(run: ResolveRun, ws: Workspace, doc: YamlDocument,
     return;
   }
   const path = normalisePath(object.path);
+  // The path counts as pointed at even when its revision cannot be read: it is not unreferenced.
+  if (path !== undefined) run.referencedDirs.add(path);
+  const target = await fluxTarget(run, audited, object.sourceRef, object.namespace, `Kustomization ${name}`);
+  if (!target) return;
+  const { ws } = target;
   if (path === undefined || !ws.isDirectory(path)) {
-    emit('MISSING_FILE', ['spec', 'path'], 'error', `Kustomization ${name}: path ${object.path || './'} is not in the repository`);
+    emit('MISSING_FILE', ['spec', 'path'], 'error', `Kustomization ${name}: path ${object.path || './'} is not in the repository${ws.revision ? ` at ${ws.revision}` : ''}`);
     return;
   }
   const images: KustomizeImageOverride[] = object.images.map(({ path: _path, ...image }) => image);
@@ -158,7 +218,19 @@ function resolveKustomization(run: ResolveRun, ws: Workspace, doc: YamlDocument,
   if (namespace) render.images = render.images.map((image) => ({ ...image, workload: { ...image.workload, namespace } }));
   render.images = render.images.map((image) => substitute(image, object.substitute, object.substituteLocations));
   const definedAt = { file: doc.file, line: doc.lineOf(['metadata', 'name']) };
-  run.addRender({ name, kind: 'flux-kustomization', definedAt, path }, render, undefined, ws === run.audited);
+  const app: AppRef = { name, kind: 'flux-kustomization', definedAt, path };
+  markRevision(app, ws, target.assumed);
+  run.addRender(app, render, undefined, ws === run.audited);
+}
+
+/** The revision an app was read at (when not the audited tree), or the one the audited tree stands in for. */
+function markRevision(app: AppRef, ws: Workspace, assumed: string | undefined): void {
+  if (assumed !== undefined) {
+    app.revision = assumed;
+    app.revisionAssumed = true;
+  } else if (ws.revision !== undefined) {
+    app.revision = ws.revision;
+  }
 }
 
 /** Flux's generated kustomization: every manifest below the path; sub-directories with a kustomization are built as such. */

@@ -7,7 +7,7 @@
  * charts and manifest directories that nothing points at. Bad input anywhere becomes a finding with
  * file and line; the run goes on.
  */
-import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource } from '../model.js';
+import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource, TreeIdentity } from '../model.js';
 import { applyCiModel, ciModelOfTree, type CiModel } from '../ci/index.js';
 import { createPathFilter } from '../sources/relevance.js';
 import { dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
@@ -15,8 +15,9 @@ import { resolveArgoDocument } from './argocd/resolve.js';
 import { resolveComposeFile } from './compose.js';
 import { discover } from './discover.js';
 import { recordGitRepository, resolveFluxDocument } from './flux.js';
-import { ResolveRun } from './run.js';
 import { unrenderedChartsFinding, useChartRendering, type ChartRendering } from './helm-render.js';
+import { RevisionPolicy, type RevisionsMode } from './revisions.js';
+import { ResolveRun, identityOf } from './run.js';
 import { resolveUnreferenced } from './unreferenced.js';
 import { Workspace } from './workspace.js';
 
@@ -37,6 +38,29 @@ export interface ResolveOptions {
   charts?: ChartRendering | undefined;
   /** CI models of other repositories (config `sources:`), joined with the audited tree's own workflows. */
   ciModels?: readonly CiModel[] | undefined;
+  /** How app revisions are read: `auto` (default), `strict` or `audited` (see revisions.ts). */
+  revisions?: RevisionsMode | undefined;
+  /** What the audited tree is; default: the source's own identity, or the tree's description. */
+  identity?: TreeIdentity | undefined;
+  /** More names of the audited tree (`--ref`, CI variables): apps following them read the audited tree. */
+  refs?: readonly string[] | undefined;
+  /** The remote's default branch, when the caller knows it better than the source (a CI event). */
+  defaultBranch?: string | undefined;
+  /** Pull-request head side: the base branch, whose apps (and HEAD's) read the working tree. */
+  pullRequestBase?: string | undefined;
+}
+
+/** The audited tree's identity: the caller's, else the source's (when `tree` is its default tree), else the tree's description. */
+export async function treeIdentity(source: RepoSource, tree: FileTree, options: Pick<ResolveOptions, 'identity' | 'refs' | 'defaultBranch'> = {}): Promise<TreeIdentity> {
+  let identity = options.identity;
+  if (!identity && source.identify) {
+    const own = await source.identify().catch(() => undefined);
+    if (own && (tree.description.commit === undefined || own.commit === undefined || own.commit === tree.description.commit)) identity = own;
+  }
+  identity ??= identityOf(tree.description);
+  const refs = [...identity.refs, ...(options.refs ?? [])];
+  const defaultBranch = identity.defaultBranch ?? options.defaultBranch;
+  return { ...identity, refs: [...new Set(refs)], ...(defaultBranch !== undefined && { defaultBranch }) };
 }
 
 export async function resolveDesiredState(source: RepoSource, options: ResolveOptions = {}): Promise<DesiredState> {
@@ -55,17 +79,23 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   }
   const findings: Finding[] = [...tree.findings];
   const ws = new Workspace(tree, undefined, findings);
-  const run = new ResolveRun(source, ws, options.repoUrls, findings);
+  const identity = await treeIdentity(source, tree, options);
+  const policy = new RevisionPolicy(source, identity, {
+    ...(options.revisions !== undefined && { mode: options.revisions }),
+    ...(options.pullRequestBase !== undefined && { pullRequestBase: options.pullRequestBase }),
+  });
+  const run = new ResolveRun(source, ws, options.repoUrls, findings, policy);
   useChartRendering(run, options.charts);
   const found = discover(ws, createPathFilter(options.paths));
 
-  for (const doc of found.gitRepositories) recordGitRepository(run, doc.value);
+  for (const doc of found.gitRepositories) recordGitRepository(run, doc);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
   for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
   for (const file of found.compose) resolveComposeFile(run, ws, file);
   resolveUnreferenced(run, ws, found);
   const unrendered = unrenderedChartsFinding(run);
   if (unrendered) run.findings.push(unrendered);
+  run.flushAssumptions();
 
   const images = sortImages(dedupeDesiredImages(run.images));
   // What CI can push, read offline from the workflows: evidence on each image and CI_NEVER_PUSHES_TAG.

@@ -25,18 +25,26 @@ export function argoRelease(app: ArgoApplication, source: ArgoSource, ws: Worksp
 }
 
 /** Follows the apps among a render's documents; those helm rendered count one level deeper. */
-export async function followRenderedApps(run: ResolveRun, ws: Workspace, render: RenderResult, emit: Emit, at: YamlPath): Promise<void> {
+export async function followRenderedApps(
+  run: ResolveRun,
+  ws: Workspace,
+  render: RenderResult,
+  emit: Emit,
+  at: YamlPath,
+  /** The render came from the audited tree standing in for this revision: the apps in it are assumed too. */
+  assumed?: string,
+): Promise<void> {
   const written = render.documents.filter((doc) => !isHelmRendered(doc));
   const rendered = render.documents.filter((doc) => isHelmRendered(doc) && (argoKind(doc.value) || fluxKind(doc.value)));
   for (const doc of written) {
-    if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
+    if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc, assumed);
   }
   if (rendered.length === 0) return;
   await withinRenderedApps(
     run,
     async () => {
       for (const doc of rendered) {
-        if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc);
+        if (argoKind(doc.value)) await resolveArgoDocument(run, ws, doc, assumed);
         else await resolveFluxDocument(run, ws, doc);
       }
     },

@@ -254,6 +254,8 @@ export function mergeByImage(results: readonly AuditResult[]): AuditResult[] {
     }
     seen.apps = [...new Set([...seen.apps, ...result.apps])].sort();
     seen.locations = [...seen.locations, ...result.locations];
+    // Assumed only while every repository that desires it had to assume its revision.
+    if (!result.revisionAssumed) delete seen.revisionAssumed;
   }
   return [...byImage.values()];
 }

@@ -4,6 +4,7 @@
  * `git cat-file --batch` process for every blob the load rules keep.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import type { TreeIdentity } from '../model.js';
 import type { LoadBudget } from './relevance.js';
 import { compareCodeUnits } from './memory-tree.js';
 
@@ -75,15 +76,79 @@ export function isPlausibleRevision(revision: string): boolean {
   return revision.length > 0 && revision.length <= 1024 && !revision.startsWith('-') && !/[\0-\x1f\x7f]/.test(revision);
 }
 
-/** The commit a revision names (branch, tag, full or abbreviated sha), also trying `origin/<rev>`. */
+/**
+ * The commit a revision names (branch, tag, full or abbreviated sha). The remote-tracking branch
+ * `origin/<rev>` comes first: a GitOps controller reads the remote, not a local branch that may lag behind.
+ */
 export async function resolveGitRevision(checkout: GitCheckout, revision: string): Promise<string | undefined> {
   if (!isPlausibleRevision(revision)) return undefined;
-  for (const candidate of [revision, `origin/${revision}`]) {
+  const name = revision.replace(/^refs\/heads\//, '');
+  const candidates = name.startsWith('refs/') ? [name] : [`refs/remotes/origin/${name}`, name];
+  for (const candidate of candidates) {
     const result = await runGit(checkout.topLevel, ['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`]);
     const sha = result.stdout.toString('utf8').trim();
     if (result.code === 0 && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(sha)) return sha;
   }
   return undefined;
+}
+
+/** Short name of a ref for comparison with targetRevisions: `main` for refs/heads/main and refs/remotes/origin/main. */
+function shortRefName(ref: string): string | undefined {
+  if (ref.startsWith('refs/heads/')) return ref.slice('refs/heads/'.length);
+  if (ref.startsWith('refs/tags/')) return ref.slice('refs/tags/'.length);
+  const remote = /^refs\/remotes\/[^/]+\/(.+)$/.exec(ref);
+  if (remote?.[1] !== undefined && remote[1] !== 'HEAD') return remote[1];
+  return undefined;
+}
+
+/**
+ * What the checkout's HEAD is: its commit, every local branch, remote-tracking branch and tag that
+ * points at it, the remote's default branch (`origin/HEAD`), whether the clone sees every ref of its
+ * remotes (not shallow, wildcard fetch refspecs; a repository without remotes is its own origin), and
+ * the remotes' URLs.
+ */
+export async function identifyGitCheckout(checkout: GitCheckout): Promise<TreeIdentity> {
+  const git = async (args: readonly string[]) => {
+    const result = await runGit(checkout.topLevel, args);
+    return result.code === 0 ? result.stdout.toString('utf8').trim() : undefined;
+  };
+  const refs = new Set<string>();
+  if (checkout.branch !== undefined) refs.add(checkout.branch);
+  if (checkout.head !== undefined) {
+    const pointing = await git(['for-each-ref', '--points-at', checkout.head, '--format=%(refname)']);
+    for (const ref of (pointing ?? '').split('\n')) {
+      const name = shortRefName(ref.trim());
+      if (name !== undefined) refs.add(name);
+    }
+  }
+  const originHead = await git(['symbolic-ref', '--quiet', 'refs/remotes/origin/HEAD']);
+  const defaultBranch = originHead?.replace(/^refs\/remotes\/origin\//, '');
+  const remoteConfig = (await git(['config', '--get-regexp', '^remote\\..*\\.(url|fetch)$'])) ?? '';
+  const urls: string[] = [];
+  const fetchSpecs = new Map<string, string[]>();
+  for (const line of remoteConfig.split('\n')) {
+    const match = /^remote\.(.+)\.(url|fetch) (.*)$/.exec(line.trim());
+    if (!match?.[1] || match[3] === undefined) continue;
+    if (match[2] === 'url') urls.push(match[3]);
+    else fetchSpecs.set(match[1], [...(fetchSpecs.get(match[1]) ?? []), match[3]]);
+  }
+  const shallow = (await git(['rev-parse', '--is-shallow-repository'])) === 'true';
+  const wildcard = [...fetchSpecs.values()].every((specs) => specs.some((spec) => /refs\/heads\/\*:/.test(spec)));
+  const seesAllRefs = urls.length === 0 ? !shallow : !shallow && fetchSpecs.size > 0 && wildcard;
+  return {
+    ...(checkout.head !== undefined && { commit: checkout.head }),
+    refs: [...refs],
+    ...(defaultBranch !== undefined && defaultBranch !== '' && { defaultBranch }),
+    seesAllRefs,
+    urls,
+  };
+}
+
+/** Tag names of the checkout. */
+export async function listGitTags(checkout: GitCheckout): Promise<string[]> {
+  const result = await runGit(checkout.topLevel, ['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags']);
+  if (result.code !== 0) return [];
+  return result.stdout.toString('utf8').split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
 interface BlobEntry {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { Octokit } from '@octokit/rest';
-import { RevisionUnavailableError, type FileTree, type Finding, type RepoSource, type SourceDescription } from '../model.js';
+import { RevisionUnavailableError, type FileTree, type Finding, type RepoSource, type SourceDescription, type TreeIdentity } from '../model.js';
 import { SourceUnavailableError, type SourceUnavailableReason } from './errors.js';
 import { MemoryFileTree } from './memory-tree.js';
 import { LoadBudget, type RelevanceOptions } from './relevance.js';
@@ -134,6 +134,33 @@ class GitHubSource implements RepoSource {
     };
   }
 
+  /**
+   * The audited commit (loading the default tree if that has not happened yet), the ref it was asked
+   * as, and the default branch. The API sees every branch and tag, so an unknown revision is missing.
+   */
+  async identify(): Promise<TreeIdentity> {
+    const tree = await this.load();
+    const defaultBranch = await this.defaultBranch().catch(() => undefined);
+    const ref = tree.description.ref;
+    const host = new URL(this.apiBase).host.replace(/^api\./, '');
+    return {
+      ...(tree.description.commit !== undefined && { commit: tree.description.commit }),
+      refs: ref !== undefined ? [ref] : [],
+      ...(defaultBranch !== undefined && { defaultBranch }),
+      seesAllRefs: true,
+      urls: [`https://${host}/${this.location}`],
+    };
+  }
+
+  async resolveRevision(revision: string): Promise<string | undefined> {
+    try {
+      return await this.resolveCommit(revision, true);
+    } catch (error) {
+      if (error instanceof RevisionUnavailableError) return undefined;
+      throw error;
+    }
+  }
+
   load(revision?: string): Promise<FileTree> {
     const key = revision === undefined ? '\0default' : revision;
     let pending = this.loads.get(key);
@@ -187,7 +214,7 @@ class GitHubSource implements RepoSource {
       // 422 "No commit found for SHA", or 404 for a ref in a repository we can see.
       const unknownRef = status === 422 || (status === 404 && (await this.repositoryVisible()));
       if (unknownRef) {
-        if (explicit) throw new RevisionUnavailableError(ref, `${this.location} has no branch, tag or commit named ${ref}`);
+        if (explicit) throw new RevisionUnavailableError(ref, `${this.location} has no branch, tag or commit named ${ref}`, true);
         throw new SourceUnavailableError(this.location, 'not-found', `${this.location} has no branch, tag or commit named ${ref}`, {
           status: status ?? 404,
           hint: 'Check the @REF part of --repo.',

@@ -6,9 +6,16 @@
 import { lstat, readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Dirent } from 'node:fs';
-import { RevisionUnavailableError, type FileTree, type Finding, type RepoSource, type SourceDescription } from '../model.js';
+import {
+  RevisionUnavailableError,
+  type FileTree,
+  type Finding,
+  type RepoSource,
+  type SourceDescription,
+  type TreeIdentity,
+} from '../model.js';
 import { SourceUnavailableError } from './errors.js';
-import { detectGitCheckout, readGitRevision, resolveGitRevision, type GitCheckout } from './git.js';
+import { detectGitCheckout, identifyGitCheckout, listGitTags, readGitRevision, resolveGitRevision, type GitCheckout } from './git.js';
 import { MemoryFileTree, compareCodeUnits } from './memory-tree.js';
 import { LoadBudget, type RelevanceOptions } from './relevance.js';
 
@@ -29,6 +36,7 @@ class LocalSource implements RepoSource {
   private readonly checkout: GitCheckout | undefined;
   private workTree: Promise<FileTree> | undefined;
   private readonly revisions = new Map<string, Promise<FileTree>>();
+  private identity: Promise<TreeIdentity> | undefined;
 
   constructor(
     private readonly dir: string,
@@ -44,6 +52,21 @@ class LocalSource implements RepoSource {
           ...(this.checkout.head !== undefined && { commit: this.checkout.head }),
         }
       : { kind: 'local', location: dir };
+  }
+
+  /** A plain directory knows nothing about itself; a checkout knows HEAD and the refs at it. */
+  identify(): Promise<TreeIdentity> {
+    const checkout = this.checkout;
+    this.identity ??= checkout ? identifyGitCheckout(checkout) : Promise.resolve({ refs: [], seesAllRefs: false, urls: [] });
+    return this.identity;
+  }
+
+  async resolveRevision(revision: string): Promise<string | undefined> {
+    return this.checkout ? resolveGitRevision(this.checkout, revision) : undefined;
+  }
+
+  async listTags(): Promise<string[]> {
+    return this.checkout ? listGitTags(this.checkout) : [];
   }
 
   load(revision?: string): Promise<FileTree> {
@@ -105,7 +128,14 @@ class LocalSource implements RepoSource {
     if (this.checkout === undefined) throw new RevisionUnavailableError(revision, 'not a git checkout');
     const commit = await resolveGitRevision(this.checkout, revision);
     if (commit === undefined) {
-      throw new RevisionUnavailableError(revision, `git cannot resolve it in ${this.dir} (also tried origin/${revision}); fetch it first`);
+      const { seesAllRefs } = await this.identify();
+      throw new RevisionUnavailableError(
+        revision,
+        seesAllRefs
+          ? `no branch, tag or commit ${revision} in ${this.dir} (a full clone: it does not exist on the remote)`
+          : `git cannot resolve it in ${this.dir} (also tried origin/${revision}); fetch it first`,
+        seesAllRefs,
+      );
     }
     const budget = new LoadBudget(this.options);
     const files = await readGitRevision(this.checkout, commit, budget);

@@ -23,6 +23,8 @@ export async function argoHelmLayers(
   appFile: string,
   locate: Locate,
   emit: Emit,
+  /** Told the revision when a `$ref` source's revision fell back to the audited tree. */
+  onAssumed?: (revision: string) => void,
 ): Promise<ValuesLayer[]> {
   const helm = source.helm;
   if (!helm) return [];
@@ -46,7 +48,17 @@ export async function argoHelmLayers(
         emit('UNRESOLVED_APP', entry.at, 'warning', `values file ${file} comes from another repository (${named.repoURL}); its values are not applied`);
         continue;
       }
-      target = await run.workspaceAt(named.targetRevision, emit, [...named.at, 'targetRevision'], `values file ${file}`);
+      const at = [...named.at, 'targetRevision'];
+      const found = await run.target(named.targetRevision, {
+        emit,
+        at,
+        where: { file: appFile, line: locate(at) },
+        what: `values file ${file}`,
+        app: app.name,
+        controller: 'Argo CD',
+      });
+      if (found?.assumed !== undefined) onAssumed?.(found.assumed);
+      target = found?.ws;
       path = normalisePath(ref[2] ?? '');
     } else if (chartDir === undefined) {
       continue; // a file inside a remote chart

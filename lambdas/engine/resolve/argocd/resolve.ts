@@ -25,18 +25,23 @@ export function argoKind(value: unknown): ArgoKind | undefined {
   return value.kind === 'Application' || value.kind === 'ApplicationSet' ? value.kind : undefined;
 }
 
-/** Processes an Application or ApplicationSet document found in `ws`; does nothing the second time. */
-export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: YamlDocument): Promise<void> {
+/**
+ * Processes an Application or ApplicationSet document found in `ws`; does nothing the second time.
+ * `assumed`: the document was found in the audited tree standing in for this revision (app-of-apps).
+ */
+export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: YamlDocument, assumed?: string): Promise<void> {
   const kind = argoKind(doc.value);
   const key = `${ws.revision ?? ''}:${doc.file}#${doc.index}`;
   if (!kind || run.visited.has(key)) return;
   run.visited.add(key);
   const locate: Locate = (path) => doc.lineOf(path);
   if (kind === 'Application') {
-    await resolveApplication(run, ws, doc.file, doc.value, locate);
+    await resolveApplication(run, ws, doc.file, doc.value, locate, assumed);
     return;
   }
   const emit = emitterFor(doc.file, locate, run.findings);
+  const appSetName = isRecord(doc.value) && isRecord(doc.value.metadata) && typeof doc.value.metadata.name === 'string' ? doc.value.metadata.name : doc.file;
+  let generatorAssumed = assumed;
   const generated = await expandApplicationSet(doc.value, {
     file: doc.file,
     locate,
@@ -47,8 +52,17 @@ export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: Y
         emit('UNRESOLVED_APP', [...at, 'repoURL'], 'warning', `git generator reads another repository (${url}); the Applications it generates are not audited`);
         return undefined;
       }
-      const target = await run.workspaceAt(typeof revision === 'string' ? revision : undefined, emit, [...at, 'revision'], 'this generator');
-      return target?.tree;
+      const where = [...at, 'revision'];
+      const target = await run.target(typeof revision === 'string' ? revision : undefined, {
+        emit,
+        at: where,
+        where: { file: doc.file, line: locate(where) },
+        what: 'this generator',
+        app: `ApplicationSet ${appSetName} (git generator)`,
+        controller: 'Argo CD',
+      });
+      if (target?.assumed !== undefined) generatorAssumed ??= target.assumed;
+      return target?.ws.tree;
     },
     readData: (tree, path) => run.workspaceOf(tree).documents(path).map((d) => d.value),
   });
@@ -56,18 +70,18 @@ export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: Y
     const appKey = `${key}:${app.name}`;
     if (run.visited.has(appKey)) continue;
     run.visited.add(appKey);
-    await resolveApplication(run, ws, doc.file, app.value, app.locate);
+    await resolveApplication(run, ws, doc.file, app.value, app.locate, generatorAssumed);
   }
 }
 
-async function resolveApplication(run: ResolveRun, ws: Workspace, file: string, value: unknown, locate: Locate): Promise<void> {
+async function resolveApplication(run: ResolveRun, ws: Workspace, file: string, value: unknown, locate: Locate, assumed: string | undefined): Promise<void> {
   const emit = emitterFor(file, locate, run.findings);
   const app = readApplication(value, emit);
   if (!app) return;
   const definedAt = { file, line: locate(['metadata', 'name']) };
   for (const source of app.sources) {
     if (source.ref !== undefined && source.path === undefined && source.chart === undefined) continue;
-    await resolveSource(run, app, source, definedAt, locate, emit, ws.tree);
+    await resolveSource(run, app, source, definedAt, locate, emit, ws.tree, assumed);
   }
 }
 
@@ -80,6 +94,8 @@ async function resolveSource(
   emit: Emit,
   /** The tree the Application is written in (for the lines of inline patches). */
   appTree: FileTree,
+  /** The Application itself was found in the audited tree standing in for this revision. */
+  inheritedAssumption: string | undefined,
 ): Promise<void> {
   const label = `Application ${app.name}`;
   if (source.chart !== undefined && source.path === undefined) {
@@ -108,8 +124,18 @@ async function resolveSource(
     );
     return;
   }
-  const ws = await run.workspaceAt(source.targetRevision, emit, [...source.at, 'targetRevision'], `${label}'s desired state`);
-  if (!ws) return;
+  const revisionAt = [...source.at, 'targetRevision'];
+  const target = await run.target(source.targetRevision, {
+    emit,
+    at: revisionAt,
+    where: { file: definedAt.file, line: locate(revisionAt) },
+    what: `${label}'s desired state`,
+    app: app.name,
+    controller: 'Argo CD',
+  });
+  if (!target) return;
+  const { ws } = target;
+  let assumed = inheritedAssumption ?? target.assumed;
   if (path === undefined || hasTemplate(path)) {
     emit('UNRESOLVED_APP', [...source.at, 'path'], 'warning', `${label} has path "${source.path}" that cannot be resolved in this repository`);
     return;
@@ -136,10 +162,18 @@ async function resolveSource(
     ...(source.directory ? { directory: source.directory } : {}),
     prefer: source.helm ? 'helm' : source.kustomizeImages.length > 0 || source.kustomize ? 'kustomize' : source.directory ? 'directory' : undefined,
   };
-  if (ws.isChartDir(path)) request.helmLayers = await argoHelmLayers(run, ws, path, app, source, definedAt.file, locate, emit);
+  if (ws.isChartDir(path)) {
+    request.helmLayers = await argoHelmLayers(run, ws, path, app, source, definedAt.file, locate, emit, (revision) => {
+      assumed ??= revision;
+    });
+  }
+  if (assumed !== undefined) {
+    appRef.revision = assumed;
+    appRef.revisionAssumed = true;
+  }
   const render = await renderAppPath(run, ws, request, argoRelease(app, source, ws, path));
   run.addRender(appRef, render, app.namespace, ws === run.audited);
-  await followRenderedApps(run, ws, render, emit, [...source.at, 'path']);
+  await followRenderedApps(run, ws, render, emit, [...source.at, 'path'], assumed);
 }
 
 /**

@@ -1,0 +1,48 @@
+/**
+ * History and assumed revisions: an app whose revision cannot be read shows the audited tree's images,
+ * marked `revisionAssumed`. Flipping between read and assumed must not by itself open ("new",
+ * NEVER_PUSHED/DISAPPEARED) or close ("no longer desired") a drift state.
+ */
+import { describe, expect, it } from 'vitest';
+import { result, uniqueImage } from './fixtures.js';
+import { historyHarness, useLocalAwsServers } from './harness.js';
+
+const servers = useLocalAwsServers();
+
+const assumed = (image: string, status: Parameters<typeof result>[1]) => ({ ...result(image, status, { apps: ['dev'] }), revisionAssumed: true as const });
+
+describe('trackDrift with assumed revisions', () => {
+  it('an image desired only through an assumed revision neither opens a state nor alerts, even when missing', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const image = uniqueImage('assumed-only');
+    const out = await h.run('run-1', [assumed(image, 'TAG_MISSING')]);
+    expect(out.drift.has(image)).toBe(false);
+    expect(out.transitions).toEqual([]);
+    expect(await h.published()).toHaveLength(0);
+    expect(await h.store.listEvents({ image })).toEqual([]);
+    h.close();
+  });
+
+  it('a tracked image now desired only through an assumed revision is held as it is: not DISAPPEARED, not closed', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const branchImage = uniqueImage('from-branch');
+    const treeImage = uniqueImage('from-tree');
+    await h.run('run-1', [result(branchImage, 'OK', { apps: ['dev'] })]);
+    h.advanceMinutes(15);
+    // The branch was deleted: the app falls back to the audited tree, which asks for the same image (now missing) and a new one.
+    const out = await h.run('run-2', [assumed(treeImage, 'TAG_MISSING'), assumed(branchImage, 'TAG_MISSING')]);
+    expect(out.transitions).toEqual([]);
+    expect(await h.published()).toHaveLength(0);
+    const events = await h.store.listEvents({ image: branchImage });
+    expect(events.map((event) => [event.kind, event.to])).toEqual([['TRACKED', 'PRESENT']]);
+    h.close();
+  });
+
+  it('the same image desired by an app that was read counts as usual', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const image = uniqueImage('both');
+    const out = await h.run('run-1', [result(image, 'TAG_MISSING', { apps: ['prod'] })]);
+    expect(out.drift.get(image)).toBe('NEVER_PUSHED');
+    h.close();
+  });
+});
