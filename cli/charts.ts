@@ -5,7 +5,7 @@
  * endpoint mapping as the image checks.
  */
 import { join } from 'node:path';
-import type { AuditorConfig } from '../lambdas/engine/config/schema.js';
+import { registryEntries, type AuditorConfig } from '../lambdas/engine/config/schema.js';
 import { createChartFetcher } from '../lambdas/engine/helm/fetch.js';
 import { chartRegistryClients } from '../lambdas/engine/helm/registry-clients.js';
 import { locateTool } from '../lambdas/engine/helm/tools.js';
@@ -25,7 +25,7 @@ export async function cliChartRendering(flags: ChartFlags, stateDir: string, env
   if (!helm.found) return { helm };
   const endpoints = new Map<string, string>();
   const realms: Record<string, string[]> = {};
-  for (const [host, registry] of Object.entries(config.registries)) {
+  for (const [host, registry] of registryEntries(config.registries)) {
     if (registry.endpoint) for (const [h, url] of parseEndpointMap({ [host]: registry.endpoint })) endpoints.set(h, url);
     if (registry.allowedRealmHosts) realms[host] = registry.allowedRealmHosts;
   }

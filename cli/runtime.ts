@@ -10,6 +10,7 @@ import {
   ConfigError,
   loadConfigFile,
   parseConfig,
+  registryEntries,
   type AuditorConfig,
   type FailOnValue,
   FAIL_ON_VALUES,
@@ -104,7 +105,7 @@ export async function loadCliCredentials(config: AuditorConfig, env: Env): Promi
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const fromConfig = [];
-  for (const [host, registry] of Object.entries(config.registries)) {
+  for (const [host, registry] of registryEntries(config.registries)) {
     if (!registry.credential) continue;
     const basic = credentialFromEnv(host, registry.credential, env);
     if (basic) fromConfig.push(makeCredential({ host, username: basic.username, secret: basic.password, source: 'config' }));
@@ -121,7 +122,7 @@ export async function buildChecker(
 ): Promise<DiagnosingImageChecker> {
   const credentials = await loadCliCredentials(config, env);
   const registries: Record<string, { endpoint?: string; allowedRealmHosts?: string[] }> = {};
-  for (const [host, registry] of Object.entries(config.registries)) {
+  for (const [host, registry] of registryEntries(config.registries)) {
     registries[host] = {
       ...(registry.endpoint ? { endpoint: registry.endpoint } : {}),
       ...(registry.allowedRealmHosts ? { allowedRealmHosts: registry.allowedRealmHosts } : {}),
@@ -144,6 +145,7 @@ export async function buildChecker(
       packagesTokenSeesAllPackages: flags.packagesTokenSeesAll ?? config.github.packagesTokenSeesAllPackages ?? false,
     },
     ...(onExchange ? { onExchange } : {}),
+    ...(config.registries.allow ? { outbound: { allow: config.registries.allow } } : {}),
   });
 }
 

@@ -270,11 +270,12 @@ export const VERDICTS = [
   'INVALID_REFERENCE',
   'RATE_LIMITED',
   'UNREACHABLE',
+  'REGISTRY_NOT_ALLOWED',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** Verdicts that say nothing about the image itself: they never change drift state. */
-export const TRANSIENT_VERDICTS: readonly Verdict[] = ['RATE_LIMITED', 'UNREACHABLE'];
+export const TRANSIENT_VERDICTS: readonly Verdict[] = ['RATE_LIMITED', 'UNREACHABLE', 'REGISTRY_NOT_ALLOWED'];
 
 /** What one probe of the registry saw. */
 export interface ProbeEvidence {

@@ -3,6 +3,7 @@
  * retries) makes the run incomplete (exit 3) unless --allow-unverified says otherwise. Run in process against the
  * real docker-registry behind the fault proxy (test/support/fault-proxy.ts), which injects 5xx, 429 and resets.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type Fault, type FaultProxy } from '../support/fault-proxy.js';
@@ -129,5 +130,41 @@ describe('the gate fails closed when images get no verdict', () => {
     const run = await cli.run(['audit', '--dir', gitops(['ghcr.io/acme/api:1.0']), ...endpoint(), '--no-history', '--json']);
     expect(JSON.parse(run.stdout).summary.unverified).toBe(0);
     expect(run.code).toBe(0);
+  });
+});
+
+describe('the outbound policy from the command line and the config file', () => {
+  const cli = useCli();
+  const gitops = (images: string[]) => {
+    const root = join(cli.dir, 'gitops');
+    writeTree(root, { 'deploy/app.yaml': deployment('app', images) });
+    return root;
+  };
+
+  it('refuses a loopback registry named only by a manifest (REGISTRY_NOT_ALLOWED, exit 3), allows it once listed', async () => {
+    const image = `${registry.host}/acme/api:1.0`;
+    const dir = gitops([image]);
+    const before = proxy.requests.length;
+    const refused = await cli.run(['audit', '--dir', dir, '--no-history', '--json']);
+    expect(refused.code).toBe(3);
+    const report = JSON.parse(refused.stdout) as JsonReport & { results: Array<{ hint: string }> };
+    expect(report.results[0]?.status).toBe('REGISTRY_NOT_ALLOWED');
+    expect(report.results[0]?.hint).toContain('(loopback)');
+    expect(report.summary.unverified).toBe(1);
+
+    const config = join(cli.dir, 'image-drift.config.yaml');
+    writeFileSync(config, `registries:\n  allow: ["${registry.host}"]\n`);
+    const listed = await cli.run(['audit', '--dir', dir, '--no-history', '--json', '--config', config]);
+    expect(JSON.parse(listed.stdout).results[0].status).toBe('OK');
+    expect(listed.code).toBe(0);
+    expect(proxy.requests.length).toBe(before);
+  });
+
+  it('rejects a registries.allow entry that is not a host glob (exit 2)', async () => {
+    const config = join(cli.dir, 'image-drift.config.yaml');
+    writeFileSync(config, 'registries:\n  allow: ["https://evil.example/"]\n');
+    const run = await cli.run(['audit', '--dir', gitops(['ghcr.io/acme/api:1.0']), '--config', config]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('registries.allow[0]: must be a lower-case host glob');
   });
 });

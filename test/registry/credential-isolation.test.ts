@@ -56,7 +56,7 @@ async function challengingRegistry(realmFor: (path: string) => string, accepts: 
   return { port, seen };
 }
 
-function check(host: string, endpoint: string, extra: { allowedRealmHosts?: string[] } = {}) {
+function check(host: string, endpoint: string, extra: { allowedRealmHosts?: string[]; outbound?: { allow?: string[] } } = {}) {
   const parsed = parseImageReference(`${host}/team/app:v1`);
   if (!parsed.ok) throw new Error('bad ref');
   return createImageChecker({
@@ -72,7 +72,8 @@ describe('a credential only goes to its own registry or a token realm on the sam
   it('sends no Authorization to a realm on another host named by a hostile registry', async () => {
     const evil = await recordingTokenServer();
     const reg = await challengingRegistry(() => `http://localhost:${evil.port}/token`);
-    const [result] = await check('registry.example.com', `http://127.0.0.1:${reg.port}`);
+    // localhost is listed so that the realm is contacted at all (the outbound policy refuses unlisted loopback).
+    const [result] = await check('registry.example.com', `http://127.0.0.1:${reg.port}`, { outbound: { allow: ['localhost'] } });
     expect(evil.seen.length).toBeGreaterThan(0);
     for (const r of evil.seen) expect(r.authorization).toBeUndefined();
     expect(JSON.stringify(reg.seen)).not.toContain(Buffer.from(`me:${SECRET}`).toString('base64'));
@@ -87,7 +88,7 @@ describe('a credential only goes to its own registry or a token realm on the sam
       (path) => (path === '/v2/' ? `http://127.0.0.1:${legit.port}/token` : `http://localhost:${evil.port}/token`),
       (a) => a === `Bearer issued-by-${evil.port}`,
     );
-    await check('registry.example.com', `http://127.0.0.1:${reg.port}`);
+    await check('registry.example.com', `http://127.0.0.1:${reg.port}`, { outbound: { allow: ['localhost'] } });
     expect(legit.seen[0]?.authorization).toMatch(/^Basic /);
     expect(evil.seen.length).toBeGreaterThan(0);
     for (const r of evil.seen) expect(r.authorization).toBeUndefined();

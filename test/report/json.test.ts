@@ -65,6 +65,7 @@ describe('auditReportToJson', () => {
       INVALID_REFERENCE: 1,
       RATE_LIMITED: 1,
       UNREACHABLE: 0,
+      REGISTRY_NOT_ALLOWED: 0,
     });
     expect(summary.byDrift).toEqual({ PRESENT: 2, UNVERIFIED: 1, INVALID_REFERENCE: 1, NEVER_PUSHED: 1, PRIVATE: 1 });
   });

@@ -171,6 +171,35 @@ const RegistryHostSchema = z
     error: (iss) => `write "docker.io" instead of ${JSON.stringify(iss.input)}; set "endpoint" to change the API host`,
   });
 
+/** A host glob of `registries.allow`: `ghcr.io`, `*.corp.example`, `10.1.2.3`, `registry.local:5000`, `127.0.0.1:*`. */
+const HOST_GLOB = /^[a-z0-9*?.\-[\]:]+$/;
+
+const RegistriesSchema = z
+  .object({
+    allow: z
+      .array(z.string().regex(HOST_GLOB, { error: (iss) => `must be a lower-case host glob such as "*.corp.example" or "127.0.0.1:5000" (got ${JSON.stringify(iss.input)})` }))
+      .optional()
+      .describe(
+        'Outbound policy: host globs (host or host:port) the auditor may contact. A listed host may resolve to loopback or private ' +
+          'addresses (never link-local/metadata in the Lambda). Default (absent): any host whose addresses are all public, plus hosts ' +
+          'configured here or with --registry-endpoint. When set, registry hosts must be configured or listed; token realms and redirects ' +
+          'may still go to public hosts. See docs/security.md.',
+      ),
+  })
+  .catchall(RegistrySchema)
+  .superRefine((registries, ctx) => {
+    for (const key of Object.keys(registries)) {
+      if (key === 'allow') continue;
+      const host = RegistryHostSchema.safeParse(key);
+      if (!host.success) for (const issue of host.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [key], input: key });
+    }
+  });
+
+/** The registry settings of a config, without the `allow` list: `[host, settings]` pairs. */
+export function registryEntries(registries: AuditorConfig['registries']): Array<[string, RegistryConfig]> {
+  return Object.entries(registries).filter((entry): entry is [string, RegistryConfig] => entry[0] !== 'allow');
+}
+
 const LambdaSchema = z
   .strictObject({
     memoryMb: z
@@ -232,10 +261,9 @@ export const AuditorConfigSchema = z
       .array(z.email({ error: (iss) => `must be an e-mail address (got ${JSON.stringify(iss.input)})` }))
       .default([])
       .describe('Addresses subscribed to the alert topic; each must confirm the subscription e-mail. Default: [].'),
-    registries: z
-      .record(RegistryHostSchema, RegistrySchema)
-      .default({})
-      .describe('Per-registry settings, keyed by host ("ghcr.io", "docker.io", "localhost:5000"). Default: {} (anonymous everywhere).'),
+    registries: RegistriesSchema.default({}).describe(
+      'Per-registry settings, keyed by host ("ghcr.io", "docker.io", "localhost:5000"), and "allow", the outbound policy. Default: {} (anonymous everywhere, public hosts only).',
+    ),
     platforms: z
       .array(
         z.string().regex(PLATFORM, {
@@ -299,7 +327,7 @@ export type AuditorConfig = z.output<typeof AuditorConfigSchema>;
 /** The config as written in the file (defaults optional). */
 export type AuditorConfigInput = z.input<typeof AuditorConfigSchema>;
 export type RepositoryConfig = AuditorConfig['repositories'][number];
-export type RegistryConfig = AuditorConfig['registries'][string];
+export type RegistryConfig = z.output<typeof RegistrySchema>;
 export type CredentialConfig = NonNullable<RegistryConfig['credential']>;
 
 // ─── Errors ────────────────────────────────────────────────────────────────

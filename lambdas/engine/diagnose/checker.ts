@@ -14,6 +14,7 @@ import { isIndexMediaType } from '../registry/manifests.js';
 import type { RetryPolicy } from '../registry/retry.js';
 import { TokenService } from '../registry/auth/bearer.js';
 import { Semaphore, Transport, type ExchangeEvent, type RateLimitState } from '../registry/transport.js';
+import { OutboundPolicy, type Resolver } from '../registry/outbound.js';
 import { nearestTags, repositoryCandidates } from './hints.js';
 import { diagnose, type ImageFacts, type ProbeOutcome } from './verdict.js';
 
@@ -67,6 +68,11 @@ export interface RegistryCheckOptions {
   dockerHub?: { allowGet?: boolean; quotaReserve?: number; rateLimitLowWatermark?: number; slowdownMs?: number };
   /** Called for every HTTP exchange (token, HEAD, GET, tags, Packages API); URLs carry no secrets. */
   onExchange?: (e: ExchangeEvent) => void;
+  /**
+   * The outbound policy (registry/outbound.ts), always on. Hosts in `registries` and `endpoints` count as
+   * configured. `allow`: `registries.allow` globs; `refuseLinkLocal`: the Lambda; `resolve`: a DNS stub for tests.
+   */
+  outbound?: { allow?: readonly string[]; refuseLinkLocal?: boolean; resolve?: Resolver };
 }
 
 export interface CheckStats {
@@ -119,12 +125,28 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     if (o.endpoint) for (const [h, u] of parseEndpointMap({ [host]: o.endpoint })) endpointMap.set(h, u);
   }
 
+  // Configured by the operator: registry keys, mapped hosts and the hosts (with port) of their endpoints.
+  const configured = new Set<string>(Object.keys(options.registries ?? {}));
+  for (const [host, url] of endpointMap) {
+    configured.add(host);
+    configured.add(new URL(url).host);
+  }
+  // Realm hosts the operator named for credentials are named for contact too.
+  const realmHosts = [...(options.allowedRealmHosts ?? []), ...Object.values(options.registries ?? {}).flatMap((o) => o.allowedRealmHosts ?? [])];
+  const policy = new OutboundPolicy({
+    configured: [...configured],
+    ...(options.outbound?.allow || realmHosts.length ? { allow: [...(options.outbound?.allow ?? []), ...realmHosts] } : {}),
+    ...(options.outbound?.refuseLinkLocal ? { refuseLinkLocal: true } : {}),
+    ...(options.outbound?.resolve ? { resolve: options.outbound.resolve } : {}),
+  });
+
   async function check(images: readonly ImageReference[], onProgress?: (done: number, total: number) => void): Promise<ImageCheckResult[]> {
     const started = Date.now();
     const transport = new Transport({
       ...(options.concurrencyPerRegistry ? { concurrencyPerRegistry: options.concurrencyPerRegistry } : {}),
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       deadline: started + (options.deadlineMs ?? 300_000),
+      policy,
       ...(options.onExchange ? { onExchange: options.onExchange } : {}),
       ...(options.dockerHub?.rateLimitLowWatermark !== undefined ? { rateLimitLowWatermark: options.dockerHub.rateLimitLowWatermark } : {}),
       ...(options.dockerHub?.slowdownMs !== undefined ? { slowdownMs: options.dockerHub.slowdownMs } : {}),
@@ -217,6 +239,20 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
         // Repositories in progress: enough to keep the transport's limit busy (it is the one that adapts).
         limit = new Semaphore((options.concurrencyPerRegistry ?? 64) * 2);
         repoLimits.set(g.host, limit);
+      }
+      const hostDecision = policy.registryHostDecision(g.host);
+      if (!hostDecision.allowed) {
+        // Rule 3 of the policy (registries.allow is set and does not cover the host): no connection at all.
+        for (const ref of g.refs) {
+          results.set(ref.canonical, {
+            image: ref.canonical,
+            status: 'REGISTRY_NOT_ALLOWED',
+            evidence: { anonymous: { stage: 'network', error: `not allowed: ${hostDecision.reason}`, requests: 0 } },
+            hint: `${g.host} was not contacted: ${hostDecision.reason}; nothing is known about the image. If it is a registry you trust, add it to registries.allow.`,
+          });
+          progress();
+        }
+        return;
       }
       const release = await limit.acquire();
       try {

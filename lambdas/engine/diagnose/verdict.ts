@@ -65,7 +65,7 @@ function transientOf(o: ProbeOutcome | undefined): RegistryError | undefined {
 }
 
 function transientVerdict(err: RegistryError): Verdict {
-  return err.kind === 'rate-limited' ? 'RATE_LIMITED' : 'UNREACHABLE';
+  return err.kind === 'rate-limited' ? 'RATE_LIMITED' : err.kind === 'not-allowed' ? 'REGISTRY_NOT_ALLOWED' : 'UNREACHABLE';
 }
 
 export function probeEvidence(o: ProbeOutcome): ProbeEvidence {
@@ -311,6 +311,9 @@ function notVisibleHint(f: ImageFacts, err: RegistryError, credentialTried = fal
 }
 
 function transientHint(host: string, err: RegistryError): string {
+  if (err.kind === 'not-allowed') {
+    return `${host} was not contacted: the outbound policy refused it (${err.message}); nothing is known about the image. If it is a registry you trust, list it in registries.allow or configure it under registries.`;
+  }
   if (err.kind === 'rate-limited') {
     const after = err.retryAfterMs !== undefined ? `, retry after ${Math.ceil(err.retryAfterMs / 1000)} s` : '';
     return `${host} rate-limited the check (${describe(err)}${after}); nothing is known about the image yet. The next run checks again.`;

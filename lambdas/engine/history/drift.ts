@@ -98,6 +98,7 @@ export function classifyVerdict(
     }
     case 'RATE_LIMITED':
     case 'UNREACHABLE':
+    case 'REGISTRY_NOT_ALLOWED':
       return undefined;
     case 'PRIVATE':
     case 'PLATFORM_MISSING':

@@ -100,7 +100,7 @@ export class RegistryClient {
   async #ping(tally?: Tally): Promise<Discovery> {
     const res = await sendWithRetry(
       this.#o.transport,
-      { method: 'GET', url: this.#url('v2/'), stage: 'ping', registryHost: this.host, ...(tally ? { tally } : {}) },
+      { method: 'GET', url: this.#url('v2/'), stage: 'ping', registryHost: this.host, endpoint: this.#base, ...(tally ? { tally } : {}) },
       this.#o.retry,
     );
     if (res.status >= 200 && res.status < 300) return { scheme: 'none' };
@@ -176,7 +176,7 @@ export class RegistryClient {
       if (auth.header) headers.authorization = auth.header;
       const res = await sendWithRetry(
         this.#o.transport,
-        { method: init.method, url: init.url, headers, stage: init.stage, registryHost: this.host, ...(tally ? { tally } : {}) },
+        { method: init.method, url: init.url, headers, stage: init.stage, registryHost: this.host, endpoint: this.#base, ...(tally ? { tally } : {}) },
         this.#o.retry,
       );
       if (res.status !== 401 || attempt > 0) return res;

@@ -15,7 +15,9 @@ export type RegistryErrorKind =
   /** Still 429 after retries (or a Retry-After beyond what we may wait). */
   | 'rate-limited'
   /** Network failure, timeout or 5xx after retries, or the overall deadline passed. */
-  | 'unreachable';
+  | 'unreachable'
+  /** The outbound policy refused the URL (registry, token realm or redirect): no connection was made. */
+  | 'not-allowed';
 
 export interface RegistryErrorInit {
   kind: RegistryErrorKind;

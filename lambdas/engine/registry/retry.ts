@@ -66,6 +66,8 @@ export async function sendWithRetry(transport: Transport, req: HttpRequest, poli
     try {
       res = await transport.send(req);
     } catch (err) {
+      // A policy refusal is a decision, not a fault: never retried.
+      if (err instanceof RegistryError && err.kind === 'not-allowed') throw err;
       if (err instanceof DeadlineExceededError) {
         throw new RegistryError({ kind: last?.kind === 'rate-limited' ? 'rate-limited' : 'unreachable', stage, message: last ? `${last.message}; then the overall deadline passed` : 'overall deadline passed before the request could be sent' });
       }

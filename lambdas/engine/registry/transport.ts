@@ -6,7 +6,8 @@
  */
 import { Pool } from 'undici';
 import { AdaptiveLimit } from './adaptive-limit.js';
-import { parseRegistryErrorBody } from './errors.js';
+import { RegistryError, parseRegistryErrorBody } from './errors.js';
+import type { OutboundPolicy } from './outbound.js';
 
 export type ExchangeStage = 'ping' | 'token' | 'manifest' | 'tags' | 'packages-api';
 
@@ -34,6 +35,8 @@ export interface HttpRequest {
   maxBodyBytes?: number;
   /** Incremented once per exchange sent (retries included): per-probe request counts. */
   tally?: { requests: number };
+  /** The registry endpoint this exchange belongs to: a token realm or redirect on its hostname shares its standing. */
+  endpoint?: URL;
 }
 
 export interface HttpResponse {
@@ -56,7 +59,13 @@ export interface TransportOptions {
   /** Docker Hub: below this `ratelimit-remaining`, wait `slowdownMs` before each request to that host. */
   rateLimitLowWatermark?: number;
   slowdownMs?: number;
+  /** Decides every URL (registry, token realm, redirect) before any connection; see outbound.ts. */
+  policy?: OutboundPolicy;
+  /** Redirects followed per exchange, each re-checked by the policy (default 5). */
+  maxRedirects?: number;
 }
+
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
 export class Semaphore {
   #free: number;
@@ -135,6 +144,9 @@ export class Transport {
   readonly #onExchange: ExchangeListener | undefined;
   readonly #lowWatermark: number;
   readonly #slowdownMs: number;
+  readonly #policy: OutboundPolicy | undefined;
+  readonly #decisions = new Map<string, ReturnType<OutboundPolicy['decide']>>();
+  readonly #maxRedirects: number;
 
   constructor(options: TransportOptions = {}) {
     this.#concurrency = options.concurrencyPerRegistry;
@@ -143,6 +155,8 @@ export class Transport {
     this.#onExchange = options.onExchange;
     this.#lowWatermark = options.rateLimitLowWatermark ?? 10;
     this.#slowdownMs = options.slowdownMs ?? 1_000;
+    this.#policy = options.policy;
+    this.#maxRedirects = options.maxRedirects ?? 5;
   }
 
   get deadline(): number {
@@ -170,18 +184,42 @@ export class Transport {
     return new Map(this.#counts);
   }
 
-  #pool(origin: string): Pool {
-    let p = this.#pools.get(origin);
+  /** One pool per origin (and policy standing): its connector resolves through the policy's checked lookup. */
+  #pool(origin: string, listed: boolean): Pool {
+    const key = `${origin}\u0000${listed}`;
+    let p = this.#pools.get(key);
     if (!p) {
       p = new Pool(origin, {
         connections: this.#concurrency ?? 64,
         keepAliveTimeout: 10_000,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
+        ...(this.#policy ? { connect: { lookup: this.#policy.lookup(listed) } } : {}),
       });
-      this.#pools.set(origin, p);
+      this.#pools.set(key, p);
     }
     return p;
+  }
+
+  /** The policy's decision for a URL, before anything is sent; throws a `not-allowed` RegistryError when refused. */
+  async #decide(req: HttpRequest, safeUrl: string): Promise<boolean> {
+    const policy = this.#policy;
+    if (!policy) return false;
+    // One decision per origin (and endpoint) per run; the connector's lookup still checks every connection.
+    const key = `${req.url.origin}\u0000${req.endpoint?.origin ?? ''}`;
+    let pending = this.#decisions.get(key);
+    if (!pending) {
+      pending = policy.decide(req.url, req.endpoint);
+      this.#decisions.set(key, pending);
+      pending.catch(() => this.#decisions.delete(key));
+    }
+    const decision = await pending;
+    if (!decision.allowed) {
+      this.report({ method: req.method, url: safeUrl, stage: req.stage, note: `not allowed by the outbound policy: ${decision.reason}` });
+      const stage = req.stage === 'packages-api' ? 'network' : req.stage;
+      throw new RegistryError({ kind: 'not-allowed', stage, message: `${req.url.host}: ${decision.reason}` });
+    }
+    return decision.listed;
   }
 
   #limit(host: string): AdaptiveLimit {
@@ -198,9 +236,33 @@ export class Transport {
     return new Map([...this.#limits].map(([host, l]) => [host, l.limit]));
   }
 
-  /** One HTTP exchange. Resolves with any status; rejects on network failure, timeout or deadline. */
-  async send(req: HttpRequest): Promise<HttpResponse> {
+  /**
+   * One HTTP exchange. Resolves with any status; rejects on network failure, timeout or deadline, and with a
+   * `not-allowed` RegistryError when the policy refuses the URL. Redirects are followed (GET/HEAD, at most
+   * maxRedirects), each target decided again; the Authorization header never follows to another origin.
+   */
+  async send(req: HttpRequest, redirects = 0): Promise<HttpResponse> {
+    const res = await this.#exchange(req);
+    const location = res.headers.location;
+    if (!REDIRECT_STATUS.has(res.status) || !location || (req.method !== 'GET' && req.method !== 'HEAD') || redirects >= this.#maxRedirects) return res;
+    let next: URL;
+    try {
+      next = new URL(location, req.url);
+    } catch {
+      return res;
+    }
+    const headers = { ...req.headers };
+    if (next.origin !== req.url.origin) delete headers.authorization;
+    // A redirect target stands on its own: listed itself or public (it does not share the endpoint's standing).
+    const { endpoint: _endpoint, ...rest } = req;
+    return this.send({ ...rest, url: next, headers }, redirects + 1);
+  }
+
+  async #exchange(req: HttpRequest): Promise<HttpResponse> {
     if (Date.now() >= this.#deadline) throw new DeadlineExceededError();
+    const safeUrl = req.url.origin + req.url.pathname + req.url.search;
+    // Decided before anything is counted, queued or connected.
+    const listed = await this.#decide(req, safeUrl);
     if (this.#slow.has(req.registryHost)) await sleep(this.#slowdownMs);
     const release = await this.#limit(req.registryHost).acquire();
     const sentAt = Date.now();
@@ -209,13 +271,12 @@ export class Transport {
     if (req.stage === 'token') counts.token++;
     else counts.registry++;
     if (req.tally) req.tally.requests++;
-    const safeUrl = req.url.origin + req.url.pathname + req.url.search;
     try {
       const remaining = this.#deadline - Date.now();
       if (remaining <= 0) throw new DeadlineExceededError();
       const signal = AbortSignal.timeout(Math.min(this.#timeoutMs, remaining));
       const headers: Record<string, string> = { 'user-agent': 'image-drift-auditor/0.1', ...req.headers };
-      const res = await this.#pool(req.url.origin).request({
+      const res = await this.#pool(req.url.origin, listed).request({
         method: req.method,
         path: req.url.pathname + req.url.search,
         headers,
@@ -250,6 +311,11 @@ export class Transport {
       return out;
     } catch (err) {
       const e = err as { code?: unknown; name?: unknown; message?: unknown };
+      if (e.code === 'EOUTBOUNDDENIED') {
+        // The connector's lookup refused the address at connect time (DNS rebinding): a policy refusal, not a fault.
+        this.report({ method: req.method, url: safeUrl, stage: req.stage, note: `not allowed by the outbound policy at connect time: ${String(e.message)}` });
+        throw new RegistryError({ kind: 'not-allowed', stage: req.stage === 'packages-api' ? 'network' : req.stage, message: String(e.message) });
+      }
       this.report({
         method: req.method,
         url: safeUrl,

@@ -32,6 +32,7 @@ export const STATUS_CLASS: Record<Verdict, StatusClass> = {
   AUTH_FAILED: 'attention',
   RATE_LIMITED: 'unverified',
   UNREACHABLE: 'unverified',
+  REGISTRY_NOT_ALLOWED: 'unverified',
 };
 
 /** Problems first, the ones that certainly break a pull before the ones that may; OK last. */
@@ -45,6 +46,7 @@ export const STATUS_ORDER: readonly Verdict[] = [
   'AUTH_FAILED',
   'RATE_LIMITED',
   'UNREACHABLE',
+  'REGISTRY_NOT_ALLOWED',
   'OK',
 ];
 
@@ -166,6 +168,13 @@ export const VERDICT_DESCRIPTIONS: Record<Verdict, StatusDescription> = {
     title: 'registry unreachable: not verified',
     meaning: 'The registry could not be reached (timeout, DNS, TLS or 5xx) after retries; nothing is known about the image.',
     remediation: 'Check network access from where the audit ran and the registry\u2019s status, then run it again.',
+  },
+  REGISTRY_NOT_ALLOWED: {
+    title: 'registry not allowed: not verified',
+    meaning:
+      'The outbound policy refused to contact the registry, its token realm or a redirect (a loopback, private, link-local or metadata address that is not listed, or a host outside registries.allow); no connection was made and nothing is known about the image.',
+    remediation:
+      'If the registry is one you trust, list it in registries.allow (host globs) or configure it under registries; otherwise fix the reference that points there.',
   },
 };
 

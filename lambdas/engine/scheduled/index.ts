@@ -11,7 +11,7 @@
  */
 import { runAudit } from '../audit.js';
 import { credentialFromSecret, GITHUB_TOKEN_USERNAME, type AuditorSecret } from '../config/secret.js';
-import type { AuditorConfig, RepositoryConfig } from '../config/schema.js';
+import { registryEntries, type AuditorConfig, type RepositoryConfig } from '../config/schema.js';
 import { createImageChecker } from '../diagnose/index.js';
 import { trackDrift } from '../history/index.js';
 import type { HistoryStore } from '../history/types.js';
@@ -217,7 +217,7 @@ function fetchUntil(endAt: number): typeof globalThis.fetch {
 function checkerOptions(config: AuditorConfig, secret: AuditorSecret) {
   const credentials = [];
   const registries: Record<string, { endpoint?: string; allowedRealmHosts?: string[] }> = {};
-  for (const [host, registry] of Object.entries(config.registries)) {
+  for (const [host, registry] of registryEntries(config.registries)) {
     registries[host] = {
       ...(registry.endpoint ? { endpoint: registry.endpoint } : {}),
       ...(registry.allowedRealmHosts ? { allowedRealmHosts: registry.allowedRealmHosts } : {}),
@@ -238,6 +238,8 @@ function checkerOptions(config: AuditorConfig, secret: AuditorSecret) {
       ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
       packagesTokenSeesAllPackages: config.github.packagesTokenSeesAllPackages ?? false,
     },
+    // The deployed auditor never connects to link-local or metadata addresses, listed or not (docs/security.md).
+    outbound: { refuseLinkLocal: true, ...(config.registries.allow ? { allow: config.registries.allow } : {}) },
   };
 }
 

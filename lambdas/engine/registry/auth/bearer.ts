@@ -124,7 +124,7 @@ export class TokenService {
     }
     const res = await sendWithRetry(
       this.#transport,
-      { method, url, headers, ...(body !== undefined ? { body } : {}), stage: 'token', registryHost: req.registryHost, maxBodyBytes: 256 * 1024, ...(req.tally ? { tally: req.tally } : {}) },
+      { method, url, headers, ...(body !== undefined ? { body } : {}), stage: 'token', registryHost: req.registryHost, endpoint: req.endpoint, maxBodyBytes: 256 * 1024, ...(req.tally ? { tally: req.tally } : {}) },
       this.#retry,
     );
     if (res.status !== 200) {
