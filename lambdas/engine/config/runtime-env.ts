@@ -10,7 +10,7 @@
  * The construct builds the values with `lambdaEnvironment(...)`, so both sides share the names.
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditorConfigSchema, configProblems, type AuditorConfig } from './schema.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metrics.js';
 

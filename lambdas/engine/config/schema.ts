@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { VERDICTS, type DriftStatus, type Verdict } from '../model.js';
 import { DEFAULT_SCHEDULE, scheduleProblem } from './schedule.js';
 import { ConfigError } from './errors.js';

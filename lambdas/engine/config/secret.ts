@@ -18,7 +18,7 @@
  *
  * Error messages never contain credential values: only key names.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { registerSecret } from '../hygiene.js';
 import type { CredentialConfig } from './schema.js';
 import { CredentialError } from './errors.js';

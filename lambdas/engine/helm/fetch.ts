@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import jsYaml from 'js-yaml';
 import semver from 'semver';
-import { request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from '../http/undici-slim.js';
 import type { RegistryClient } from '../registry/client.js';
 import { LoadBudget } from '../sources/relevance.js';
 import { extractArchive } from '../sources/tarball.js';

@@ -5,7 +5,7 @@
  * a timeout, bounded output; every failure becomes a CredentialProblem, never a crash.
  */
 import { spawn } from 'node:child_process';
-import { z } from 'zod';
+import * as z from 'zod';
 import { redactCredentialText, type CredentialProblem } from './credential-problem.js';
 
 /** The literal a helper prints when the server has no entry (docker-credential-helpers `ErrCredentialsNotFound`). */

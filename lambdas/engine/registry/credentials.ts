@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runCredentialHelper, type RunHelperOptions } from './credential-helper.js';
 import type { CredentialProblem } from './credential-problem.js';
 import { parseEcrHost, sdkEcrTokenFetcher, type EcrTokenFetcher, type EcrTokenResult } from './ecr.js';

@@ -4,7 +4,7 @@
  * ProbeEvidence. Transient failures (429 after retries, 5xx, network) are marked so that they can never be read
  * as "missing".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { displaySafe } from '../hygiene.js';
 
 export type RegistryStage = 'ping' | 'token' | 'manifest' | 'tags' | 'network';

@@ -3,7 +3,7 @@
  * GHCR and distribution answer 404 `MANIFEST_UNKNOWN` ("OCI index found, but Accept header does not support OCI
  * indexes") for a multi-arch tag, which on HEAD looks exactly like a missing tag.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

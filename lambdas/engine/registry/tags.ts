@@ -2,7 +2,7 @@
  * Tag listing, for hints only (nearest tags, most recent): never to judge whether a tag exists. Follows
  * `Link: <…>; rel="next"` as the spec asks; GHCR gets `n=10000` (it returns 100 per page otherwise).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const tagsPage = z.object({
   name: z.string().optional(),

@@ -4,7 +4,7 @@
  * timeout and an overall deadline. One call = one HTTP exchange; retries, auth and meaning live in the layers above.
  * Every exchange is counted and reported through `onExchange` (URLs only: credentials travel in headers).
  */
-import { Pool } from 'undici';
+import { Pool } from '../http/undici-slim.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import { RegistryError, parseRegistryErrorBody } from './errors.js';
 import type { OutboundPolicy } from './outbound.js';

@@ -18,7 +18,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { Octokit } from '@octokit/rest';
+import { Octokit } from '@octokit/core';
 import { RevisionUnavailableError, type FileTree, type Finding, type RepoSource, type SourceDescription, type TreeIdentity } from '../model.js';
 import { SourceUnavailableError, type SourceUnavailableReason } from './errors.js';
 import { MemoryFileTree } from './memory-tree.js';
@@ -184,7 +184,7 @@ class GitHubSource implements RepoSource {
 
   private defaultBranch(): Promise<string> {
     this.repository ??= this.conditional('repo', '', async (headers) => {
-      const response = await this.octokit.rest.repos.get({ owner: this.options.owner, repo: this.options.repo, headers });
+      const response = await this.octokit.request('GET /repos/{owner}/{repo}', { owner: this.options.owner, repo: this.options.repo, headers });
       return { etag: response.headers.etag, value: response.data.default_branch };
     }).catch((error: unknown) => {
       this.repository = undefined;

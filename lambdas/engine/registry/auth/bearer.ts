@@ -5,7 +5,7 @@
  * in-flight request. Deterministic refusals (401/403 at the token endpoint) are cached for the run, so a denied
  * repository costs one request however many tags it has; transient failures are not cached.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RegistryCredential } from '../credentials.js';
 import { RegistryError, parseRegistryErrorBody } from '../errors.js';
 import { sendWithRetry, type RetryPolicy } from '../retry.js';
