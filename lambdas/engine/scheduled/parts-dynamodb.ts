@@ -10,7 +10,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { keys } from '../history/table-design.js';
 import type { AuditResult } from '../model.js';
 import type { RepositoryAudit, RunPartsStore } from './index.js';

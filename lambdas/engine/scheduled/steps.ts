@@ -2,7 +2,7 @@
  * The events the state machine sends the function (lib/fan-out.ts builds them with these names).
  * Anything that is not a step event is a whole run in one invocation (a manual invoke).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const STEP_AUDIT_REPOSITORY = 'audit-repository';
 export const STEP_DIGEST = 'digest';
