@@ -13,7 +13,7 @@
  */
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -138,7 +138,7 @@ export class ImageDriftAuditor extends Construct {
   /** Customer managed key encrypting both topics; CloudWatch alarms of this account may use it. */
   public readonly topicKey: kms.Key;
   /** The audit function (per-repository steps and the digest). */
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   /** Registry and GitHub credentials, created as `{}`; see docs/deploy.md to fill it. */
   public readonly secret: secretsmanager.Secret;
   /** The state machine of one run: Map over repositories, then the digest. */
@@ -228,12 +228,8 @@ export class ImageDriftAuditor extends Construct {
       code: lambda.Code.fromAsset(configLayerDirectory(config)),
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.function = new NodejsFunction(this, 'Audit', {
+    const functionProps: lambda.FunctionOptions = {
       description: 'Audits GitOps repositories against their container registries (one repository, or the digest of a run)',
-      entry: props.entry ?? DEFAULT_HANDLER_ENTRY,
-      handler: 'handler',
-      ...bundlingRoots(),
-      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: memoryMb,
       timeout: Duration.seconds(timeoutSeconds),
@@ -255,20 +251,31 @@ export class ImageDriftAuditor extends Construct {
       retryAttempts: 0,
       maxEventAge: Duration.hours(1),
       onFailure: new QueueDestination(this.failedInvocationsQueue),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: false,
-        esbuildArgs: { '--legal-comments': 'none' },
-        // The Node.js 24 runtime ships the AWS SDK v3: leaving it out keeps the bundle small and
-        // cold starts fast. The price: the runtime's SDK version, not package-lock's, runs in AWS.
-        externalModules: ['@aws-sdk/*'],
-      },
-    });
+    };
+    const prebuilt = props.entry === undefined ? prebuiltHandlerDirectory() : undefined;
+    this.function = prebuilt
+      ? // Installed from the package: the bundle scripts/build.mjs made with the same esbuild options, deployed as is.
+        new lambda.Function(this, 'Audit', { ...functionProps, runtime: lambda.Runtime.NODEJS_24_X, code: lambda.Code.fromAsset(prebuilt), handler: 'handler.handler' })
+      : new NodejsFunction(this, 'Audit', {
+          ...functionProps,
+          entry: props.entry ?? DEFAULT_HANDLER_ENTRY,
+          handler: 'handler',
+          ...bundlingRoots(),
+          runtime: lambda.Runtime.NODEJS_24_X,
+          bundling: {
+            forceDockerBundling: false,
+            format: OutputFormat.ESM,
+            target: 'node24',
+            mainFields: ['module', 'main'],
+            banner: ESM_REQUIRE_BANNER,
+            minify: true,
+            sourceMap: false,
+            esbuildArgs: { '--legal-comments': 'none' },
+            // The Node.js 24 runtime ships the AWS SDK v3: leaving it out keeps the bundle small and
+            // cold starts fast. The price: the runtime's SDK version, not package-lock's, runs in AWS.
+            externalModules: ['@aws-sdk/*'],
+          },
+        });
     this.logGroup.grantWrite(this.function);
     grantHistoryAccess(role, this.table);
     this.topic.grantPublish(this.function);
@@ -442,6 +449,15 @@ function configLayerDirectory(config: AuditorConfig): string {
   mkdirSync(join(root, CONFIG_LAYER_DIR));
   writeFileSync(join(root, CONFIG_LAYER_DIR, 'config.json'), `${serializeConfigForLambda(config)}\n`);
   return root;
+}
+
+/**
+ * The prebuilt Lambda bundle next to the compiled construct (dist/construct/index.js → dist/lambda/handler.mjs), when
+ * the construct runs from the packed package; undefined when it runs from this repository's TypeScript sources.
+ */
+function prebuiltHandlerDirectory(): string | undefined {
+  const bundle = fileURLToPath(new URL('../lambda/handler.mjs', import.meta.url));
+  return existsSync(bundle) ? dirname(bundle) : undefined;
 }
 
 /**

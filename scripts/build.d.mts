@@ -5,3 +5,4 @@ export declare const ESM_REQUIRE_BANNER: string;
 export declare function lambdaBuildOptions(outfile: string, overrides?: BuildOptions): BuildOptions;
 export declare function buildCli(outdir?: string): Promise<void>;
 export declare function buildLambda(outfile?: string): Promise<void>;
+export declare function buildConstruct(outdir?: string): Promise<void>;

@@ -5,9 +5,12 @@
  *   dist/cli/image-drift.js   the CLI (package.json "bin"): ESM, one chunk per lazily imported command, npm
  *                             dependencies left as imports (npm installs them), so no TypeScript loader runs.
  *   dist/lambda/handler.mjs   the audit Lambda as deployed: minified, `@aws-sdk/*` from the runtime, no source map.
+ *   dist/construct/index.js   the CDK construct library (`image-drift-auditor/construct`): ESM, npm dependencies and
+ *                             the aws-cdk-lib/constructs peers left as imports; it deploys dist/lambda/handler.mjs as is,
+ *                             so an app that installs the package needs no esbuild, lock file or TypeScript loader.
  *
  * Plain JavaScript on purpose: it must run before anything is compiled.
- *   node scripts/build.mjs [--cli] [--lambda]   (both when neither is given)
+ *   node scripts/build.mjs [--cli] [--lambda] [--construct]   (all when none is given)
  */
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -64,9 +67,25 @@ export async function buildLambda(outfile = join(ROOT, 'dist/lambda/handler.mjs'
   await build(lambdaBuildOptions(outfile));
 }
 
+export async function buildConstruct(outdir = join(ROOT, 'dist/construct')) {
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: { index: join(ROOT, 'lib/index.ts') },
+    outdir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: false,
+    logLevel: 'error',
+  });
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
-  const all = !args.includes('--cli') && !args.includes('--lambda');
+  const all = !args.includes('--cli') && !args.includes('--lambda') && !args.includes('--construct');
   if (all || args.includes('--cli')) await buildCli();
   if (all || args.includes('--lambda')) await buildLambda();
+  if (all || args.includes('--construct')) await buildConstruct();
 }
