@@ -106,8 +106,14 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option('--app <name>', 'events of one app')
     .option('--status <status>', 'events that entered this drift state')
     .option('--since <duration|date>', 'events newer than this: 7d, 12h, 30m, or a date')
+    .option('--until <duration|date>', 'events older than this: 7d, 12h, 30m, or a date')
     .option('--limit <n>', 'at most this many events (default 200)')
     .action(async (options) => setExitCode(await (await import('./commands/history.js')).historyCommand(options)));
+
+  storeOptions(program.command('runs'))
+    .description('list recorded runs, newest first: what each audited, changed and announced, and its errors')
+    .option('--limit <n>', 'at most this many runs (default 20)')
+    .action(async (options) => setExitCode(await (await import('./commands/history.js')).runsCommand(options)));
 
   storeOptions(program.command('open'))
     .description('list drifts open now (exit code 1 when there are any)')

@@ -22,7 +22,7 @@ export function parseEndpointMapping(text: string): [host: string, endpoint: str
 }
 
 /** `7d`, `12h`, `30m`, `2w` → milliseconds. An ISO date is accepted too. */
-export function parseSince(text: string, now: Date = new Date()): Date {
+export function parseSince(text: string, now: Date = new Date(), flag = '--since'): Date {
   const match = /^(\d+)\s*([mhdw])$/.exec(text.trim());
   if (match) {
     const amount = Number(match[1]);
@@ -31,7 +31,7 @@ export function parseSince(text: string, now: Date = new Date()): Date {
   }
   const date = new Date(text);
   if (Number.isNaN(date.getTime())) {
-    throw new UsageError(`--since expects a duration such as 7d, 12h, 30m, or a date, got "${text}"`);
+    throw new UsageError(`${flag} expects a duration such as 7d, 12h, 30m, or a date, got "${text}"`);
   }
   return date;
 }

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import picocolors from 'picocolors';
 import { DynamoHistoryStore } from '../../lambdas/engine/history/dynamodb.js';
 import { HistoryStoreUnusableError, openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
-import type { DriftEvent, ImageState } from '../../lambdas/engine/history/types.js';
+import type { DriftEvent, ImageState, RunSummary } from '../../lambdas/engine/history/types.js';
 import { parseImageReference } from '../../lambdas/engine/reference/index.js';
 import type { DriftStatus } from '../../lambdas/engine/model.js';
 import { DRIFT_STATUSES } from '../../lambdas/engine/config/schema.js';
@@ -27,6 +27,7 @@ export interface HistoryFlags extends HistoryStoreFlags {
   app?: string;
   status?: string;
   since?: string;
+  until?: string;
   limit?: string;
   json?: boolean;
 }
@@ -35,6 +36,8 @@ export async function historyCommand(flags: HistoryFlags, env: Env = process.env
   const status = flags.status ? parseDriftStatus(flags.status) : undefined;
   const image = flags.image ? canonicalImage(flags.image) : undefined;
   const since = flags.since ? parseSince(flags.since) : undefined;
+  const until = flags.until ? parseSince(flags.until, new Date(), '--until') : undefined;
+  if (since && until && until < since) throw new UsageError('--until is before --since: no event can match');
   const limit = flags.limit ? parsePositiveInteger('--limit', flags.limit) : 200;
   const events = await withStore(flags, env, (store) =>
     store.listEvents({
@@ -42,12 +45,39 @@ export async function historyCommand(flags: HistoryFlags, env: Env = process.env
       ...(flags.app ? { app: flags.app } : {}),
       ...(status ? { status } : {}),
       ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
       limit,
     }),
   );
   if (flags.json) process.stdout.write(`${JSON.stringify({ events }, null, 2)}\n`);
   else process.stdout.write(renderEvents(events, colorEnabled(env)));
   return ExitCode.Clean;
+}
+
+export interface RunsFlags extends HistoryStoreFlags {
+  limit?: string;
+  json?: boolean;
+}
+
+/** `image-drift runs`: the latest run summaries, newest first (what each run audited, changed and announced). */
+export async function runsCommand(flags: RunsFlags, env: Env = process.env): Promise<ExitCode> {
+  const limit = flags.limit ? parsePositiveInteger('--limit', flags.limit) : 20;
+  const runs = await withStore(flags, env, (store) => store.listRuns({ limit }));
+  if (flags.json) process.stdout.write(`${JSON.stringify({ runs }, null, 2)}\n`);
+  else process.stdout.write(renderRuns(runs, colorEnabled(env)));
+  return ExitCode.Clean;
+}
+
+function renderRuns(runs: RunSummary[], color: boolean): string {
+  if (runs.length === 0) return 'No runs recorded.\n';
+  const colors = picocolors.createColors(color);
+  const lines = runs.map((run) => {
+    const notified = run.notification ? (run.notification.sent ? 'alert sent' : colors.red(`alert not sent${run.notification.error ? `: ${run.notification.error}` : ''}`)) : 'nothing to announce';
+    const head = `${run.startedAt}  ${colors.bold(run.runId)}  ${Math.round(run.durationMs / 1000)} s  ${run.images} image(s), ${run.transitions} transition(s), ${notified}`;
+    const errors = run.errors.map((error) => `    ${colors.red(error)}`);
+    return [head, `    ${colors.dim(run.repository)}${run.commit ? colors.dim(`  @${run.commit}`) : ''}`, ...errors].join('\n');
+  });
+  return `${lines.join('\n')}\n${runs.length} run(s)\n`;
 }
 
 export interface OpenFlags extends HistoryStoreFlags {

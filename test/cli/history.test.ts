@@ -86,6 +86,31 @@ describe('image-drift history and open', () => {
     expect(none.stdout).toBe('No history events match.\n');
   });
 
+  it('history --until leaves out newer events; runs lists both audits, newest first, with what each changed', async () => {
+    const state = join(cli.dir, 'state-c');
+    const before = new Date().toISOString();
+    await auditTwiceAroundADeletion('4.0', state);
+
+    const untilBefore = await cli.run(['history', '--state-dir', state, '--until', before]);
+    expect(untilBefore.stdout).toBe('No history events match.\n');
+    const untilNow = await cli.run(['history', '--state-dir', state, '--since', before, '--until', new Date(Date.now() + 60_000).toISOString(), '--json']);
+    expect((JSON.parse(untilNow.stdout) as { events: EventJson[] }).events).toContainEqual(expect.objectContaining({ image: 'ghcr.io/acme/api:4.0', to: 'DISAPPEARED' }));
+    const backwards = await cli.run(['history', '--state-dir', state, '--since', '1h', '--until', '2h']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('--until is before --since');
+
+    const runs = await cli.run(['runs', '--state-dir', state, '--json']);
+    expect(runs.code).toBe(0);
+    const listed = (JSON.parse(runs.stdout) as { runs: Array<{ runId: string; startedAt: string; images: number; transitions: number }> }).runs;
+    expect(listed).toHaveLength(2);
+    expect(listed[0]!.startedAt >= listed[1]!.startedAt).toBe(true);
+    expect(listed.map((run) => run.images)).toEqual([2, 2]);
+    expect(listed[0]!.transitions).toBeGreaterThan(0);
+    const text = await cli.run(['runs', '--state-dir', state, '--limit', '1']);
+    expect(text.stdout).toMatch(/2 image\(s\), \d+ transition\(s\)/);
+    expect(text.stdout).toContain('1 run(s)');
+  });
+
   it('history refuses an unknown --status and an unreadable --since with exit 2', async () => {
     const status = await cli.run(['history', '--status', 'GONE']);
     expect(status.code).toBe(2);
