@@ -139,6 +139,35 @@ spec:
     expect(state.findings[0]?.hint).toContain('--ref v9.9.9');
   });
 
+  it('withholds the images of a kustomize build that fails (a patch that matches nothing) and says so at the kustomization', async () => {
+    const state = await resolveFiles({
+      'apps/a.yaml': application('a', 'path: overlay'),
+      'base/kustomization.yaml': kustomization('resources:\n  - d.yaml\n'),
+      'base/d.yaml': deployment('web', 'ghcr.io/acme/web:1'),
+      'overlay/kustomization.yaml': kustomization(`resources:
+  - ../base
+images:
+  - name: ghcr.io/acme/web
+    newTag: dev-latest
+patches:
+  - patch: |-
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata:
+        name: no-such-deployment
+      spec:
+        replicas: 2
+`),
+    });
+    expect(rows(state)).toEqual([]);
+    const withheld = state.findings.find((f) => f.file === 'overlay/kustomization.yaml' && f.message.includes('withheld'));
+    expect(withheld?.severity).toBe('error');
+    expect(withheld?.message).toContain('kustomize build of overlay (Application a) fails');
+    expect(withheld?.message).toContain('its 1 image is withheld from the desired state');
+    // The finding that explains the failure is still there.
+    expect(state.findings.some((f) => f.code === 'INVALID_RESOURCE' && f.message.includes('kustomize build fails'))).toBe(true);
+  });
+
   it('with --revisions strict reports REVISION_UNAVAILABLE on the targetRevision line and resolves nothing for that app', async () => {
     const state = await resolveFiles(
       {

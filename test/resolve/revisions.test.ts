@@ -69,7 +69,15 @@ const deploy = (tag: string) => ({ 'deploy/d.yaml': deployment('web', `ghcr.io/a
 
 beforeAll(() => {
   sandbox = new GitSandbox();
-  firstCommit = sandbox.commit(deploy('1.0.0'), 'first');
+  firstCommit = sandbox.commit(
+    {
+      ...deploy('1.0.0'),
+      'legacy/base/kustomization.yaml': 'resources:\n  - d.yaml\n',
+      'legacy/base/d.yaml': deployment('legacy', 'ghcr.io/acme/legacy:1'),
+      'legacy/overlay/kustomization.yaml': 'resources:\n  - ../base\n',
+    },
+    'first',
+  );
   sandbox.run('tag', 'v1.0.0');
   sandbox.commit(deploy('1.2.0'), 'second');
   sandbox.run('tag', 'v1.2.0');
@@ -93,6 +101,8 @@ beforeAll(() => {
       'apps/semver.yaml': app('on-semver', '1.*'),
       'apps/sha.yaml': app('on-sha', firstCommit),
       'apps/deleted.yaml': app('on-deleted', 'refactor'),
+      'apps/legacy.yaml': application('on-legacy', `repoURL: ${REPO}\npath: legacy/overlay\ntargetRevision: v1.0.0`),
+      'apps/null.yaml': application('on-null', `repoURL: ${REPO}\npath: deploy\ntargetRevision: null`),
       'apps/set.yaml': appSet,
       'flux/branch.yaml': gitRepository('branch', '  ref:\n    branch: main'),
       'flux/tag.yaml': gitRepository('tag', '  ref:\n    tag: v1.0.0'),
@@ -148,6 +158,15 @@ describe('revision resolution in a full clone', () => {
     expect(rows['flux-tag']).toBe('1.0.0');
     expect(rows['flux-semver']).toBe('1.2.0');
     expect(rows['flux-commit']).toBe('1.0.0');
+    expect(rows['on-legacy']).toBe('ghcr.io/acme/legacy:1');
+  });
+
+  it('counts a base an app renders at another revision as pointed at, not UNREFERENCED', () => {
+    expect(state.findings.filter((f) => f.code === 'UNREFERENCED').map((f) => f.file)).toEqual([]);
+  });
+
+  it('reads `targetRevision: null` as HEAD, not as a branch named null', () => {
+    expect(images(state)['on-null']).toBe('main');
   });
 
   it('shows apps on a deleted branch with the audited tree, marked assumed, and one REVISION_MISSING per controller revision', () => {
@@ -159,6 +178,7 @@ describe('revision resolution in a full clone', () => {
     const finding = state.findings.find((f) => f.code === 'REVISION_MISSING');
     expect(finding?.severity).toBe('error');
     expect(finding?.message).toContain('3 apps are stuck and keep what they last synced (flux-gone, on-deleted, set-gone)');
+    expect(finding?.message).toContain('images shown are from the audited tree');
     expect(finding?.message).toContain('Argo CD and Flux cannot resolve revision refactor');
   });
 });

@@ -22,7 +22,7 @@ import { renderChart, type ValuesLayer } from './helm.js';
 import { hasEffect, transformImage } from './kustomize/images.js';
 import { mergeImageOverrides } from './kustomize/overrides.js';
 import { renderKustomization, type KustomizeImageOverride } from './kustomize/render.js';
-import { renderPath } from './render.js';
+import { renderPath, withholdFailedBuild } from './render.js';
 import { renderRepoChart, type ReleaseOptions } from './helm-render.js';
 import { followRenderedApps } from './rendered-apps.js';
 import { fluxValuesFrom, renderFluxRemoteChart } from './flux-charts.js';
@@ -246,7 +246,7 @@ function generatedKustomization(ws: Workspace, path: string, images: KustomizeIm
   result.images = result.images.filter((image) => !image.locations.some((location) => inside(location.file)));
   result.files = result.files.filter((file) => !inside(file));
   for (const dir of tops) {
-    const rendered = renderKustomization(ws.tree, dir);
+    const rendered = withholdFailedBuild(renderKustomization(ws.tree, dir), ws.kustomizationFile(dir) ?? dir, `kustomization ${dir}`);
     result.images.push(...rendered.images);
     result.findings.push(...rendered.findings);
     result.files.push(...rendered.files);

@@ -4,7 +4,7 @@
  * only) or a plain manifest directory. Argo CD's precedence: an explicit source type, else a
  * kustomization file, else a Chart.yaml, else a directory.
  */
-import type { SourceLocation } from '../model.js';
+import type { Finding, SourceLocation } from '../model.js';
 import { type Emit, type RenderResult, type YamlPath } from './context.js';
 import { renderDirectory, type DirectoryOptions } from './directory.js';
 import { renderChart, type ValuesLayer } from './helm.js';
@@ -65,6 +65,35 @@ export async function renderAppPath(run: ResolveRun, ws: Workspace, request: Ren
   return result;
 }
 
+/** Findings that make `kustomize build` fail (it stops; nothing is applied). */
+const BUILD_FAILURES = new Set(['INVALID_RESOURCE', 'MISSING_FILE', 'KUSTOMIZE_CYCLE', 'YAML_ERROR']);
+
+/**
+ * A kustomization whose build fails renders nothing: Argo CD and Flux report the error and keep what they
+ * last synced. Its partial images are withheld from the desired state, with one error saying so at the
+ * kustomization, next to the findings that explain the failure.
+ */
+export function withholdFailedBuild<T extends { images: unknown[]; findings: Finding[] }>(render: T, file: string, label: string): T {
+  const cause = render.findings.find((finding) => finding.severity === 'error' && BUILD_FAILURES.has(finding.code));
+  if (!cause || render.images.length === 0) return render;
+  const count = render.images.length;
+  return {
+    ...render,
+    images: [],
+    findings: [
+      ...render.findings,
+      {
+        file,
+        line: 0,
+        code: 'INVALID_RESOURCE',
+        severity: 'error',
+        message: `kustomize build of ${label} fails (${cause.code} at ${cause.file}:${cause.line}); its ${count} image${count === 1 ? '' : 's'} ${count === 1 ? 'is' : 'are'} withheld from the desired state: the controller cannot sync it and keeps what it last synced`,
+        hint: 'Fix the error reported at that line; until then nothing new from this kustomization is deployed.',
+      },
+    ],
+  };
+}
+
 export function renderPath(run: ResolveRun, ws: Workspace, request: RenderRequest): RenderResult {
   const { path } = request;
   const kind = renderKind(ws, request);
@@ -92,7 +121,7 @@ export function renderPath(run: ResolveRun, ws: Workspace, request: RenderReques
     const edits: KustomizationEdits = { ...request.kustomizeEdits };
     if (request.kustomizeNamespace !== undefined) edits.namespace = request.kustomizeNamespace;
     if (Object.keys(edits).length > 0) options.edits = edits;
-    const rendered = renderKustomization(ws.tree, path, options);
+    const rendered = withholdFailedBuild(renderKustomization(ws.tree, path, options), ws.kustomizationFile(path) ?? path, `${path || '.'} (${request.label})`);
     result = {
       images: rendered.images,
       findings: rendered.findings,

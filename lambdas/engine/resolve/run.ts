@@ -172,7 +172,7 @@ export class ResolveRun {
           ...entry.where,
           code: 'REVISION_MISSING',
           severity: 'error',
-          message: `${controller} cannot resolve revision ${revision} (${entry.reason}): ${count} ${apps.length === 1 ? 'is' : 'are'} stuck and keep what they last synced (${listed}); images shown are from the audited tree, marked assumed`,
+          message: `${controller} cannot resolve revision ${revision} (${entry.reason}): ${count} ${apps.length === 1 ? 'is stuck and keeps what it' : 'are stuck and keep what they'} last synced (${listed}); images shown are from the audited tree, marked assumed`,
           hint: `Point the apps at a branch or tag that exists, or restore ${revision}; until then the cluster keeps running what it last synced.`,
         });
       } else {
@@ -213,7 +213,9 @@ export class ResolveRun {
   addRender(app: AppRef, render: RenderResult, defaultNamespace?: string, fromAudited = true): void {
     this.images.push(...attribute(app, render.images, defaultNamespace));
     this.findings.push(...render.findings);
-    if (!fromAudited) return;
+    // Paths are repository paths at every revision: a base an app renders at another revision (or at the
+    // fallback) is pointed at, not an unreferenced unit of the audited tree. Remote charts render no paths.
+    if (!fromAudited && render.files.length === 0) return;
     if (app.path !== undefined) this.referencedDirs.add(app.path);
     for (const file of render.files) this.coveredFiles.add(file);
     render.kustomizationDirs.forEach((dir) => this.referencedDirs.add(dir));

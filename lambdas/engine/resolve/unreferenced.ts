@@ -8,13 +8,16 @@ import type { Discovery } from './discover.js';
 import { renderDirectory } from './directory.js';
 import { renderChart } from './helm.js';
 import { renderKustomization } from './kustomize/render.js';
+import { withholdFailedBuild } from './render.js';
 import type { ResolveRun } from './run.js';
 import { dirname, type Workspace } from './workspace.js';
 
 export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Discovery): void {
   // Kustomizations an app rendered, and everything they include, are already in referencedDirs.
   const candidates = found.kustomizationDirs.filter((dir) => !run.referencedDirs.has(dir));
-  const renders = new Map(candidates.map((dir) => [dir, renderKustomization(ws.tree, dir)]));
+  const renders = new Map(
+    candidates.map((dir) => [dir, withholdFailedBuild(renderKustomization(ws.tree, dir), ws.kustomizationFile(dir) ?? dir, `kustomization ${dir || '.'}`)]),
+  );
   const included = new Set<string>();
   for (const [dir, render] of renders) {
     for (const other of render.kustomizationDirs) if (other !== dir) included.add(other);

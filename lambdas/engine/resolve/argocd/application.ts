@@ -95,7 +95,8 @@ function readSource(value: unknown, at: YamlPath, emit: Emit): ArgoSource | unde
   const repoURL = nonEmpty(value.repoURL);
   const path = nonEmpty(value.path);
   const chart = nonEmpty(value.chart);
-  const targetRevision = value.targetRevision === undefined ? undefined : String(value.targetRevision);
+  // `targetRevision: null` (left for a patch to fill) is HEAD to Argo CD, not a branch named "null".
+  const targetRevision = value.targetRevision === undefined || value.targetRevision === null ? undefined : String(value.targetRevision);
   const ref = nonEmpty(value.ref);
   if (repoURL) source.repoURL = repoURL;
   if (path) source.path = path;
