@@ -22,7 +22,7 @@ import { ecrHostsFromConfig } from '../lambdas/engine/registry/ecr.js';
 import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
 import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
 import type { AuditReport, AuditResult, FileTree, Finding, RepoSource } from '../lambdas/engine/model.js';
-import { unverifiedNote } from '../lambdas/engine/completeness.js';
+import { unresolvedNote, unverifiedNote } from '../lambdas/engine/completeness.js';
 import { registerSecret } from '../lambdas/engine/hygiene.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
@@ -155,14 +155,19 @@ export async function buildChecker(
  * before it is written, and said on stderr when it decides the exit code.
  */
 export function noteUnverified(report: AuditReport): string | undefined {
-  const note = unverifiedNote(report.results);
-  if (note) report.notes = [...(report.notes ?? []), note];
-  return note;
+  const notes = [unverifiedNote(report.results), unresolvedNote(report.findings)].filter((n): n is string => n !== undefined);
+  if (notes.length) report.notes = [...(report.notes ?? []), ...notes];
+  return notes[0];
 }
 
 export function exitCodeForReport(report: AuditReport, failOn: ReadonlySet<FailOnValue>, allowUnverified: boolean): ExitCode {
   // A tag CI can never push is known offline, whatever the registry answered: drift, not "incomplete".
   if (failingCiFindings(report, failOn).length > 0) return ExitCode.Drift;
+  const unresolved = unresolvedNote(report.findings);
+  if (unresolved) {
+    process.stderr.write(`image-drift: the audit is incomplete: ${unresolved}\n`);
+    return ExitCode.Incomplete;
+  }
   const note = unverifiedNote(report.results);
   if (note && !allowUnverified) {
     process.stderr.write(`image-drift: the audit is incomplete: ${note} Pass --allow-unverified to accept that.\n`);

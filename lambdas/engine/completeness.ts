@@ -4,7 +4,20 @@
  * incomplete; the CLI exits 3 for it unless `--allow-unverified`, and every report says how many there were.
  * Pure: no I/O.
  */
-import { TRANSIENT_VERDICTS, type AuditResult, type Verdict } from './model.js';
+import { TRANSIENT_VERDICTS, type AuditResult, type Finding, type FindingCode, type Verdict } from './model.js';
+
+/** Findings that mean the desired state itself could not be resolved: the run is incomplete, never clean. */
+export const INCOMPLETE_FINDING_CODES: readonly FindingCode[] = ['KUSTOMIZE_CYCLE', 'LIMIT_EXCEEDED'];
+
+/** `2 kustomizations could not be resolved (KUSTOMIZE_CYCLE 1, LIMIT_EXCEEDED 1): …`, or undefined. */
+export function unresolvedNote(findings: readonly Finding[]): string | undefined {
+  const blocking = findings.filter((finding) => finding.severity === 'error' && INCOMPLETE_FINDING_CODES.includes(finding.code));
+  if (blocking.length === 0) return undefined;
+  const byCode = new Map<string, number>();
+  for (const finding of blocking) byCode.set(finding.code, (byCode.get(finding.code) ?? 0) + 1);
+  const detail = [...byCode].map(([code, count]) => `${code} ${count}`).join(', ');
+  return `the desired state could not be resolved in full (${detail}): images behind it were not audited, so the run is incomplete.`;
+}
 
 /** Results the registry gave no verdict for. */
 export function unverifiedResults(results: readonly Pick<AuditResult, 'status'>[]): Pick<AuditResult, 'status'>[] {

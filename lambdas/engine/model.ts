@@ -51,6 +51,7 @@ export const FINDING_CODES = [
   'INVALID_RESOURCE', // a document that is YAML but not a valid resource of its kind
   // sources
   'SOURCE_ERROR', // the source could not be read in full
+  'LIMIT_EXCEEDED', // a resolution cap was reached (the message names it); the run is incomplete
   // CI
   'CI_NEVER_PUSHES_TAG', // the workflows that push an image's repository can never produce the desired tag
 ] as const;

@@ -168,3 +168,25 @@ describe('the outbound policy from the command line and the config file', () => 
     expect(run.stderr).toContain('registries.allow[0]: must be a lower-case host glob');
   });
 });
+
+describe('a desired state that cannot be resolved in full is never a clean run', () => {
+  const cli = useCli();
+
+  it('stops a 1,500-level kustomize chain at the depth cap with a finding that names it, and exits 3', async () => {
+    const root = join(cli.dir, 'deep');
+    const files: Record<string, string> = {};
+    const depth = 1_500;
+    for (let i = 0; i < depth; i++) files[`k${i}/kustomization.yaml`] = `resources:\n  - ../k${i + 1}\n`;
+    files[`k${depth}/kustomization.yaml`] = 'resources:\n  - app.yaml\n';
+    files[`k${depth}/app.yaml`] = deployment('app', ['ghcr.io/acme/api:1.0']);
+    writeTree(root, files);
+    const run = await cli.run(['audit', '--dir', root, '--registry-endpoint', `ghcr.io=${registry.url}`, '--no-history', '--json']);
+    expect(run.stderr).not.toContain('Maximum call stack');
+    const report = JSON.parse(run.stdout) as { findings: Array<{ code: string; message: string }> };
+    const cap = report.findings.find((finding) => finding.code === 'LIMIT_EXCEEDED');
+    expect(cap?.message).toContain('MAX_KUSTOMIZE_DEPTH');
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('could not be resolved in full');
+  }, 180_000);
+
+});

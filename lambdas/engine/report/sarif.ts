@@ -138,6 +138,7 @@ const FINDING_DEFAULT_LEVEL: Record<FindingCode, SarifLevel> = {
   UNREFERENCED: 'note',
   INVALID_RESOURCE: 'warning',
   SOURCE_ERROR: 'error',
+  LIMIT_EXCEEDED: 'error',
   CI_NEVER_PUSHES_TAG: 'error',
 };
 

@@ -217,6 +217,7 @@ export const FINDING_DESCRIPTIONS: Record<FindingCode, string> = {
   UNREFERENCED: 'A kustomization or manifest directory that no app points at.',
   INVALID_RESOURCE: 'A YAML document that is not a valid resource of its kind.',
   SOURCE_ERROR: 'The source could not be read in full.',
+  LIMIT_EXCEEDED: 'A resolution cap was reached (the message names it); what lies beyond it was not resolved.',
   CI_NEVER_PUSHES_TAG: 'The CI workflows that push this image\u2019s repository can never push the desired tag.',
 };
 

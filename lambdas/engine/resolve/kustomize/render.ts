@@ -193,6 +193,12 @@ export function looksRemote(path: string): boolean {
   );
 }
 
+/**
+ * SECURITY: nesting depth is user-controlled and the build recurses once per level; past this many levels the
+ * build stops with a LIMIT_EXCEEDED finding instead of overflowing the stack (docs/security.md).
+ */
+export const MAX_KUSTOMIZE_DEPTH = 100;
+
 class Renderer {
   constructor(private readonly tree: FileTree) {}
 
@@ -208,6 +214,14 @@ class Renderer {
     if (cached) return { ...cached, resources: cached.resources.map(copyResource), findings: [...cached.findings] };
 
     const build = emptyBuild();
+    if (stack.length >= MAX_KUSTOMIZE_DEPTH) {
+      const where = from ?? { file: dir, line: 0 };
+      build.findings.push(
+        finding(where.file, where.line, 'LIMIT_EXCEEDED', `kustomizations nest deeper than the cap of ${MAX_KUSTOMIZE_DEPTH} levels (MAX_KUSTOMIZE_DEPTH) at ${dir || '.'}; deeper bases were not resolved`, 'error', 'Flatten the overlay chain.'),
+      );
+      build.cacheable = false;
+      return build;
+    }
     const file = findKustomizationFile(this.tree, dir);
     if (!file) {
       const where = from ?? { file: dir, line: 0 };
