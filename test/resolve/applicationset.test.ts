@@ -259,3 +259,21 @@ describe('repository URL identity', () => {
     expect(repoIdentity(undefined).isSelf('https://github.com/acme-corp/other')).toBe(true);
   });
 });
+
+describe('ApplicationSet caps', () => {
+  it('stops a 100×100×100 matrix at the cap with a finding that names it, generating nothing', async () => {
+    const list = (name: string) => ({ list: { elements: Array.from({ length: 100 }, (_, i) => ({ [name]: `${name}${i}` })) } });
+    const set = {
+      spec: {
+        generators: [{ matrix: { generators: [list('a'), { matrix: { generators: [list('b'), list('c')] } }] } }],
+        template: { metadata: { name: '{{a}}-{{b}}-{{c}}' }, spec: { source: { repoURL: 'https://github.com/acme/gitops', path: 'apps/{{a}}' }, destination: {} } },
+      },
+    };
+    const findings: Finding[] = [];
+    const apps = await expandApplicationSet(set, context(filesTree({}), findings));
+    expect(apps).toEqual([]);
+    const cap = findings.find((finding) => finding.code === 'LIMIT_EXCEEDED');
+    expect(cap?.message).toContain('MAX_GENERATED_APPS_PER_APPLICATIONSET');
+    expect(cap?.severity).toBe('error');
+  });
+});

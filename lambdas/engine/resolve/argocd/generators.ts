@@ -144,6 +144,12 @@ async function gitGenerator(
   return sets;
 }
 
+/**
+ * SECURITY: a 10 KB ApplicationSet of nested matrices (100×100×100) would generate a million Applications. Past
+ * this many parameter sets a matrix stops with a LIMIT_EXCEEDED finding and generates nothing (docs/security.md).
+ */
+export const MAX_GENERATED_APPS_PER_APPLICATIONSET = 1_000;
+
 async function matrixGenerator(
   spec: Record<string, unknown>,
   at: YamlPath,
@@ -162,6 +168,16 @@ async function matrixGenerator(
     const render = renderer(left.params, ctx.goTemplate);
     const second = await runGenerator(renderValue(children[1], render), [...at, 'generators', 1], ctx);
     if (!second) return undefined;
+    if (out.length + second.length > MAX_GENERATED_APPS_PER_APPLICATIONSET) {
+      ctx.emit(
+        'LIMIT_EXCEEDED',
+        at,
+        'error',
+        `matrix generator yields more than the cap of ${MAX_GENERATED_APPS_PER_APPLICATIONSET} Applications (MAX_GENERATED_APPS_PER_APPLICATIONSET); none of them are audited`,
+        'Split the ApplicationSet, or narrow its generators.',
+      );
+      return undefined;
+    }
     for (const right of second) {
       const template = right.template ?? left.template;
       out.push({ params: combine(left.params, right.params, ctx.goTemplate), ...(template ? { template } : {}) });
