@@ -83,7 +83,7 @@ beforeAll(() => {
   sandbox.run('tag', 'v1.2.0');
   sandbox.run('push', '--quiet', 'origin', 'main', '--tags');
   sandbox.run('checkout', '--quiet', '-b', 'feature-x');
-  sandbox.commit(deploy('feature'), 'feature');
+  sandbox.commit({ ...deploy('feature'), 'only-on-feature/d.yaml': deployment('extra', 'ghcr.io/acme/extra:1') }, 'feature');
   sandbox.run('push', '--quiet', 'origin', 'feature-x');
   sandbox.run('checkout', '--quiet', '-b', 'refactor', 'main');
   sandbox.commit(deploy('refactor'), 'refactor');
@@ -102,6 +102,7 @@ beforeAll(() => {
       'apps/sha.yaml': app('on-sha', firstCommit),
       'apps/deleted.yaml': app('on-deleted', 'refactor'),
       'apps/legacy.yaml': application('on-legacy', `repoURL: ${REPO}\npath: legacy/overlay\ntargetRevision: v1.0.0`),
+      'apps/branch-only.yaml': application('on-branch-only', `repoURL: ${REPO}\npath: only-on-feature\ntargetRevision: feature-x`),
       'apps/null.yaml': application('on-null', `repoURL: ${REPO}\npath: deploy\ntargetRevision: null`),
       'apps/set.yaml': appSet,
       'flux/branch.yaml': gitRepository('branch', '  ref:\n    branch: main'),
@@ -159,6 +160,7 @@ describe('revision resolution in a full clone', () => {
     expect(rows['flux-semver']).toBe('1.2.0');
     expect(rows['flux-commit']).toBe('1.0.0');
     expect(rows['on-legacy']).toBe('ghcr.io/acme/legacy:1');
+    expect(state.images.find((row) => row.app.name === 'on-branch-only')?.image).toBe('ghcr.io/acme/extra:1');
   });
 
   it('counts a base an app renders at another revision as pointed at, not UNREFERENCED', () => {
@@ -204,6 +206,9 @@ describe('revision resolution in a detached CI checkout (actions/checkout, fetch
     const revisions = findings.map((f) => /revision (.+?) cannot be read/.exec(f.message)?.[1]).sort();
     expect(revisions).toEqual([firstCommit, '1.*', '>=1.0.0 <2.0.0', 'feature-x', 'refactor', 'v1.0.0'].sort());
     expect(state.findings.some((f) => f.code === 'REVISION_MISSING')).toBe(false);
+    // A path that only the unreadable branch has is no error of the app: an info, and no images.
+    const missing = state.findings.filter((f) => f.code === 'MISSING_FILE' && f.file === 'apps/branch-only.yaml');
+    expect(missing.map((f) => f.severity)).toEqual(['info']);
   });
 });
 

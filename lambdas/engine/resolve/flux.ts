@@ -207,6 +207,10 @@ async function resolveKustomization(run: ResolveRun, audited: Workspace, doc: Ya
   if (!target) return;
   const { ws } = target;
   if (path === undefined || !ws.isDirectory(path)) {
+    if (target.assumed !== undefined) {
+      emit('MISSING_FILE', ['spec', 'path'], 'info', `Kustomization ${name}: path ${object.path || './'} is not in the audited tree standing in for revision ${target.assumed}; no images are shown for it`);
+      return;
+    }
     emit('MISSING_FILE', ['spec', 'path'], 'error', `Kustomization ${name}: path ${object.path || './'} is not in the repository${ws.revision ? ` at ${ws.revision}` : ''}`);
     return;
   }

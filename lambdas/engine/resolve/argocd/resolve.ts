@@ -141,6 +141,11 @@ async function resolveSource(
     return;
   }
   if (!ws.isDirectory(path)) {
+    if (assumed !== undefined) {
+      // Not an error of the revision the app follows: only the audited tree standing in for it lacks the path.
+      emit('MISSING_FILE', [...source.at, 'path'], 'info', `${label} points at ${path || '.'}, which the audited tree standing in for revision ${assumed} does not have; no images are shown for it`);
+      return;
+    }
     emit('MISSING_FILE', [...source.at, 'path'], 'error', `${label} points at ${path || '.'}, which is not in the repository${ws.revision ? ` at ${ws.revision}` : ''}`);
     return;
   }
