@@ -11,7 +11,7 @@ import type { ChartRequest } from '../helm/fetch.js';
 import type { Finding } from '../model.js';
 import { loadYamlDocuments, type YamlDocument } from '../yaml/index.js';
 import type { Emit, RenderResult } from './context.js';
-import { chartRenderingOf, renderRemoteChart, type ReleaseOptions } from './helm-render.js';
+import { helmOf, renderRemoteChart, type ReleaseOptions } from './helm-render.js';
 import { renderChart, type ValuesLayer } from './helm.js';
 import type { ResolveRun } from './run.js';
 import type { Workspace } from './workspace.js';
@@ -97,7 +97,7 @@ export function fluxChartRequest(ws: Workspace, release: FluxHelmRelease): Chart
  */
 export async function renderFluxRemoteChart(run: ResolveRun, ws: Workspace, release: FluxHelmRelease, layers: ValuesLayer[], options: ReleaseOptions, emit: Emit): Promise<RenderResult | undefined> {
   const request = fluxChartRequest(ws, release);
-  if (request === undefined || !chartRenderingOf(run)?.helm.found) return undefined;
+  if (request === undefined || !(await helmOf(run))?.found) return undefined;
   const at = release.chart && 'chartRef' in release.chart ? ['spec', 'chartRef'] : ['spec', 'chart', 'spec', 'sourceRef'];
   const name = release.chart && 'name' in release.chart ? release.chart.name : release.name;
   if (typeof request === 'string') {

@@ -30,7 +30,8 @@ import { loadHelmChart } from '../extractors/helm/index.js';
 
 /** Everything the resolver needs to render charts; built by the shells (CLI, Lambda). */
 export interface ChartRendering {
-  helm: ToolLocation;
+  /** The helm binary, or how to find it (called once, when the first chart is rendered: extracting it takes a moment). */
+  helm: ToolLocation | (() => Promise<ToolLocation>);
   kubeVersion?: string;
   /** Parent of the per-render temp dirs (default: the OS temp dir). */
   tempDir?: string;
@@ -50,6 +51,7 @@ export const MAX_RENDERED_APP_DEPTH = 4;
 
 interface RunCharts {
   rendering: ChartRendering | undefined;
+  helm?: Promise<ToolLocation>;
   /** Chart directories (or names) read from values only because helm is missing. */
   unrendered: Set<string>;
   firstUnrendered?: string;
@@ -83,6 +85,15 @@ export function chartRenderingOf(run: ResolveRun): ChartRendering | undefined {
   return state(run).rendering;
 }
 
+/** The run's helm, located on first use; undefined when the run renders no charts. */
+export function helmOf(run: ResolveRun): Promise<ToolLocation> | undefined {
+  const charts = state(run);
+  const helm = charts.rendering?.helm;
+  if (helm === undefined) return undefined;
+  charts.helm ??= typeof helm === 'function' ? helm() : Promise.resolve(helm);
+  return charts.helm;
+}
+
 /** Follows apps found in rendered output, one level deeper each time, up to MAX_RENDERED_APP_DEPTH. */
 export async function withinRenderedApps(run: ResolveRun, follow: () => Promise<void>, onTooDeep: () => void): Promise<void> {
   const charts = state(run);
@@ -99,9 +110,9 @@ export async function withinRenderedApps(run: ResolveRun, follow: () => Promise<
  * The one finding for a run that had to read charts from values because helm was not found; it replaces
  * the per-chart notes other paths (unreferenced charts) left in `findings`.
  */
-export function reportUnrenderedCharts(run: ResolveRun, findings: Finding[]): void {
+export async function reportUnrenderedCharts(run: ResolveRun, findings: Finding[]): Promise<void> {
   const charts = state(run);
-  const helm = charts.rendering?.helm;
+  const helm = charts.helm ? await charts.helm : undefined;
   if (!helm || helm.found) return;
   for (let i = findings.length - 1; i >= 0; i--) {
     const finding = findings[i];
@@ -140,7 +151,8 @@ export async function renderRepoChart(run: ResolveRun, ws: Workspace, chartDir: 
   const byValues = renderChart(ws, chartDir, layers);
   if (!rendering) return byValues;
   const chartFile = join(chartDir, 'Chart.yaml');
-  if (!rendering.helm.found) {
+  const helm = await helmOf(run);
+  if (!helm?.found) {
     charts.unrendered.add(chartDir || '.');
     charts.firstUnrendered ??= chartFile;
     byValues.findings = byValues.findings.filter((finding) => finding.code !== 'HELM_NOT_RENDERED');
@@ -152,7 +164,7 @@ export async function renderRepoChart(run: ResolveRun, ws: Workspace, chartDir: 
   const files = ws.filesBelow(chartDir).map((file) => ({ relative: chartDir === '' ? file : file.slice(chartDir.length + 1), content: ws.tree.read(file) }));
   const own = chartLayer(chart);
   const allLayers = own ? [own, ...layers] : layers;
-  const rendered = await renderWithHelm(run, rendering, {
+  const rendered = await renderWithHelm(run, rendering, helm, {
     files,
     layers,
     allLayers,
@@ -199,9 +211,9 @@ export interface HelmRenderInput {
 export async function renderWithHelm(
   run: ResolveRun,
   rendering: ChartRendering,
+  helm: ToolLocation & { found: true },
   input: HelmRenderInput,
 ): Promise<{ ok: true; result: RenderResult } | { ok: false; message: string }> {
-  if (!rendering.helm.found) return { ok: false, message: rendering.helm.reason };
   const workDir = await mkdtemp(joinPath(rendering.tempDir ?? tmpdir(), 'image-drift-helm-'));
   try {
     let chartPath = input.packaged;
@@ -233,7 +245,7 @@ export async function renderWithHelm(
       setFiles.push({ name: entry.name, path: file });
     }
     const output = await runHelmTemplate({
-      helm: rendering.helm.path,
+      helm: helm.path,
       chart: chartPath,
       releaseName: input.release.releaseName,
       namespace: input.release.namespace,
@@ -354,7 +366,8 @@ export type RemoteRender = { rendered: RenderResult } | { failed: string; result
  */
 export async function renderRemoteChart(run: ResolveRun, request: ChartRequest, layers: ValuesLayer[], release: ReleaseOptions): Promise<RemoteRender> {
   const rendering = state(run).rendering;
-  if (!rendering?.helm.found) return undefined;
+  const helm = await helmOf(run);
+  if (!rendering || !helm?.found) return undefined;
   const byValues = () => renderChart(run.audited, undefined, layers, request.chart);
   if (!rendering.fetcher) {
     if (!rendering.remoteDisabled) return undefined;
@@ -368,7 +381,7 @@ export async function renderRemoteChart(run: ResolveRun, request: ChartRequest, 
   const chart = loaded.chart;
   if (!chart) return { failed: `${dir}: ${loaded.findings.map((f) => f.message).join('; ') || 'no chart'}`, result: byValues() };
   const own = chartLayer(chart);
-  const rendered = await renderWithHelm(run, rendering, {
+  const rendered = await renderWithHelm(run, rendering, helm, {
     files: [...fetched.files].map(([relative, content]) => ({ relative, content })),
     layers,
     allLayers: own ? [own, ...layers] : layers,

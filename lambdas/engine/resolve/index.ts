@@ -93,7 +93,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
   for (const file of found.compose) resolveComposeFile(run, ws, file);
   resolveUnreferenced(run, ws, found);
-  reportUnrenderedCharts(run, run.findings);
+  await reportUnrenderedCharts(run, run.findings);
   run.flushAssumptions();
 
   const images = sortImages(dedupeDesiredImages(run.images));

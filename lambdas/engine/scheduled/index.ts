@@ -10,6 +10,7 @@
  * store and the notifier are adapters passed in.
  */
 import { runAudit } from '../audit.js';
+import { setUpChartRendering } from '../helm/setup.js';
 import { credentialFromSecret, GITHUB_TOKEN_USERNAME, type AuditorSecret } from '../config/secret.js';
 import { registryEntries, type AuditorConfig, type RepositoryConfig } from '../config/schema.js';
 import { createImageChecker } from '../diagnose/index.js';
@@ -63,11 +64,14 @@ export async function auditRepository(repository: RepositoryConfig, index: numbe
   try {
     // One checker per repository: its deadline is relative to the start of each check.
     const deadlineMs = checksEndAt === undefined ? undefined : Math.max(1, checksEndAt - Date.now());
-    const checker = createImageChecker({ ...checkerOptions(config, secret), ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
+    const registryOptions = checkerOptions(config, secret);
+    const checker = createImageChecker({ ...registryOptions, ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
     const { report } = await runAudit({
       source: gitHubSource(repository, config, secret, context.cacheDir, checksEndAt),
       checker,
       ...(repository.paths ? { paths: repository.paths } : {}),
+      // helm from the function's layer (/opt/helm/helm); remote charts cached under the cache dir (/tmp) across warm invocations.
+      charts: setUpChartRendering({ cacheDir: context.cacheDir, credentials: registryOptions.credentials, registries: registryOptions.registries }),
     });
     // The resolver reports an unreadable (or partly read) repository as a SOURCE_ERROR finding, not by
     // throwing. Its desired state is then incomplete: an error, so that the images it did not yield are
