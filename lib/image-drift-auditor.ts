@@ -29,6 +29,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
 import { Construct } from 'constructs';
 import { HISTORY_TABLE_DESIGN } from '../lambdas/engine/history/table-design.js';
 import { ecrPullStatements, ecrRegistriesOf } from './ecr-access.js';
@@ -230,12 +231,14 @@ export class ImageDriftAuditor extends Construct {
     });
     const functionProps: lambda.FunctionOptions = {
       description: 'Audits GitOps repositories against their container registries (one repository, or the digest of a run)',
-      architecture: lambda.Architecture.ARM_64,
+      // The helm layer (KubectlV35Layer: /opt/helm/helm, /opt/kubectl/kubectl) is built for linux x86_64 only.
+      architecture: lambda.Architecture.X86_64,
       memorySize: memoryMb,
       timeout: Duration.seconds(timeoutSeconds),
       role,
       logGroup: this.logGroup,
-      layers: [configLayer],
+      // helm renders the charts the audited repositories install (lambdas/engine/helm).
+      layers: [configLayer, new KubectlV35Layer(this, 'HelmLayer')],
       tracing: lambda.Tracing.ACTIVE,
       // No source map and no --enable-source-maps: the map was 3.5× the bundle and made module init 40 % slower;
       // stack traces name minified functions, the messages (which carry the evidence) are unchanged.

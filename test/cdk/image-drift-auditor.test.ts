@@ -100,10 +100,17 @@ describe('history table', () => {
 });
 
 describe('audit function', () => {
-  it('runs on the newest Node.js runtime, arm64, as an ESM bundle, with the configured size and X-Ray tracing', () => {
+  it('gets helm and kubectl from the KubectlV35Layer (Apache-2.0), besides its config layer', () => {
+    minimal.hasResourceProperties('AWS::Lambda::LayerVersion', { Description: '/opt/kubectl/kubectl 1.35.2; /opt/helm/helm 4.1.3', LicenseInfo: 'Apache-2.0' });
+    const functions = Object.values(minimal.findResources('AWS::Lambda::Function')).filter((resource) => resource.Properties?.Handler === 'index.handler');
+    expect(functions).toHaveLength(1);
+    expect(functions[0]?.Properties?.Layers).toHaveLength(2);
+  });
+
+  it('runs on the newest Node.js runtime, x86_64 like its helm layer, as an ESM bundle, with the configured size and X-Ray tracing', () => {
     minimal.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
+      Architectures: ['x86_64'],
       Handler: 'index.handler',
       MemorySize: 512,
       Timeout: 300,
@@ -133,7 +140,9 @@ describe('audit function', () => {
     const table = onlyResource(minimal, 'AWS::DynamoDB::GlobalTable');
     const topics = Object.keys(minimal.findResources('AWS::SNS::Topic'));
     const secret = onlyResource(minimal, 'AWS::SecretsManager::Secret');
-    const layer = onlyResource(minimal, 'AWS::Lambda::LayerVersion');
+    const layers = Object.entries(minimal.findResources('AWS::Lambda::LayerVersion') as Resources).filter(([id]) => id.includes('ConfigLayer'));
+    expect(layers).toHaveLength(1);
+    const layer = { id: layers[0]![0], Properties: layers[0]![1].Properties as Record<string, unknown> };
     expect(Object.keys(vars).sort()).toEqual(
       [ENV_CONFIG_FILE, ENV_HISTORY_TABLE_NAME, ENV_TOPIC_ARN, ENV_SECRET_ARN, ENV_POWERTOOLS_SERVICE_NAME, ENV_POWERTOOLS_METRICS_NAMESPACE].sort(),
     );
@@ -144,7 +153,7 @@ describe('audit function', () => {
     expect(vars[ENV_SECRET_ARN]).toEqual({ Ref: secret.id });
     expect(vars[ENV_POWERTOOLS_SERVICE_NAME]).toBe(SERVICE_NAME);
     expect(vars[ENV_POWERTOOLS_METRICS_NAMESPACE]).toBe(METRICS_NAMESPACE);
-    expect(fn.Properties.Layers).toEqual([{ Ref: layer.id }]);
+    expect((fn.Properties.Layers as unknown[])[0]).toEqual({ Ref: layer.id });
 
     // The layer's staged content is the file the handler reads, and it parses back to the config.
     // Staged as asset.<hash>, the hash that names the uploaded zip.
