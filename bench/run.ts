@@ -12,6 +12,7 @@ const BENCHES: Record<string, string[]> = {
   registry: ['bench/registry.ts'],
   history: ['bench/history.ts'],
   'lambda-bundle': ['bench/lambda-bundle.ts'],
+  'helm-charts': ['bench/helm-charts.ts'],
 };
 
 const root = join(import.meta.dirname, '..');

@@ -176,16 +176,27 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
     throw new FetchError(`${what}: more than ${MAX_REDIRECTS} redirects`);
   }
 
+  /** A repository's index.yaml, read once per fetcher (one run) however many of its charts are installed. */
+  const indexes = new Map<string, Promise<unknown>>();
+  function repositoryIndex(req: ChartRequest, base: URL): Promise<unknown> {
+    let pending = indexes.get(base.href);
+    if (!pending) {
+      pending = get(new URL('index.yaml', base), {}, options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES, `index.yaml of ${req.repoURL}`).then((body) => {
+        try {
+          return jsYaml.load(body.toString('utf8'), { schema: jsYaml.JSON_SCHEMA });
+        } catch (error) {
+          throw new FetchError(`index.yaml of ${req.repoURL} is not valid YAML (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+        }
+      });
+      indexes.set(base.href, pending);
+    }
+    return pending;
+  }
+
   /** Helm HTTP repository: index.yaml, the newest entry matching the version, its archive. */
   async function fromHelmRepository(req: ChartRequest): Promise<{ digest: string; name: string; version: string; content?: Buffer }> {
     const base = new URL(req.repoURL.endsWith('/') ? req.repoURL : `${req.repoURL}/`);
-    const indexText = (await get(new URL('index.yaml', base), {}, options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES, `index.yaml of ${req.repoURL}`)).toString('utf8');
-    let index: unknown;
-    try {
-      index = jsYaml.load(indexText, { schema: jsYaml.JSON_SCHEMA });
-    } catch (error) {
-      throw new FetchError(`index.yaml of ${req.repoURL} is not valid YAML (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
-    }
+    const index = await repositoryIndex(req, base);
     const entries = isObject(index) && isObject(index.entries) ? index.entries[req.chart] : undefined;
     if (!Array.isArray(entries) || entries.length === 0) throw new FetchError(`${req.repoURL} has no chart named ${req.chart}`);
     const byVersion = new Map<string, Record<string, unknown>>();

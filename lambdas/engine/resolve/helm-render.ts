@@ -11,6 +11,7 @@
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join as joinPath, dirname as dirnamePath } from 'node:path';
 import { extractPodImages } from '../extractors/kubernetes/index.js';
 import { isRecord } from '../extractors/types.js';
@@ -43,6 +44,8 @@ export interface ChartRendering {
   fetcher?: ChartFetcher;
   /** Why remote charts are not fetched (`--offline`), for findings. */
   remoteDisabled?: string;
+  /** Called after each `helm template` (benchmarks, logs). */
+  onRender?: (event: { chart: string; version?: string | undefined; ms: number; ok: boolean }) => void;
 }
 
 export const DEFAULT_MAX_CHART_BYTES = 20 * 1024 * 1024;
@@ -244,6 +247,7 @@ export async function renderWithHelm(
       await writeFile(file, content);
       setFiles.push({ name: entry.name, path: file });
     }
+    const started = performance.now();
     const output = await runHelmTemplate({
       helm: helm.path,
       chart: chartPath,
@@ -256,6 +260,7 @@ export async function renderWithHelm(
       ...(rendering.timeoutMs !== undefined ? { timeoutMs: rendering.timeoutMs } : {}),
       ...(rendering.maxRenderedBytes !== undefined ? { maxOutputBytes: rendering.maxRenderedBytes } : {}),
     });
+    rendering.onRender?.({ chart: input.provenance.name, version: input.provenance.version, ms: performance.now() - started, ok: output.ok });
     if (!output.ok) return output;
     return { ok: true, result: readRendered(run, output.manifest, input) };
   } finally {
