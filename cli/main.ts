@@ -70,6 +70,10 @@ export function buildProgram(setExitCode: (code: ExitCode) => void): Command {
     .option('--no-history', 'do not record this run in the history store')
     .option('--no-progress', 'no progress line on the terminal')
     .option('--markdown-summary <file>', 'also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY)')
+    .option(
+      '--alerts-preview <file>',
+      'write the alert messages the deployed auditor would publish for this run (JSON array of {subject, message}), by the same policy and history; the history records them as announced',
+    )
     .addHelpText('after', `${CREDENTIALS_HELP}\n\nDefault --fail-on: NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE\n${EXIT_CODES_HELP}`)
     .action(async (options) => setExitCode(await (await import('./commands/audit.js')).auditCommand(options)));
 

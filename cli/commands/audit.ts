@@ -3,10 +3,14 @@
  * store, and a report in the chosen format. Also the pull-request gate (`--changed-since`).
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { runAudit } from '../../lambdas/engine/audit.js';
 import { HistoryStoreUnusableError, openLocalHistoryStore } from '../../lambdas/engine/history/local-store.js';
 import { trackDrift } from '../../lambdas/engine/history/index.js';
+import type { AuditorConfig } from '../../lambdas/engine/config/schema.js';
+import { envSetupProblems } from '../../lambdas/engine/config/secret.js';
+import { AlertPolicy } from '../../lambdas/engine/notify/policy.js';
+import type { NotificationSource, Notifier, OutgoingMessage } from '../../lambdas/engine/notify/types.js';
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
 import type { AuditReport, DesiredState, RepoSource, TreeIdentity } from '../../lambdas/engine/model.js';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
@@ -46,6 +50,7 @@ export interface AuditFlags extends SourceFlags, RegistryFlags, ChartFlags, Revi
   history?: boolean;
   progress?: boolean;
   markdownSummary?: string;
+  alertsPreview?: string;
 }
 
 export async function auditCommand(flags: AuditFlags, env: Env = process.env): Promise<ExitCode> {
@@ -56,6 +61,11 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   const prMode = pullRequestMode(flags);
   // An unwritable --markdown-summary is a usage error: say so before the audit, not after it.
   if (flags.markdownSummary) await appendSummary(flags.markdownSummary, '');
+  if (flags.alertsPreview !== undefined) {
+    if (prMode) throw new UsageError('--alerts-preview previews the scheduled audit; it cannot be combined with pull-request mode');
+    if (flags.history === false) throw new UsageError('--alerts-preview needs the history (alerts are what changed since the last run); drop --no-history');
+    await writePreview(flags.alertsPreview, []);
+  }
 
   const source = openCliSource(
     { ...flags, ...(prMode?.head && flags.repo ? { repo: withRef(flags.repo, prMode.head) } : {}) },
@@ -93,7 +103,11 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   // A history store that fails still leaves a report worth printing: print it, then exit 3.
   let historyFailure: IncompleteAuditError | undefined;
   if (!prMode && flags.history !== false) {
-    await recordHistory(report, stateDir, config).catch((error: unknown) => {
+    await recordHistory(report, stateDir, config, {
+      env,
+      repoUrls: flags.repoUrl ?? [],
+      ...(flags.alertsPreview !== undefined ? { preview: flags.alertsPreview } : {}),
+    }).catch((error: unknown) => {
       if (!(error instanceof IncompleteAuditError)) throw error;
       historyFailure = error;
       report.notes = [...(report.notes ?? []), `history was not recorded: ${error.message}`];
@@ -156,7 +170,54 @@ async function desiredStateAt(
   }
 }
 
-async function recordHistory(report: AuditReport, stateDir: string, config: { unverifiedAfterRuns: number; reminderIntervalHours: number }): Promise<void> {
+/** The JSON the preview file holds: what SNS would receive, e-mail text as `message`. */
+export interface PreviewMessage {
+  subject: string;
+  /** The plain text e-mail subscribers receive. */
+  message: string;
+  /** The JSON body `sqs`/`lambda`/`https` subscribers receive. */
+  json: unknown;
+  attributes: OutgoingMessage['attributes'];
+}
+
+/** The Notifier of `--alerts-preview`: keeps what it is given, exactly as the Lambda's SNS notifier would publish it. */
+class PreviewNotifier implements Notifier {
+  readonly messages: PreviewMessage[] = [];
+  async publish(message: OutgoingMessage): Promise<{ messageId: string }> {
+    // The MessageStructure json body: e-mail gets `email`, machines get `sqs`/`lambda`/`https`.
+    const body = JSON.parse(message.message) as { email: string; sqs: string };
+    this.messages.push({ subject: message.subject, message: body.email, json: JSON.parse(body.sqs) as unknown, attributes: message.attributes });
+    return { messageId: `preview-${this.messages.length}` };
+  }
+}
+
+async function writePreview(file: string, messages: PreviewMessage[]): Promise<void> {
+  await writeFile(file, `${JSON.stringify(messages, null, 2)}\n`, 'utf8').catch((error: unknown) => {
+    throw new UsageError(`--alerts-preview ${file}: cannot write: ${messageOf(error)}`);
+  });
+}
+
+/** The repository as the deployed auditor names it: `owner/name` with links when a --repo-url is on GitHub. */
+function previewSource(report: AuditReport, repoUrls: readonly string[], config: AuditorConfig): NotificationSource {
+  const commit = report.source.commit;
+  const base = config.github.baseUrl ? new URL(config.github.baseUrl) : undefined;
+  const webHost = !base || base.hostname === 'api.github.com' ? 'github.com' : base.host;
+  if (report.source.kind === 'github') {
+    return { repository: report.source.location, ...(commit ? { commit } : {}), webUrl: `https://${webHost}` };
+  }
+  for (const url of repoUrls) {
+    const match = /^(?:https:\/\/|git@|ssh:\/\/git@)([^/:]+)[/:]([^/]+\/[^/]+?)(?:\.git)?\/?$/.exec(url);
+    if (match && match[1] === webHost) return { repository: match[2] ?? '', ...(commit ? { commit } : {}), webUrl: `https://${webHost}` };
+  }
+  return { repository: report.source.location, ...(commit ? { commit } : {}) };
+}
+
+async function recordHistory(
+  report: AuditReport,
+  stateDir: string,
+  config: AuditorConfig,
+  options: { env: Env; repoUrls: readonly string[]; preview?: string },
+): Promise<void> {
   let local;
   try {
     local = await openLocalHistoryStore(stateDir);
@@ -164,23 +225,36 @@ async function recordHistory(report: AuditReport, stateDir: string, config: { un
     if (error instanceof HistoryStoreUnusableError) throw new IncompleteAuditError(error.message, { cause: error });
     throw new IncompleteAuditError(`cannot open the history store in ${stateDir}: ${messageOf(error)}`, { cause: error });
   }
+  const preview = options.preview !== undefined ? new PreviewNotifier() : undefined;
+  const policy = new AlertPolicy(config);
   try {
+    const source = previewSource(report, options.repoUrls, config);
+    const setupIncomplete = envSetupProblems(config.registries, options.env);
     const outcome = await trackDrift(
       {
         runId: randomUUID(),
-        repository: report.source.location,
+        repository: source.repository,
         ...(report.source.commit ? { commit: report.source.commit } : {}),
+        sources: [source],
         startedAt: new Date(report.startedAt),
         durationMs: report.durationMs,
         results: report.results,
+        ...(setupIncomplete.length ? { setupIncomplete } : {}),
       },
       {
         store: local.store,
+        ...(preview ? { notifier: preview } : {}),
+        policy,
         options: { unverifiedAfterRuns: config.unverifiedAfterRuns, reminderIntervalHours: config.reminderIntervalHours },
       },
     ).catch((error: unknown) => {
       throw new IncompleteAuditError(`history store unusable: ${messageOf(error)}`, { cause: error });
     });
+    if (preview && options.preview !== undefined) await writePreview(options.preview, preview.messages);
+    if (outcome.warnings.length) report.notes = [...(report.notes ?? []), ...outcome.warnings.map((warning) => `config: ${warning}`)];
+    if (outcome.notification?.error) {
+      report.notes = [...(report.notes ?? []), `alerts preview: ${outcome.notification.error}`];
+    }
     for (const result of report.results) {
       const drift = outcome.drift.get(result.image);
       if (drift) result.drift = drift;

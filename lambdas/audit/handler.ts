@@ -29,7 +29,7 @@ import {
   VERDICT_DIMENSION,
 } from '../engine/config/metrics.js';
 import { readLambdaEnv, type LambdaEnv } from '../engine/config/runtime-env.js';
-import type { AuditorSecret } from '../engine/config/secret.js';
+import { secretSetupProblems, type AuditorSecret } from '../engine/config/secret.js';
 import type { AuditorConfig } from '../engine/config/schema.js';
 import { DynamoHistoryStore } from '../engine/history/dynamodb.js';
 import { TRANSIENT_VERDICTS, type AuditResult } from '../engine/model.js';
@@ -152,7 +152,8 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}): Aud
       const env = readLambdaEnv(d.env);
       let summary: RunSummaryOutput;
       if (step?.step === STEP_DIGEST) {
-        summary = await digest(d, env, step, await parts(env).listParts(step.runId));
+        const setupIncomplete = secretSetupProblems(env.config.registries, await secretFor(d, env.secretArn));
+        summary = await digest(d, env, step, await parts(env).listParts(step.runId), setupIncomplete);
       } else {
         const startedAt = d.clock();
         const secret = await secretFor(d, env.secretArn);
@@ -163,7 +164,7 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}): Aud
           logAudit(d.logger, audit);
           audits.push(audit);
         }
-        summary = await record(d, env, { runId, startedAt, audits });
+        summary = await record(d, env, { runId, startedAt, audits, setupIncomplete: secretSetupProblems(env.config.registries, secret) });
       }
       failed = summary.errors.length > 0;
       return summary;
@@ -192,7 +193,13 @@ export interface AuditHandler {
 }
 
 /** The digest step: the parts the Map iterations stored, plus the iterations that failed before storing one. */
-async function digest(d: HandlerDependencies, env: LambdaEnv, event: DigestEvent, stored: RepositoryAudit[]): Promise<RunSummaryOutput> {
+async function digest(
+  d: HandlerDependencies,
+  env: LambdaEnv,
+  event: DigestEvent,
+  stored: RepositoryAudit[],
+  setupIncomplete: string[],
+): Promise<RunSummaryOutput> {
   const audits = [...stored];
   const seen = new Set(stored.map((audit) => audit.index));
   for (const outcome of event.outcomes) {
@@ -200,13 +207,13 @@ async function digest(d: HandlerDependencies, env: LambdaEnv, event: DigestEvent
     audits.push({ index: outcome.index, repo: outcome.repo, images: 0, failing: 0, error: outcome.error, results: [], counts: {}, findings: 0 });
   }
   const startedAt = event.startedAt ? new Date(event.startedAt) : d.clock();
-  return record(d, env, { runId: event.runId, startedAt, audits });
+  return record(d, env, { runId: event.runId, startedAt, audits, setupIncomplete });
 }
 
 async function record(
   d: HandlerDependencies,
   env: LambdaEnv,
-  run: { runId: string; startedAt: Date; audits: RepositoryAudit[] },
+  run: { runId: string; startedAt: Date; audits: RepositoryAudit[]; setupIncomplete: string[] },
 ): Promise<RunSummaryOutput> {
   const { config } = env;
   const recorded = await recordRun(
@@ -218,6 +225,7 @@ async function record(
     },
   );
   const { summary } = recorded;
+  for (const warning of recorded.warnings) d.logger.warn('configuration', { warning });
   if (recorded.driftErrors.length) d.logger.error('drift could not be recorded or announced in full', { errors: recorded.driftErrors });
   emitVerdictMetrics(d.metrics, recorded.results, config);
   d.logger.info(LOG_RUN_FINISHED, {

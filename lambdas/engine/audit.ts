@@ -101,11 +101,15 @@ export async function checkDesiredImages(
     const verdict: ImageCheckResult | undefined = first.reference.ok
       ? verdictByImage.get(first.reference.ref.canonical)
       : invalidReferenceResult(first);
+    const checked = withCiEvidence(verdict ?? missingVerdict(key), group);
+    const pullAccess = pullAccessOf(group);
     results.push({
-      ...withCiEvidence(verdict ?? missingVerdict(key), group),
+      ...checked,
+      ...(pullAccess && checked.status === 'PRIVATE' ? { hint: `${checked.hint} ${pullAccessHint(pullAccess)}` } : {}),
       apps: unique(group.map((entry) => entry.app.name)),
       locations: uniqueLocations(group.flatMap((entry) => entry.locations)),
       ...(group.every((entry) => entry.revisionAssumed) ? { revisionAssumed: true as const } : {}),
+      ...(pullAccess ? { pullAccess } : {}),
     });
   }
   // Registry replies (hints, evidence messages) may echo what we sent, the Authorization header included.
@@ -125,6 +129,32 @@ function withCiEvidence(result: ImageCheckResult, group: readonly DesiredImage[]
     out.hint = `${result.hint} CI never pushes this tag: ${sites} only.`;
   }
   return out;
+}
+
+/** The pull secrets of the group's workloads whose pod spec is known, and the workloads that have none. */
+function pullAccessOf(group: readonly DesiredImage[]): AuditResult['pullAccess'] {
+  const known = group.filter((entry) => entry.pullAccess !== undefined);
+  if (known.length === 0) return undefined;
+  const secrets = new Set<string>();
+  const without = new Set<string>();
+  for (const entry of known) {
+    const access = entry.pullAccess;
+    if (!access) continue;
+    const names = [...access.pullSecrets, ...(access.serviceAccountSecrets ?? [])];
+    names.forEach((name) => secrets.add(name));
+    if (names.length === 0) {
+      const ns = entry.workload.namespace ? `${entry.workload.namespace}/` : '';
+      without.add(`${entry.app.name}: ${entry.workload.kind}/${ns}${entry.workload.name} (ServiceAccount ${access.serviceAccount}${access.serviceAccountAt ? '' : ', not in the repository'})`);
+    }
+  }
+  return { secrets: [...secrets].sort(), workloadsWithout: [...without].sort() };
+}
+
+function pullAccessHint(access: NonNullable<AuditResult['pullAccess']>): string {
+  if (access.workloadsWithout.length > 0) {
+    return `No imagePullSecret on the pod spec or its ServiceAccount for: ${access.workloadsWithout.join('; ')}. Add one to the pod spec (imagePullSecrets) or to the ServiceAccount.`;
+  }
+  return `The workloads pull it with imagePullSecrets ${access.secrets.join(', ')}.`;
 }
 
 function groupByImage(images: readonly DesiredImage[]): Map<string, DesiredImage[]> {

@@ -13,6 +13,8 @@
 export interface SourceLocation {
   file: string;
   line: number;
+  /** `owner/name` of the repository holding the file, when one run audits several (the deployed auditor). */
+  repo?: string;
 }
 
 /** Anything the audit could not read, resolve or trust. Findings are data: the run goes on. */
@@ -117,6 +119,24 @@ export interface Workload {
   name: string;
 }
 
+/** What a pod spec says about pulling images: its ServiceAccount (default `default`) and its own `imagePullSecrets`. */
+export interface PodPullConfig {
+  serviceAccount: string;
+  pullSecrets: string[];
+}
+
+/**
+ * The registry credentials a workload pulls with: the pod spec's `imagePullSecrets` and those of its
+ * ServiceAccount when the repository holds it (same namespace). Absent when the pod spec is not known
+ * (Helm values, compose): nothing is then claimed about pull secrets.
+ */
+export interface PullAccess extends PodPullConfig {
+  /** `imagePullSecrets` of the ServiceAccount; absent when the repository does not define it. */
+  serviceAccountSecrets?: string[];
+  /** Where the ServiceAccount is defined, when found. */
+  serviceAccountAt?: SourceLocation;
+}
+
 /** One (app, workload, container, image) as the cluster would receive it, overlays applied. */
 export interface DesiredImage {
   /** Normalised canonical reference; the written text when the reference is invalid. */
@@ -138,6 +158,8 @@ export interface DesiredImage {
    * REVISION_UNREADABLE): the image is what the audited tree asks for, not necessarily what the app deploys.
    */
   revisionAssumed?: true;
+  /** Pull secrets of the pod and its ServiceAccount, when the pod spec is known. */
+  pullAccess?: PullAccess;
 }
 
 /** The chart behind an image helm rendered. */
@@ -355,6 +377,8 @@ export type DriftStatus =
   | 'INVALID_REFERENCE'
   | 'AUTH_FAILED'
   | 'NOT_VISIBLE_ANONYMOUSLY'
+  /** PRIVATE, and at least one workload pulls it with no imagePullSecret on the pod or its ServiceAccount. */
+  | 'PULL_SECRET_MISSING'
   | 'UNVERIFIED';
 
 /** One unique image in an audit report: the registry verdict joined with where it is desired. */
@@ -365,6 +389,11 @@ export interface AuditResult extends ImageCheckResult {
   drift?: DriftStatus;
   /** Every entry that desires this image comes from an assumed revision: history neither opens nor closes on it. */
   revisionAssumed?: true;
+  /**
+   * Pull secrets of the workloads whose pod spec is known: the secret names they use, and the workloads
+   * (`app: Kind/name`) that pull the image with none. Absent when no pod spec of the image is known.
+   */
+  pullAccess?: { secrets: string[]; workloadsWithout: string[] };
 }
 
 export interface AuditReport {

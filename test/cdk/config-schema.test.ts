@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   AuditorConfigSchema,
   ConfigError,
+  DEFAULT_ALERT_ON,
   DEFAULT_FAIL_ON,
   STARTER_CONFIG_YAML,
   buildConfigJsonSchema,
@@ -49,9 +50,12 @@ describe('AuditorConfigSchema defaults', () => {
       notificationEmails: [],
       registries: {},
       platforms: ['linux/amd64'],
-      reminderIntervalHours: 24,
+      reminderIntervalHours: 168,
       unverifiedAfterRuns: 3,
       failOn: ['NEVER_PUSHED', 'DISAPPEARED', 'TAG_MISSING', 'REPO_MISSING', 'INVALID_REFERENCE'],
+      alertOn: [...DEFAULT_ALERT_ON],
+      notVisibleAlertAfterRuns: 3,
+      ignore: [],
       github: {},
       historyRetentionDays: 90,
     });
@@ -72,6 +76,9 @@ describe('AuditorConfigSchema defaults', () => {
       reminderIntervalHours: 0,
       unverifiedAfterRuns: 5,
       failOn: ['PRIVATE', 'PLATFORM_MISSING', 'UNVERIFIED'],
+      alertOn: ['NEVER_PUSHED', 'PULL_SECRET_MISSING'],
+      notVisibleAlertAfterRuns: 0,
+      ignore: [{ image: 'ghcr.io/acme/legacy-*', app: 'legacy', path: 'clusters/dev/**', reason: 'retired, OPS-123', until: '2027-03-31' }],
       github: { baseUrl: 'https://github.example.com/api/v3', packagesTokenSeesAllPackages: true },
       concurrency: 4,
       lambda: { memoryMb: 1024, timeoutSeconds: 900 },
@@ -84,6 +91,9 @@ describe('AuditorConfigSchema defaults', () => {
 describe('AuditorConfigSchema messages name the field and the fix', () => {
   it.each([
     [{ repositories: [{ repo: 'gitops' }] }, 'repositories[0].repo: must be a GitHub repository as "owner/name" (got "gitops")'],
+    [{ ignore: [{ image: 'ghcr.io/a/*' }] }, 'ignore[0].reason: required: say why this image is not alerted on (it appears in the warnings once the entry expires)'],
+    [{ ignore: [{ image: 'ghcr.io/a/*', reason: 'x', until: '2027-02-30' }] }, 'ignore[0].until: is not a calendar date (got "2027-02-30")'],
+    [{ alertOn: ['BROKEN'] }, expect.stringMatching(/^alertOn\[0\]: must be a verdict or drift state, one of /)],
     [{ repositories: [{}] }, 'repositories[0].repo: required: the GitHub repository as "owner/name"'],
     [{ repositories: [{ repo: 'a/b', ref: '' }] }, 'repositories[0].ref: must not be empty; leave it out to read the default branch'],
     [{ repositories: [{ repo: 'a/b', paths: ['apps/../secrets'] }] }, 'repositories[0].paths[0]: must be a repository-relative POSIX path without ".." or a leading "/"'],

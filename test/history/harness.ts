@@ -5,6 +5,7 @@ import { trackDrift, type TrackDriftOptions } from '../../lambdas/engine/history
 import type { AuditResult } from '../../lambdas/engine/model.js';
 import { SnsNotifier } from '../../lambdas/engine/notify/sns.js';
 import type { Notifier } from '../../lambdas/engine/notify/types.js';
+import type { AlertPolicy } from '../../lambdas/engine/notify/policy.js';
 import { afterAll, beforeAll } from 'vitest';
 import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
 import { startFauxqs, topicWithQueue, type FauxqsHandle, type ReceivedNotification } from '../support/sns.js';
@@ -36,11 +37,25 @@ export async function historyHarness(ddb: DynamoDBClient, snsEndpoint: string, o
       now = new Date(now.getTime() + minutes * 60_000);
     },
     now: () => now,
-    run(runId: string, results: AuditResult[], extra: { notifier?: Notifier | null; errors?: string[]; complete?: boolean } = {}) {
+    run(
+      runId: string,
+      results: AuditResult[],
+      extra: { notifier?: Notifier | null; errors?: string[]; complete?: boolean; policy?: AlertPolicy; setupIncomplete?: string[] } = {},
+    ) {
       const n = extra.notifier === null ? undefined : (extra.notifier ?? notifier);
       return trackDrift(
-        { runId, repository: 'org/gitops', commit: COMMIT, startedAt: now, durationMs: 1234, results, ...(extra.errors ? { errors: extra.errors } : {}), ...(extra.complete !== undefined ? { complete: extra.complete } : {}) },
-        { store, ...(n ? { notifier: n } : {}), clock: () => now, options },
+        {
+          runId,
+          repository: 'org/gitops',
+          commit: COMMIT,
+          startedAt: now,
+          durationMs: 1234,
+          results,
+          ...(extra.errors ? { errors: extra.errors } : {}),
+          ...(extra.complete !== undefined ? { complete: extra.complete } : {}),
+          ...(extra.setupIncomplete ? { setupIncomplete: extra.setupIncomplete } : {}),
+        },
+        { store, ...(n ? { notifier: n } : {}), ...(extra.policy ? { policy: extra.policy } : {}), clock: () => now, options },
       );
     },
     /** Everything published since the last call, with the email text and the sqs JSON unpacked. */

@@ -33,6 +33,7 @@ export const DRIFT_STATUSES = [
   'INVALID_REFERENCE',
   'AUTH_FAILED',
   'NOT_VISIBLE_ANONYMOUSLY',
+  'PULL_SECRET_MISSING',
   'UNVERIFIED',
 ] as const satisfies readonly DriftStatus[];
 // Fails to compile when model.ts gains a DriftStatus this list lacks.
@@ -54,14 +55,32 @@ export const DEFAULT_FAIL_ON: readonly FailOnValue[] = [
   'INVALID_REFERENCE',
 ];
 
+/**
+ * Statuses that alert by default: what stops a pull for certain, and UNVERIFIED (the auditor itself cannot see).
+ * PRIVATE is absent: every workload pulling it has a pull secret. NOT_VISIBLE_ANONYMOUSLY alerts through
+ * `notVisibleAlertAfterRuns` instead.
+ */
+export const DEFAULT_ALERT_ON: readonly FailOnValue[] = [
+  'NEVER_PUSHED',
+  'DISAPPEARED',
+  'TAG_MISSING',
+  'REPO_MISSING',
+  'INVALID_REFERENCE',
+  'PLATFORM_MISSING',
+  'AUTH_FAILED',
+  'PULL_SECRET_MISSING',
+  'UNVERIFIED',
+];
+
 export const CREDENTIAL_TYPES = ['github-token', 'basic', 'dockerhub'] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
 export const DEFAULTS = {
   schedule: DEFAULT_SCHEDULE,
   platforms: ['linux/amd64'],
-  reminderIntervalHours: 24,
+  reminderIntervalHours: 168,
   unverifiedAfterRuns: 3,
+  notVisibleAlertAfterRuns: 3,
   historyRetentionDays: 90,
   memoryMb: 512,
   timeoutSeconds: 300,
@@ -233,6 +252,36 @@ const GithubSchema = z
   })
   .describe('GitHub API settings.');
 
+/** `YYYY-MM-DD`, a real calendar date. */
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+const IgnoreSchema = z
+  .strictObject({
+    image: z
+      .string({ error: 'required: a glob over the image reference, e.g. "ghcr.io/acme/legacy-*"' })
+      .min(1, { error: 'must not be empty' })
+      .describe('Glob over the normalised image reference ("ghcr.io/acme/legacy-*", "docker.io/library/nginx:*"); "*" does not cross "/", "**" does.'),
+    app: z.string().min(1, { error: 'must not be empty' }).optional().describe('Glob over the app name; the entry applies only to images this app deploys. Default: any app.'),
+    path: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .optional()
+      .describe('Glob over the repository path of a file that writes the image ("clusters/dev/**"). Default: any file.'),
+    reason: z
+      .string({ error: 'required: say why this image is not alerted on (it appears in the warnings once the entry expires)' })
+      .min(1, { error: 'must not be empty: say why' })
+      .describe('Why the image is not alerted on. Required.'),
+    until: z
+      .string()
+      .regex(DATE, { error: (iss) => `must be a date "YYYY-MM-DD" (got ${JSON.stringify(iss.input)})` })
+      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), {
+        error: (iss) => `is not a calendar date (got ${JSON.stringify(iss.input)})`,
+      })
+      .optional()
+      .describe('Last day (UTC) the entry applies; after it the image alerts again and every run warns that the entry expired. Default: no end.'),
+  })
+  .describe('An image that does not alert (its status is still recorded and reported).');
+
 // ─── The config file ───────────────────────────────────────────────────────
 
 export const AuditorConfigSchema = z
@@ -278,7 +327,9 @@ export const AuditorConfigSchema = z
       .min(0, { error: 'must be 0 (no reminders) or more' })
       .max(24 * 365, { error: 'must be at most 8760 (one year)' })
       .default(DEFAULTS.reminderIntervalHours)
-      .describe(`Hours between repeated alerts for a problem that persists; 0 alerts once. Default: ${DEFAULTS.reminderIntervalHours}.`),
+      .describe(
+        `Hours between reminders about an alert still open (they go into the run's one digest message); 0 = never remind. Default: ${DEFAULTS.reminderIntervalHours} (weekly).`,
+      ),
     unverifiedAfterRuns: z
       .int({ error: 'must be a whole number of runs' })
       .min(1, { error: 'must be at least 1' })
@@ -290,7 +341,27 @@ export const AuditorConfigSchema = z
     failOn: z
       .array(z.enum(FAIL_ON_VALUES, { error: (iss) => `must be a verdict or drift state, one of ${FAIL_ON_VALUES.join(', ')} (got ${JSON.stringify(iss.input)})` }))
       .default([...DEFAULT_FAIL_ON])
-      .describe(`Verdicts and drift states that fail the CLI (exit 1) and trigger alerts. Default: ${DEFAULT_FAIL_ON.join(', ')}.`),
+      .describe(
+        `Verdicts and drift states that fail the CLI (exit 1) and count in the ImagesFailing metric. Alerts are chosen by alertOn, not by this list. Default: ${DEFAULT_FAIL_ON.join(', ')}.`,
+      ),
+    alertOn: z
+      .array(z.enum(FAIL_ON_VALUES, { error: (iss) => `must be a verdict or drift state, one of ${FAIL_ON_VALUES.join(', ')} (got ${JSON.stringify(iss.input)})` }))
+      .default([...DEFAULT_ALERT_ON])
+      .describe(
+        `Verdicts and drift states that are alerted on (e-mail, SNS) and in the CLI's --alerts-preview. An image leaving them for a status not listed is announced as resolved. Default: ${DEFAULT_ALERT_ON.join(', ')}.`,
+      ),
+    notVisibleAlertAfterRuns: z
+      .int({ error: 'must be a whole number of runs' })
+      .min(0, { error: 'must be 0 (never) or more' })
+      .max(1000, { error: 'must be at most 1000' })
+      .default(DEFAULTS.notVisibleAlertAfterRuns)
+      .describe(
+        `NOT_VISIBLE_ANONYMOUSLY (no credential could see the image) alerts once it stayed so for this many consecutive runs, naming the credential that settles it; 0 = never (unless alertOn lists it). Default: ${DEFAULTS.notVisibleAlertAfterRuns}.`,
+      ),
+    ignore: z
+      .array(IgnoreSchema)
+      .default([])
+      .describe('Images that are not alerted on, with the reason and an optional end date. Default: [].'),
     github: GithubSchema.default({}).describe('GitHub API settings. Default: {}.'),
     concurrency: z
       .int({ error: 'must be a whole number' })

@@ -115,3 +115,51 @@ export function credentialFromEnv(
   }
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
+
+/**
+ * Deployed: what the secret lacks for the configuration (an empty secret; a configured credential with no
+ * value). Names keys only. An empty list means the setup is complete.
+ */
+export function secretSetupProblems(
+  registries: Readonly<Record<string, { credential?: CredentialConfig | undefined }>>,
+  secret: AuditorSecret,
+): string[] {
+  const problems: string[] = [];
+  if (!secret.githubToken && Object.keys(secret.registries ?? {}).length === 0) {
+    problems.push('the auditor secret is empty: no githubToken and no registries credentials; private images can only be probed anonymously');
+  }
+  for (const [host, registry] of Object.entries(registries)) {
+    const credential = registry.credential;
+    if (!credential) continue;
+    let found: BasicCredential | undefined;
+    try {
+      found = credentialFromSecret(host, credential, secret);
+    } catch {
+      found = undefined;
+    }
+    if (!found) {
+      const key = credential.secretKey ?? host;
+      problems.push(
+        `registries."${host}".credential (${credential.type}) has no value in the secret: set registries."${key}"${credential.type === 'github-token' ? ' or githubToken' : ''}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** CLI: the same check against the environment (a configured credential whose variable is unset). */
+export function envSetupProblems(
+  registries: Readonly<Record<string, { credential?: CredentialConfig | undefined }>>,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const problems: string[] = [];
+  for (const [host, registry] of Object.entries(registries)) {
+    const credential = registry.credential;
+    if (!credential) continue;
+    const variable = credential.env ?? (credential.type === 'github-token' ? DEFAULT_GITHUB_TOKEN_ENV : undefined);
+    if (variable === undefined || !env[variable]) {
+      problems.push(`registries."${host}".credential (${credential.type}): ${variable === undefined ? 'no env variable is named' : `${variable} is not set`}`);
+    }
+  }
+  return problems;
+}

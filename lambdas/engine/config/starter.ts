@@ -35,14 +35,29 @@ registries:
 # Platforms your nodes run; a multi-arch image lacking one is PLATFORM_MISSING.
 platforms: [linux/amd64]
 
-# Repeat an alert for a problem that persists every N hours (0 = alert once).
-reminderIntervalHours: 24
+# Remind about alerts still open every N hours, in the run's one digest message (0 = never).
+reminderIntervalHours: 168
 
 # Runs without a verdict (rate limited, unreachable) before an image is UNVERIFIED.
 unverifiedAfterRuns: 3
 
-# Verdicts and drift states that fail the CLI and raise alerts.
+# Verdicts and drift states that fail the CLI (exit 1). Alerts are chosen by alertOn below.
 failOn: [NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE]
+
+# Verdicts and drift states that alert (e-mail). PRIVATE is not listed: a private image is fine while every
+# workload pulls it with an imagePullSecret (pod spec or ServiceAccount); one that has none is PULL_SECRET_MISSING.
+alertOn: [NEVER_PUSHED, DISAPPEARED, TAG_MISSING, REPO_MISSING, INVALID_REFERENCE, PLATFORM_MISSING, AUTH_FAILED, PULL_SECRET_MISSING, UNVERIFIED]
+
+# NOT_VISIBLE_ANONYMOUSLY (no credential could see the image) alerts after this many runs (0 = never).
+notVisibleAlertAfterRuns: 3
+
+# Images that never alert, with the reason and an optional last day.
+ignore: []
+#  - image: "ghcr.io/my-org/legacy-*"   # glob; "*" stays within one path segment, "**" crosses them
+#    app: legacy                        # optional glob over the app name
+#    path: "clusters/dev/**"            # optional glob over the file that writes the image
+#    reason: retired in Q1, see OPS-123
+#    until: "2027-03-31"                # after this day the image alerts again and every run warns
 
 # github:
 #   baseUrl: https://github.example.com/api/v3   # GitHub Enterprise Server

@@ -1,4 +1,4 @@
-import type { Finding, SourceLocation, Workload } from '../model.js';
+import type { Finding, PodPullConfig, SourceLocation, Workload } from '../model.js';
 
 /** A JSON path inside a resource or values tree. */
 export type ValuePath = (string | number)[];
@@ -15,6 +15,8 @@ export interface ContainerImageSite {
   location: SourceLocation;
   /** JSON path of the image node inside the resource (`spec.template.spec.containers[0].image`); kustomize patches need it. */
   path: ValuePath;
+  /** The pod spec's ServiceAccount and imagePullSecrets. */
+  pod?: PodPullConfig;
 }
 
 /** What an extractor found in one document: sites, and the findings about what it could not read. */

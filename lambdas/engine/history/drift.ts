@@ -7,7 +7,8 @@ import type { AnnouncementKind, DriftEvent, EventKind, ImageState, MissedDrift, 
 import { pad } from './table-design.js';
 
 export const DEFAULT_UNVERIFIED_AFTER_RUNS = 3;
-export const DEFAULT_REMINDER_INTERVAL_HOURS = 24;
+/** Weekly, as the config default (`reminderIntervalHours`). */
+export const DEFAULT_REMINDER_INTERVAL_HOURS = 168;
 /** "Was briefly …" periods kept per image while they wait for an announcement. */
 export const MAX_MISSED_DRIFTS = 5;
 
@@ -17,6 +18,8 @@ export interface DriftContext {
   commit?: string;
   /** Consecutive runs without a verdict after which an image is flagged UNVERIFIED. */
   unverifiedAfterRuns: number;
+  /** `statusRuns` is counted up to this many runs (the alert policy's thresholds). Default 1: not counted. */
+  statusRunsCap?: number;
 }
 
 export interface Evolution {
@@ -82,7 +85,7 @@ export function boundEvidence(e: ImageEvidence): ImageEvidence {
  * about the image (RATE_LIMITED, UNREACHABLE).
  */
 export function classifyVerdict(
-  result: Pick<AuditResult, 'status' | 'evidence'>,
+  result: Pick<AuditResult, 'status' | 'evidence' | 'pullAccess'>,
   prev: Pick<ImageState, 'firstSeenPresentAt' | 'verifiedStatus'> | undefined,
 ): DriftStatus | undefined {
   switch (result.status) {
@@ -101,6 +104,8 @@ export function classifyVerdict(
     case 'REGISTRY_NOT_ALLOWED':
       return undefined;
     case 'PRIVATE':
+      // Private is fine for a workload that pulls with a secret; one that has none cannot pull it.
+      return result.pullAccess?.workloadsWithout.length ? 'PULL_SECRET_MISSING' : 'PRIVATE';
     case 'PLATFORM_MISSING':
     case 'INVALID_REFERENCE':
     case 'AUTH_FAILED':
@@ -115,6 +120,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function statusReason(status: DriftStatus, result: AuditResult, prev: ImageState | undefined): string | undefined {
   if (status === 'NEVER_PUSHED') return 'not in the registry and never seen present';
+  if (status === 'PULL_SECRET_MISSING') return `private, pulled without an imagePullSecret by ${result.pullAccess?.workloadsWithout.join('; ') ?? 'a workload'}`;
   if (status === 'DISAPPEARED') {
     if (prev?.firstSeenPresentAt) return `seen present since ${prev.firstSeenPresentAt}, now ${result.status}`;
     if (result.evidence.packagesApi?.deletedVersionWithTag) return 'a deleted package version carried the tag';
@@ -248,6 +254,7 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
       const unchanged = from === 'UNVERIFIED' && status === next.statusBeforeUnverified && !retracked;
       const reason = unchanged ? 'verified again' : statusReason(status, result, prev);
       next.status = status;
+      next.statusRuns = 1;
       next.since = unchanged ? (next.sinceBeforeUnverified ?? at) : at;
       next.verdict = result.status;
       next.evidence = boundEvidence(result.evidence);
@@ -262,8 +269,13 @@ export function evolve(prev: ImageState | undefined, result: AuditResult, ctx: D
         ...(digest !== undefined ? { digest } : {}),
         ...(reason !== undefined ? { reason } : retracked ? { reason: 'desired again' } : {}),
       });
-    } else if (retracked) {
-      record('TRACKED', { from: status, to: status, verdict: result.status, reason: 'desired again' });
+    } else {
+      if (retracked) record('TRACKED', { from: status, to: status, verdict: result.status, reason: 'desired again' });
+      const runs = next.statusRuns ?? 1;
+      if (runs < (ctx.statusRunsCap ?? 1)) {
+        next.statusRuns = runs + 1;
+        dirty = true;
+      }
     }
     if (next.verifiedStatus !== status) {
       next.verifiedStatus = status;

@@ -559,8 +559,9 @@ function stateToItem(s: ImageState): Item {
     evidence: s.evidence ? JSON.stringify(s.evidence) : undefined,
     hint: s.hint,
     apps: s.apps,
-    locations: s.locations.map((l) => ({ file: l.file, line: l.line })),
+    locations: s.locations.map((l) => ({ file: l.file, line: l.line, ...(l.repo !== undefined ? { repo: l.repo } : {}) })),
     noVerdictRuns: s.noVerdictRuns,
+    statusRuns: s.statusRuns,
     noVerdictSince: s.noVerdictSince,
     notifiedStatus: s.notifiedStatus,
     notifiedAt: s.notifiedAt,
@@ -581,7 +582,7 @@ function locationsOf(o: PlainObject): SourceLocation[] {
   const out: SourceLocation[] = [];
   for (const l of v) {
     if (l && typeof l === 'object' && !Array.isArray(l) && typeof l['file'] === 'string' && typeof l['line'] === 'number') {
-      out.push({ file: l['file'], line: l['line'] });
+      out.push({ file: l['file'], line: l['line'], ...(typeof l['repo'] === 'string' ? { repo: l['repo'] } : {}) });
     }
   }
   return out;
@@ -615,6 +616,7 @@ function stateFromItem(item: Item): ImageState {
     apps: read.strings(o, 'apps'),
     locations: locationsOf(o),
     noVerdictRuns: read.num(o, 'noVerdictRuns') ?? 0,
+    ...opt('statusRuns', read.num(o, 'statusRuns')),
     ...opt('noVerdictSince', read.str(o, 'noVerdictSince')),
     ...opt('notifiedStatus', read.str(o, 'notifiedStatus') as DriftStatus | 'UNTRACKED' | undefined),
     ...opt('notifiedAt', read.str(o, 'notifiedAt')),

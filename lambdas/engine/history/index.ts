@@ -14,8 +14,10 @@
  */
 import type { AuditResult, DriftStatus } from '../model.js';
 import { createHash } from 'node:crypto';
-import type { NotificationChange, Notifier, PublishError } from '../notify/types.js';
-import { renderNotification } from '../notify/render.js';
+import type { NotificationChange, NotificationContext, Notifier, PublishError } from '../notify/types.js';
+import { renderNotification, renderSetupIncomplete } from '../notify/render.js';
+import type { AlertPolicy } from '../notify/policy.js';
+import { pad } from './table-design.js';
 import {
   announcementKind,
   DEFAULT_REMINDER_INTERVAL_HOURS,
@@ -60,6 +62,14 @@ export interface TrackDriftInput {
    * Default true.
    */
   complete?: boolean;
+  /**
+   * Credentials this run lacked (an empty secret, a configured credential without its value). On a first run
+   * (nothing in the history yet) they turn the per-image alerts into one "setup incomplete" message; the
+   * alerts stay owed and go out with the next run.
+   */
+  setupIncomplete?: string[];
+  /** Each repository of the run with the commit it was read at (links in the message). Default: `repository`/`commit`. */
+  sources?: NotificationContext['sources'];
 }
 
 export interface TrackDriftOptions {
@@ -74,6 +84,8 @@ export interface TrackDriftOptions {
 export interface TrackDriftDeps {
   store: HistoryStore;
   notifier?: Notifier;
+  /** Which announcements are worth a message. Without one, every announcement owed is sent. */
+  policy?: AlertPolicy;
   clock?: () => Date;
   options?: TrackDriftOptions;
 }
@@ -86,6 +98,8 @@ export interface TrackDriftResult {
   notification?: { sent: boolean; messageIds: string[]; error?: string };
   /** Problems this call ran into (history writes, announcing), beyond `input.errors`; also in the run summary. */
   errors: string[];
+  /** Things the operator should fix that did not stop the run (expired ignore entries). */
+  warnings: string[];
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -99,7 +113,9 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
     runId: input.runId,
     ...(input.commit !== undefined ? { commit: input.commit } : {}),
     unverifiedAfterRuns: Math.max(1, opts.unverifiedAfterRuns ?? DEFAULT_UNVERIFIED_AFTER_RUNS),
+    ...(deps.policy ? { statusRunsCap: deps.policy.statusRunsCap } : {}),
   };
+  const warnings = deps.policy?.warnings(now) ?? [];
   const reminderMs = (opts.reminderIntervalHours ?? DEFAULT_REMINDER_INTERVAL_HOURS) * 3_600_000;
   const leaseMs = (opts.claimLeaseMinutes ?? 10) * 60_000;
   const errors = [...(input.errors ?? [])];
@@ -167,7 +183,9 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   let notification: TrackDriftResult['notification'];
   if (deps.notifier) {
     try {
-      notification = await announce(states, deps.notifier, store, input, now, reminderMs, leaseMs);
+      const announcing: AnnounceContext = { states, notifier: deps.notifier, store, input, now, reminderMs, leaseMs, warnings, firstRun: loaded.length === 0 };
+      if (deps.policy) announcing.policy = deps.policy;
+      notification = await announce(announcing);
     } catch (err) {
       notification = { sent: false, messageIds: [], error: errorMessage(err) };
     }
@@ -193,7 +211,13 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
     errors.push(`history: run summary: ${errorMessage(err)}`);
   }
 
-  return { transitions: events, drift, errors: errors.slice(input.errors?.length ?? 0), ...(notification ? { notification } : {}) };
+  return {
+    transitions: events,
+    drift,
+    errors: errors.slice(input.errors?.length ?? 0),
+    warnings,
+    ...(notification ? { notification } : {}),
+  };
 }
 
 function eventKey(e: DriftEvent): string {
@@ -254,10 +278,12 @@ function previousFor(state: ImageState): NotificationChange['previous'] {
   return told;
 }
 
-function changeFor(state: ImageState, pending: PendingAnnouncement): NotificationChange {
+function changeFor(state: ImageState, pending: PendingAnnouncement, policy: AlertPolicy | undefined): NotificationChange {
   const status = effectiveStatus(state) ?? 'UNVERIFIED';
+  const settle = policy && state.tracked && state.status === 'NOT_VISIBLE_ANONYMOUSLY' && pending.kind !== 'resolved' ? policy.settleAdvice(state.image) : undefined;
   return {
     kind: pending.kind,
+    ...(settle ? { settle } : {}),
     image: state.image,
     status,
     ...(previousFor(state) !== undefined ? { previous: previousFor(state) } : {}),
@@ -282,6 +308,10 @@ interface AnnounceContext {
   now: Date;
   reminderMs: number;
   leaseMs: number;
+  policy?: AlertPolicy;
+  warnings: string[];
+  /** Nothing was in the history before this run. */
+  firstRun: boolean;
 }
 
 interface AnnounceOutcome {
@@ -307,16 +337,8 @@ function outboxIdFor(changes: readonly OutboxChange[]): string {
  * sent but not settled gets its states marked. A pending message that certainly never went out and is out of date
  * (the drift ended meanwhile) is superseded, so the fresh announcement can say the image "was briefly" drifting.
  */
-async function announce(
-  states: Map<string, ImageState>,
-  notifier: Notifier,
-  store: HistoryStore,
-  input: TrackDriftInput,
-  now: Date,
-  reminderMs: number,
-  leaseMs: number,
-): Promise<TrackDriftResult['notification']> {
-  const ctx: AnnounceContext = { states, notifier, store, input, now, reminderMs, leaseMs };
+async function announce(ctx: AnnounceContext): Promise<TrackDriftResult['notification']> {
+  const { store, states } = ctx;
   const outcome: AnnounceOutcome = { messageIds: [], failures: [], bookkeeping: [], attempted: false };
   const covered = new Set<string>();
   const queue: Array<{ message: OutboxMessage; earlier: boolean }> = [];
@@ -351,23 +373,85 @@ async function announce(
 
 function stillOwed(ctx: AnnounceContext, change: OutboxChange): boolean {
   const state = ctx.states.get(change.image);
-  return state !== undefined && pendingAnnouncement(state, ctx.now, ctx.reminderMs)?.claim.key === change.key;
+  if (state === undefined) return false;
+  const owed = owedFor(ctx, state);
+  return owed !== 'settle' && owed?.claim.key === change.key;
+}
+
+/**
+ * What the policy makes of the announcement a state owes: the announcement to send (possibly worded as another
+ * kind), 'settle' for one never worth a message, undefined for nothing now (nothing owed, or held).
+ */
+function owedFor(ctx: AnnounceContext, state: ImageState): PendingAnnouncement | 'settle' | undefined {
+  const pending = pendingAnnouncement(state, ctx.now, ctx.reminderMs);
+  if (!pending || !ctx.policy) return pending;
+  const decision = ctx.policy.decide(state, pending.kind, ctx.now);
+  if (decision.action === 'settle') return 'settle';
+  if (decision.action === 'hold') return undefined;
+  if (decision.kind === pending.kind) return pending;
+  return { kind: decision.kind, claim: { image: state.image, key: `${pad(state.statusVersion)}#${decision.kind}` } };
+}
+
+function notificationContext(ctx: AnnounceContext): NotificationContext {
+  const { input } = ctx;
+  return {
+    repository: input.repository,
+    ...(input.commit !== undefined ? { commit: input.commit } : {}),
+    runId: input.runId,
+    at: ctx.now,
+    ...(input.sources ? { sources: input.sources } : {}),
+    ...(ctx.warnings.length ? { warnings: ctx.warnings } : {}),
+  };
+}
+
+/** The one "setup incomplete" message of a deployment: stored once (fixed id), so no later run composes it again. */
+async function composeSetupIncomplete(ctx: AnnounceContext, problems: string[], outcome: AnnounceOutcome): Promise<OutboxMessage[]> {
+  const counts: Partial<Record<DriftStatus, number>> = {};
+  for (const state of ctx.states.values()) if (state.tracked && state.status) counts[state.status] = (counts[state.status] ?? 0) + 1;
+  const rendered = renderSetupIncomplete(problems, counts, notificationContext(ctx));
+  const message: OutboxMessage = {
+    id: 'setup-incomplete',
+    status: 'pending',
+    subject: rendered.subject,
+    message: rendered.message,
+    attributes: rendered.attributes,
+    changes: [],
+    runId: ctx.input.runId,
+    createdAt: ctx.now.toISOString(),
+    attempts: 0,
+    maybeDelivered: false,
+  };
+  try {
+    return (await ctx.store.putOutboxMessage(message)) ? [message] : [];
+  } catch (err) {
+    outcome.bookkeeping.push(`queueing the setup message: ${errorMessage(err)}`);
+    return [];
+  }
 }
 
 /** Renders what is owed and not in an open message yet, and stores it in the outbox with its claims. */
 async function compose(ctx: AnnounceContext, covered: Set<string>, outcome: AnnounceOutcome): Promise<OutboxMessage[]> {
+  // Before the secret is filled, verdicts on private images are noise: a first run sends one message saying
+  // so, and the per-image announcements stay owed for the next run.
+  if (ctx.firstRun && ctx.input.setupIncomplete?.length) return composeSetupIncomplete(ctx, ctx.input.setupIncomplete, outcome);
   const due: Array<{ state: ImageState; pending: PendingAnnouncement }> = [];
+  const quiet: ImageState[] = [];
   for (const state of ctx.states.values()) {
     // A state whose journal could not be stored waits: marking it notified could drop it from the loaded buckets.
     if (state.journal?.length) continue;
-    const pending = pendingAnnouncement(state, ctx.now, ctx.reminderMs);
-    if (pending && !covered.has(claimId(pending.claim))) due.push({ state, pending });
+    const pending = owedFor(ctx, state);
+    if (pending === 'settle') quiet.push(state);
+    else if (pending && !covered.has(claimId(pending.claim))) due.push({ state, pending });
   }
+  // Never worth a message under the policy: recorded as told, so that it is not owed any more.
+  await mapLimit(quiet, 16, async (state) => {
+    await ctx.store.markNotified(state.image, state.statusVersion, { status: effectiveStatus(state) ?? 'UNVERIFIED', at: ctx.now.toISOString(), untracked: !state.tracked });
+  }).catch((err: unknown) => outcome.bookkeeping.push(`settling unalerted states: ${errorMessage(err)}`));
   if (due.length === 0) return [];
   const byImage = new Map(due.map((d) => [d.state.image, d]));
   const rendered = renderNotification(
-    due.map((d) => changeFor(d.state, d.pending)),
-    { repository: ctx.input.repository, ...(ctx.input.commit !== undefined ? { commit: ctx.input.commit } : {}), runId: ctx.input.runId, at: ctx.now },
+    due.map((d) => changeFor(d.state, d.pending, ctx.policy)),
+    notificationContext(ctx),
   );
   const out: OutboxMessage[] = [];
   for (const r of rendered) {

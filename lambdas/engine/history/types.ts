@@ -37,6 +37,11 @@ export interface ImageState {
   locations: SourceLocation[];
   /** Consecutive runs without a verdict (RATE_LIMITED, UNREACHABLE), capped at the UNVERIFIED threshold. */
   noVerdictRuns: number;
+  /**
+   * Consecutive runs whose verdict gave the current status, counted up to the alert policy's largest
+   * "after N runs" threshold (NOT_VISIBLE_ANONYMOUSLY). Absent in states written before it existed.
+   */
+  statusRuns?: number;
   noVerdictSince?: string;
   /** Last state announced to subscribers ('UNTRACKED' once "no longer desired" was announced). */
   notifiedStatus?: DriftStatus | 'UNTRACKED';

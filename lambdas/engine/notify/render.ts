@@ -2,7 +2,7 @@
  * Renders the changes of one run into SNS messages: plain text for email, JSON for machines,
  * message attributes for subscription filter policies, split under SNS's 256 KB limit. Pure.
  */
-import type { DriftStatus, ImageEvidence } from '../model.js';
+import type { DriftStatus, ImageEvidence, SourceLocation } from '../model.js';
 import { displaySafeDeep } from '../hygiene.js';
 import type {
   AnnouncementKind,
@@ -12,6 +12,7 @@ import type {
   NotificationContext,
   NotificationMessage,
   NotificationPayload,
+  NotificationSource,
 } from './types.js';
 
 /** SNS's limit on a message, attributes included. */
@@ -46,6 +47,7 @@ const STATUS_PHRASE: Record<DriftStatus, [string, string]> = {
   INVALID_REFERENCE: ['with an invalid reference', 'with invalid references'],
   AUTH_FAILED: ['failing registry auth', 'failing registry auth'],
   NOT_VISIBLE_ANONYMOUSLY: ['not visible anonymously', 'not visible anonymously'],
+  PULL_SECRET_MISSING: ['pulled without a pull secret', 'pulled without a pull secret'],
   UNVERIFIED: ['unverified', 'unverified'],
 };
 
@@ -57,9 +59,47 @@ function shortCommit(commit: string | undefined): string {
   return commit ? commit.slice(0, 7) : '';
 }
 
+function sourcesOf(ctx: NotificationContext): NotificationSource[] {
+  return ctx.sources?.length ? ctx.sources : [{ repository: ctx.repository, ...(ctx.commit ? { commit: ctx.commit } : {}) }];
+}
+
+/** `owner/name@abc1234` for one repository; `N repositories` (and their names when they fit) for several. */
 function where(ctx: NotificationContext): string {
-  const c = shortCommit(ctx.commit);
-  return c ? `${ctx.repository}@${c}` : ctx.repository;
+  const sources = sourcesOf(ctx);
+  if (sources.length === 1) {
+    const only = sources[0] as NotificationSource;
+    const c = shortCommit(only.commit);
+    return c ? `${only.repository}@${c}` : only.repository;
+  }
+  const names = sources.map((s) => s.repository).join(', ');
+  return names.length <= 40 ? names : `${sources.length} repositories`;
+}
+
+/** The web host of a GitHub API base URL (`https://api.github.com` → `https://github.com`, GHES `…/api/v3` → its host). */
+export function gitHubWebUrl(apiBaseUrl: string | undefined): string {
+  if (!apiBaseUrl) return 'https://github.com';
+  const url = new URL(apiBaseUrl);
+  if (url.hostname === 'api.github.com') return 'https://github.com';
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/api\/v3\/?$/, '').replace(/\/+$/, '')}`;
+}
+
+/** A link to the file and line at the commit the run read, when the repository is on a GitHub host. */
+export function locationUrl(location: SourceLocation, ctx: NotificationContext): string | undefined {
+  const sources = sourcesOf(ctx);
+  const source = location.repo !== undefined ? sources.find((s) => s.repository === location.repo) : sources.length === 1 ? sources[0] : undefined;
+  if (!source?.webUrl || !source.commit || !location.file) return undefined;
+  const path = location.file.split('/').map(encodeURIComponent).join('/');
+  return `${source.webUrl.replace(/\/+$/, '')}/${source.repository}/blob/${source.commit}/${path}${location.line > 0 ? `#L${location.line}` : ''}`;
+}
+
+/** The web page of an image's repository in its registry (ghcr.io and Docker Hub); undefined for others or invalid references. */
+export function packageUrl(image: string): string | undefined {
+  const match = /^([^/]+)\/([a-z0-9._/-]+?)(?::[^/@]+)?(?:@sha256:[a-f0-9]+)?$/.exec(image);
+  if (!match) return undefined;
+  const [, host, repository = ''] = match;
+  if (host === 'ghcr.io') return `https://ghcr.io/${repository}`;
+  if (host === 'docker.io') return repository.startsWith('library/') ? `https://hub.docker.com/_/${repository.slice(8)}` : `https://hub.docker.com/r/${repository}`;
+  return undefined;
 }
 
 function clip(s: string, max: number): string {
@@ -152,7 +192,8 @@ export function compactEvidence(e: ImageEvidence | undefined): CompactEvidence |
 
 const MAX_LOCATIONS = 10;
 
-function entryText(c: NotificationChange, now: Date): string {
+function entryText(c: NotificationChange, ctx: NotificationContext): string {
+  const now = ctx.at;
   const lines: string[] = [];
   lines.push(`${KIND_LABEL[c.kind]}  ${c.image}`);
   const state =
@@ -192,10 +233,17 @@ function entryText(c: NotificationChange, now: Date): string {
   }
   if (ev?.nearestTags?.length) lines.push(`    Nearest tags: ${ev.nearestTags.join(', ')}`);
   if (ev?.candidates?.length) lines.push(`    Did you mean: ${ev.candidates.join(', ')}`);
-  const locs = c.locations.slice(0, MAX_LOCATIONS).map((l) => (l.line > 0 ? `${l.file}:${l.line}` : l.file));
+  const locs = c.locations
+    .slice(0, MAX_LOCATIONS)
+    .map((l) => locationUrl(l, ctx) ?? `${l.repo ? `${l.repo}: ` : ''}${l.line > 0 ? `${l.file}:${l.line}` : l.file}`);
   if (c.locations.length > MAX_LOCATIONS) locs.push(`… and ${c.locations.length - MAX_LOCATIONS} more`);
-  if (locs.length) lines.push(`    Where:    ${locs.join(', ')}`);
-  if (c.hint && c.kind !== 'resolved' && c.kind !== 'no-longer-desired') lines.push(`    Fix:      ${clip(c.hint.replace(/\s+/g, ' '), 1000)}`);
+  // One per line: links must stay whole for mail clients to make them clickable.
+  locs.forEach((loc, i) => lines.push(`    ${i === 0 ? 'Where:   ' : '         '} ${loc}`));
+  const open = c.kind !== 'resolved' && c.kind !== 'no-longer-desired' && c.kind !== 'verified';
+  if (c.hint && open) lines.push(`    Fix:      ${clip(c.hint.replace(/\s+/g, ' '), 1000)}`);
+  if (c.settle && open) lines.push(`    Settle:   ${c.settle}`);
+  const pkg = packageUrl(c.image);
+  if (pkg) lines.push(`    Package:  ${pkg}`);
   return lines.join('\n');
 }
 
@@ -233,7 +281,7 @@ function sortChanges(changes: readonly NotificationChange[]): NotificationChange
 
 function textFor(changes: readonly NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): string {
   const out: string[] = [];
-  out.push(`Image drift report for ${ctx.repository}${ctx.commit ? ` at ${shortCommit(ctx.commit)}` : ''}`);
+  out.push(`Image drift report for ${where(ctx).replace(/@([0-9a-f]{7})$/, ' at $1')}`);
   out.push(`Run ${ctx.runId} · ${fmtTime(ctx.at.toISOString())}${part.total > 1 ? ` · part ${part.index} of ${part.total}` : ''}`);
   out.push('');
   out.push(headline(changes) + '.');
@@ -252,13 +300,19 @@ function textFor(changes: readonly NotificationChange[], ctx: NotificationContex
     out.push(`== ${app} (${g.length}) ==`);
     for (const c of g) {
       out.push('');
-      out.push(entryText(c, ctx.at));
+      out.push(entryText(c, ctx));
     }
   }
+  out.push(...warningsText(ctx));
   out.push('');
   out.push('--');
-  out.push('Sent by image-drift-auditor: one message when a drift starts, one when it ends, and reminders while it lasts.');
+  out.push('Sent by image-drift-auditor: one message per run, when an alert starts, ends or is due for a reminder.');
   return out.join('\n');
+}
+
+function warningsText(ctx: NotificationContext): string[] {
+  if (!ctx.warnings?.length) return [];
+  return ['', '== Configuration warnings ==', '', ...ctx.warnings.map((w) => `- ${clip(w, 500)}`)];
 }
 
 function payloadFor(changes: readonly NotificationChange[], ctx: NotificationContext, part: { index: number; total: number }): NotificationPayload {
@@ -273,20 +327,26 @@ function payloadFor(changes: readonly NotificationChange[], ctx: NotificationCon
     changes: changes.map((c) => {
       const { evidence, ...rest } = c;
       const ev = compactEvidence(evidence);
+      const locations = c.locations.slice(0, MAX_LOCATIONS);
+      const urls = locations.map((l) => locationUrl(l, ctx));
+      const pkg = packageUrl(c.image);
       return {
         ...rest,
-        locations: c.locations.slice(0, MAX_LOCATIONS),
+        locations,
         ...(c.hint ? { hint: clip(c.hint, 1000) } : {}),
         ...(ev ? { evidence: ev } : {}),
+        ...(urls.every((u): u is string => u !== undefined) && urls.length ? { locationUrls: urls } : {}),
+        ...(pkg ? { packageUrl: pkg } : {}),
       };
     }),
+    ...(ctx.warnings?.length ? { warnings: ctx.warnings } : {}),
   };
 }
 
 function attributesFor(changes: readonly NotificationChange[], ctx: NotificationContext): Record<string, MessageAttribute> {
   const attrs: Record<string, MessageAttribute> = {
     severity: { DataType: 'String', StringValue: severityOf(changes) },
-    repository: { DataType: 'String', StringValue: ctx.repository || 'unknown' },
+    repository: { DataType: 'String', StringValue: clip(ctx.repository || 'unknown', 256) },
     kinds: { DataType: 'String.Array', StringValue: JSON.stringify([...new Set(changes.map((c) => c.kind))].sort()) },
     statuses: { DataType: 'String.Array', StringValue: JSON.stringify([...new Set(changes.map((c) => c.status))].sort()) },
   };
@@ -352,4 +412,54 @@ export function renderNotification(
   }
   const total = chunks.length;
   return chunks.map((chunk, i) => build(chunk, context, { index: i + 1, total }));
+}
+
+/**
+ * The one message a first run sends when credentials are missing, instead of an alert per image: what is
+ * missing, what the run saw, and that the alerts follow with the next run.
+ */
+export function renderSetupIncomplete(
+  problems: readonly string[],
+  counts: Partial<Record<DriftStatus, number>>,
+  ctx: NotificationContext,
+): NotificationMessage {
+  const seen = Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, n]) => `${status} ${n}`);
+  const text = [
+    `Image drift auditor setup incomplete for ${where(ctx).replace(/@([0-9a-f]{7})$/, ' at $1')}`,
+    `Run ${ctx.runId} · ${fmtTime(ctx.at.toISOString())}`,
+    '',
+    'This first run had no credentials to check private images with, so it sends this one message instead of an alert per image:',
+    '',
+    ...problems.map((p) => `- ${clip(p, 500)}`),
+    '',
+    `Images seen: ${seen.length ? seen.join(', ') : 'none with a verdict'}.`,
+    'Fill the secret (see docs/deploy.md); the next run alerts on what it finds.',
+    ...warningsText(ctx),
+    '',
+    '--',
+    'Sent by image-drift-auditor once per deployment.',
+  ].join('\n');
+  const payload: NotificationPayload = {
+    schema: 'image-drift-auditor/notification@1',
+    repository: ctx.repository,
+    ...(ctx.commit ? { commit: ctx.commit } : {}),
+    runId: ctx.runId,
+    at: ctx.at.toISOString(),
+    part: { index: 1, total: 1 },
+    summary: {},
+    changes: [],
+    ...(ctx.warnings?.length ? { warnings: ctx.warnings } : {}),
+    setupIncomplete: { problems: [...problems], counts },
+  };
+  const json = JSON.stringify(payload);
+  const subject = clip(`Setup incomplete: credentials missing · ${where(ctx)}`.replace(/[\u0000-\u001f\u007f]+/g, ' '), MAX_SUBJECT_CHARS);
+  const attributes: Record<string, MessageAttribute> = {
+    severity: { DataType: 'String', StringValue: 'medium' },
+    repository: { DataType: 'String', StringValue: clip(ctx.repository || 'unknown', 256) },
+    kinds: { DataType: 'String.Array', StringValue: JSON.stringify(['setup-incomplete']) },
+  };
+  const message = JSON.stringify({ default: text, email: text, sqs: json, lambda: json, https: json });
+  return { subject, text, payload, message, attributes, changes: [], bytes: Buffer.byteLength(message, 'utf8') + Buffer.byteLength(subject, 'utf8') };
 }

@@ -25,6 +25,18 @@ export interface NotificationChange {
   noVerdictRuns?: number;
   /** Drifts that began and ended before subscribers were told ("was briefly …"). */
   briefly?: MissedDrift[];
+  /** NOT_VISIBLE_ANONYMOUSLY: the credential that would settle it. */
+  settle?: string;
+}
+
+/** One audited repository of the run. */
+export interface NotificationSource {
+  /** `owner/name`, or the local path the CLI read. */
+  repository: string;
+  /** The commit the run read, when known. */
+  commit?: string;
+  /** Web base of the GitHub host (`https://github.com`) when the repository is on GitHub: locations become links. */
+  webUrl?: string;
 }
 
 export interface NotificationContext {
@@ -32,6 +44,10 @@ export interface NotificationContext {
   commit?: string;
   runId: string;
   at: Date;
+  /** Every repository of the run (links and the subject); default: `repository` at `commit`. */
+  sources?: NotificationSource[];
+  /** Configuration problems to mention at the end of the message (expired ignore entries). */
+  warnings?: string[];
 }
 
 export interface MessageAttribute {
@@ -48,7 +64,18 @@ export interface NotificationPayload {
   at: string;
   part: { index: number; total: number };
   summary: Partial<Record<AnnouncementKind, number>>;
-  changes: Array<Omit<NotificationChange, 'evidence'> & { evidence?: CompactEvidence }>;
+  changes: Array<
+    Omit<NotificationChange, 'evidence'> & {
+      evidence?: CompactEvidence;
+      /** Web links to the locations at the audited commit, in the order of `locations` (absent when none can be made). */
+      locationUrls?: string[];
+      /** Web page of the image's package or repository in its registry. */
+      packageUrl?: string;
+    }
+  >;
+  warnings?: string[];
+  /** Present on the one "setup incomplete" message a first run sends instead of alerts. */
+  setupIncomplete?: { problems: string[]; counts: Partial<Record<DriftStatus, number>> };
 }
 
 /** Bounded evidence: what a reader needs, never the full tag or package lists. */

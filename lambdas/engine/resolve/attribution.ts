@@ -3,7 +3,8 @@
  * identical (app, workload, container, image) rows by merging their locations, and turns invalid or
  * still-templated references into findings at the line that wrote them last.
  */
-import type { AppRef, ChartProvenance, DesiredImage, Finding, SourceLocation, Workload } from '../model.js';
+import type { AppRef, ChartProvenance, DesiredImage, Finding, PodPullConfig, SourceLocation, Workload } from '../model.js';
+import type { ServiceAccountPullSecrets } from '../extractors/kubernetes/index.js';
 import { parseImageReference } from '../reference/index.js';
 
 /** One container image as a renderer produced it, before it is attributed to an app. */
@@ -16,6 +17,8 @@ export interface RenderedImage {
   locations: SourceLocation[];
   /** Set when helm rendered it. */
   chart?: ChartProvenance;
+  /** The pod spec's ServiceAccount and imagePullSecrets; absent when no pod spec is known (Helm values, compose). */
+  pod?: PodPullConfig;
 }
 
 export function attribute(app: AppRef, images: readonly RenderedImage[], defaultNamespace?: string): DesiredImage[] {
@@ -35,6 +38,32 @@ export function attribute(app: AppRef, images: readonly RenderedImage[], default
       locations: image.locations,
       ...(image.chart ? { chart: image.chart } : {}),
       ...(app.revisionAssumed ? { revisionAssumed: true as const } : {}),
+      ...(image.pod ? { pullAccess: { serviceAccount: image.pod.serviceAccount, pullSecrets: [...image.pod.pullSecrets] } } : {}),
+    };
+  });
+}
+
+/**
+ * Completes each image's pull access with the imagePullSecrets of its ServiceAccount, when the repository
+ * defines that ServiceAccount in the workload's namespace (a ServiceAccount without a namespace matches a
+ * workload without one). Images without a known pod spec are left as they are.
+ */
+export function attachServiceAccounts(images: readonly DesiredImage[], accounts: readonly ServiceAccountPullSecrets[]): DesiredImage[] {
+  const byKey = new Map<string, ServiceAccountPullSecrets>();
+  for (const account of accounts) {
+    const key = `${account.namespace ?? ''}\u0000${account.name}`;
+    const seen = byKey.get(key);
+    // The same ServiceAccount rendered by several apps: the union of what they give it.
+    if (seen) byKey.set(key, { ...seen, pullSecrets: [...new Set([...seen.pullSecrets, ...account.pullSecrets])] });
+    else byKey.set(key, account);
+  }
+  return images.map((image) => {
+    if (!image.pullAccess) return image;
+    const account = byKey.get(`${image.workload.namespace ?? ''}\u0000${image.pullAccess.serviceAccount}`);
+    if (!account) return image;
+    return {
+      ...image,
+      pullAccess: { ...image.pullAccess, serviceAccountSecrets: [...account.pullSecrets], serviceAccountAt: account.location },
     };
   });
 }

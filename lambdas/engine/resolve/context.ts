@@ -26,6 +26,8 @@ export interface RenderResult {
   kustomizationDirs: string[];
   /** Manifest documents that ended up in the output, so that Applications among them can be followed. */
   documents: import('../yaml/index.js').YamlDocument[];
+  /** ServiceAccounts the render produced, with their imagePullSecrets. */
+  serviceAccounts?: import('../extractors/kubernetes/index.js').ServiceAccountPullSecrets[];
 }
 
 export function emptyRender(): RenderResult {

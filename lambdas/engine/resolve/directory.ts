@@ -3,7 +3,7 @@
  * in the directory (and below it with `recurse`), filtered by `include`/`exclude` globs. Helm chart
  * templates and kustomization files are never read as manifests.
  */
-import { extractPodImages } from '../extractors/kubernetes/index.js';
+import { extractPodImages, listResources, serviceAccountOf } from '../extractors/kubernetes/index.js';
 import type { RenderedImage } from './attribution.js';
 import { emptyRender, type RenderResult } from './context.js';
 import { globToRegExp } from './glob.js';
@@ -40,6 +40,10 @@ export function renderDirectory(ws: Workspace, dir: string, options: DirectoryOp
       const extracted = extractPodImages(document);
       result.findings.push(...extracted.findings);
       result.images.push(...extracted.sites.map(siteToImage));
+      for (const resource of listResources(document)) {
+        const account = serviceAccountOf(resource.value, resource.location);
+        if (account) (result.serviceAccounts ??= []).push(account);
+      }
     }
   }
   return result;
@@ -50,8 +54,15 @@ export function siteToImage(site: {
   container: string;
   written: string;
   location: RenderedImage['locations'][number];
+  pod?: RenderedImage['pod'];
 }): RenderedImage {
-  return { workload: site.workload, container: site.container, written: site.written, locations: [site.location] };
+  return {
+    workload: site.workload,
+    container: site.container,
+    written: site.written,
+    locations: [site.location],
+    ...(site.pod ? { pod: site.pod } : {}),
+  };
 }
 
 /** Argo CD include/exclude: a glob, or `{a,b}` for several. */

@@ -252,6 +252,7 @@ function generatedKustomization(ws: Workspace, path: string, images: KustomizeIm
   for (const dir of tops) {
     const rendered = withholdFailedBuild(renderKustomization(ws.tree, dir), ws.kustomizationFile(dir) ?? dir, `kustomization ${dir}`);
     result.images.push(...rendered.images);
+    (result.serviceAccounts ??= []).push(...rendered.serviceAccounts);
     result.findings.push(...rendered.findings);
     result.files.push(...rendered.files);
     result.kustomizationDirs.push(...rendered.kustomizationDirs);

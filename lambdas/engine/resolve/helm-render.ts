@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join as joinPath, dirname as dirnamePath } from 'node:path';
-import { extractPodImages } from '../extractors/kubernetes/index.js';
+import { extractPodImages, listResources, serviceAccountOf } from '../extractors/kubernetes/index.js';
 import { isRecord } from '../extractors/types.js';
 import { imageLineInTemplate, splitHelmOutput } from '../helm/manifests.js';
 import { runHelmTemplate, DEFAULT_KUBE_VERSION } from '../helm/template.js';
@@ -294,8 +294,13 @@ function readRendered(run: ResolveRun, manifest: string, input: HelmRenderInput)
           written: site.written,
           locations: [template, ...valuesLocations(site.written, merged, input)],
           chart: { ...input.provenance, template: part.template },
+          ...(site.pod ? { pod: site.pod } : {}),
         };
         result.images.push(image);
+      }
+      for (const resource of listResources(rendered)) {
+        const account = serviceAccountOf(resource.value, { file: where.file, line: 0 });
+        if (account) (result.serviceAccounts ??= []).push(account);
       }
     }
   }

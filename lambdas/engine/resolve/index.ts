@@ -10,7 +10,7 @@
 import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource, TreeIdentity } from '../model.js';
 import { applyCiModel, ciModelOfTree, type CiModel } from '../ci/index.js';
 import { createPathFilter } from '../sources/relevance.js';
-import { dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
+import { attachServiceAccounts, dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
 import { resolveArgoDocument } from './argocd/resolve.js';
 import { resolveComposeFile } from './compose.js';
 import { discover } from './discover.js';
@@ -96,7 +96,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   await reportUnrenderedCharts(run, run.findings);
   run.flushAssumptions();
 
-  const images = sortImages(dedupeDesiredImages(run.images));
+  const images = sortImages(dedupeDesiredImages(attachServiceAccounts(run.images, run.serviceAccounts)));
   // What CI can push, read offline from the workflows: evidence on each image and CI_NEVER_PUSHES_TAG.
   const ci = ciModelOfTree(tree, options.ciModels);
   const ciFindings = applyCiModel(images, ci.model);

@@ -124,6 +124,7 @@ export function renderPath(run: ResolveRun, ws: Workspace, request: RenderReques
     const rendered = withholdFailedBuild(renderKustomization(ws.tree, path, options), ws.kustomizationFile(path) ?? path, `${path || '.'} (${request.label})`);
     result = {
       images: rendered.images,
+      serviceAccounts: rendered.serviceAccounts,
       findings: rendered.findings,
       files: rendered.files,
       kustomizationDirs: rendered.kustomizationDirs,

@@ -16,6 +16,7 @@ import {
 } from '../model.js';
 import { RevisionPolicy, type RevisionRequest } from './revisions.js';
 import { attribute } from './attribution.js';
+import type { ServiceAccountPullSecrets } from '../extractors/kubernetes/index.js';
 import type { Emit, RenderResult, YamlPath } from './context.js';
 import { repoIdentity, type RepoIdentity } from './argocd/repo-url.js';
 import { Workspace } from './workspace.js';
@@ -69,6 +70,8 @@ export function identityOf(description: SourceDescription): TreeIdentity {
 export class ResolveRun {
   readonly notes: string[] = [];
   readonly images: DesiredImage[] = [];
+  /** ServiceAccounts every render produced: their imagePullSecrets complete the images' pull access. */
+  readonly serviceAccounts: ServiceAccountPullSecrets[] = [];
   readonly identity: RepoIdentity;
   /** Keys of Application/ApplicationSet/Flux documents already processed. */
   readonly visited = new Set<string>();
@@ -212,6 +215,11 @@ export class ResolveRun {
   /** Records a render: its images under `app`, its findings, and what it covered. */
   addRender(app: AppRef, render: RenderResult, defaultNamespace?: string, fromAudited = true): void {
     this.images.push(...attribute(app, render.images, defaultNamespace));
+    this.serviceAccounts.push(
+      ...(render.serviceAccounts ?? []).map((account) =>
+        account.namespace === undefined && defaultNamespace !== undefined ? { ...account, namespace: defaultNamespace } : account,
+      ),
+    );
     this.findings.push(...render.findings);
     // Paths are repository paths at every revision: a base an app renders at another revision (or at the
     // fallback) is pointed at, not an unreferenced unit of the audited tree. Remote charts render no paths.

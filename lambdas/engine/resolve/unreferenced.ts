@@ -28,6 +28,7 @@ export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Disco
     report(run, { name: dir || '.', kind: 'kustomization', path: dir, unreferenced: true }, file, `kustomization ${dir || '.'}`);
     run.addRender({ name: dir || '.', kind: 'kustomization', path: dir, unreferenced: true }, {
       images: render.images,
+      serviceAccounts: render.serviceAccounts,
       findings: render.findings,
       files: render.files,
       kustomizationDirs: render.kustomizationDirs,

@@ -15,6 +15,9 @@ import { credentialFromSecret, GITHUB_TOKEN_USERNAME, type AuditorSecret } from 
 import { registryEntries, type AuditorConfig, type RepositoryConfig } from '../config/schema.js';
 import { createImageChecker } from '../diagnose/index.js';
 import { trackDrift } from '../history/index.js';
+import { AlertPolicy } from '../notify/policy.js';
+import { gitHubWebUrl } from '../notify/render.js';
+import type { NotificationSource } from '../notify/types.js';
 import type { HistoryStore } from '../history/types.js';
 import type { AuditResult, Verdict } from '../model.js';
 import type { Notifier } from '../notify/types.js';
@@ -101,6 +104,8 @@ export interface RecordRunInput {
   audits: readonly RepositoryAudit[];
   /** Problems outside any one repository's audit (e.g. a step that failed before storing its part). */
   errors?: readonly string[];
+  /** Credentials the secret lacks (secretSetupProblems): a first run then sends one "setup incomplete" message. */
+  setupIncomplete?: readonly string[];
 }
 
 export interface RecordRunDeps {
@@ -123,6 +128,8 @@ export interface RecordedRun {
   results: AuditResult[];
   /** Problems recording or announcing drift (`history: …`, `notification: …`), also in `summary.errors`. */
   driftErrors: string[];
+  /** Configuration the operator should fix (expired ignore entries); also at the end of the message. */
+  warnings: string[];
 }
 
 /** Merges the repositories' results, records drift in the history store and announces it. */
@@ -131,7 +138,8 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
   const byIndex = new Map(input.audits.map((audit) => [audit.index, audit]));
   const errors = [...(input.errors ?? [])];
   const repositories: RunSummaryOutput['repositories'] = [];
-  const commits: string[] = [];
+  const sources: NotificationSource[] = [];
+  const webUrl = gitHubWebUrl(config.github.baseUrl);
   config.repositories.forEach((repository, index) => {
     const audit = byIndex.get(index);
     if (!audit || audit.repo !== repository.repo) {
@@ -141,7 +149,7 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
       return;
     }
     if (audit.error) errors.push(`${audit.repo}: ${audit.error}`);
-    if (audit.commit) commits.push(`${audit.repo}@${audit.commit.slice(0, 7)}`);
+    sources.push({ repository: audit.repo, ...(audit.commit ? { commit: audit.commit } : {}), webUrl });
     repositories.push({
       repo: audit.repo,
       ...(audit.commit ? { commit: audit.commit } : {}),
@@ -151,12 +159,21 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
     });
   });
 
-  const results = mergeByImage(input.audits.flatMap((audit) => audit.results));
+  // Several repositories in one history: each location says which repository holds its file (links, wording).
+  const several = config.repositories.length > 1;
+  const results = mergeByImage(
+    input.audits.flatMap((audit) =>
+      several ? audit.results.map((result) => ({ ...result, locations: result.locations.map((location) => ({ ...location, repo: audit.repo })) })) : audit.results,
+    ),
+  );
+  const only = sources.length === 1 ? sources[0] : undefined;
   const drift = await trackDrift(
     {
       runId: input.runId,
       repository: config.repositories.map((repository) => repository.repo).join(', '),
-      ...(commits.length ? { commit: commits.join(' ') } : {}),
+      ...(only?.commit ? { commit: only.commit } : {}),
+      sources,
+      ...(input.setupIncomplete?.length ? { setupIncomplete: [...input.setupIncomplete] } : {}),
       startedAt: input.startedAt,
       durationMs: deps.clock().getTime() - input.startedAt.getTime(),
       results,
@@ -167,6 +184,7 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
     {
       store: deps.store,
       ...(deps.notifier ? { notifier: deps.notifier } : {}),
+      policy: new AlertPolicy(config),
       clock: deps.clock,
       options: {
         unverifiedAfterRuns: config.unverifiedAfterRuns,
@@ -187,6 +205,7 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
     },
     results,
     driftErrors: drift.errors,
+    warnings: drift.warnings,
   };
 }
 

@@ -105,7 +105,7 @@ spec:
   it('works on rendered objects through yamlDocumentFromValue and findContainerImages', () => {
     const rendered = { kind: 'Deployment', metadata: { name: 'x' }, spec: { template: { spec: { containers: [{ name: 'a', image: 'ghcr.io/o/a:1' }] } } } };
     expect(findContainerImages(rendered)).toEqual([
-      { containerList: 'containers', container: 'a', path: ['spec', 'template', 'spec', 'containers', 0, 'image'], image: 'ghcr.io/o/a:1' },
+      { containerList: 'containers', container: 'a', path: ['spec', 'template', 'spec', 'containers', 0, 'image'], image: 'ghcr.io/o/a:1', pod: { serviceAccount: 'default', pullSecrets: [] } },
     ]);
     const { sites } = extractPodImages(yamlDocumentFromValue('overlay/kustomization.yaml', rendered, 7));
     expect(sites[0]?.location).toEqual({ file: 'overlay/kustomization.yaml', line: 7 });

@@ -43,6 +43,7 @@ describe('renderKustomization: images as the overlay renders them', () => {
         container: 'auth-api',
         written: 'ghcr.io/acme/auth-api:dev-latest',
         locations: [at('incident/base/deployment.yaml', 'image: ghcr.io/acme/auth-api:latest'), at('incident/overlays/dev/kustomization.yaml', 'newTag: dev-latest')],
+        pod: { serviceAccount: 'default', pullSecrets: [] },
       },
     ]);
     expect(render.findings).toEqual([]);
@@ -448,7 +449,13 @@ describe('renderKustomization: options and trees', () => {
     expect(findKustomizationFile(memory, '.')).toBe('kustomization.yaml');
     const render = renderKustomization(memory, '');
     expect(render.images).toEqual([
-      { workload: { kind: 'Pod', name: 'app' }, container: 'app', written: 'app:v2', locations: [{ file: 'app.yaml', line: 8 }, { file: 'kustomization.yaml', line: 6 }] },
+      {
+        workload: { kind: 'Pod', name: 'app' },
+        container: 'app',
+        written: 'app:v2',
+        locations: [{ file: 'app.yaml', line: 8 }, { file: 'kustomization.yaml', line: 6 }],
+        pod: { serviceAccount: 'default', pullSecrets: [] },
+      },
     ]);
     expect(render.findings).toEqual([expect.objectContaining({ code: 'MISSING_FILE', line: 3, message: expect.stringContaining('outside the repository') })]);
   });

@@ -6,4 +6,5 @@ export {
   findPodSpecPaths,
   type ContainerImageSlot,
 } from './pod-images.js';
+export { podPullConfig, pullSecretNames, serviceAccountOf, type ServiceAccountPullSecrets } from './pull-secrets.js';
 export type { ContainerImageSite, ContainerList, Extracted, ValuePath } from '../types.js';

@@ -1,6 +1,7 @@
-import type { Finding, Workload } from '../../model.js';
+import type { Finding, PodPullConfig, Workload } from '../../model.js';
 import type { YamlDocument } from '../../yaml/index.js';
 import { isRecord, type ContainerImageSite, type ContainerList, type Extracted, type ValuePath } from '../types.js';
+import { podPullConfig } from './pull-secrets.js';
 import { listResources, type KubernetesResource } from './resources.js';
 
 const CONTAINER_LISTS: readonly ContainerList[] = ['containers', 'initContainers', 'ephemeralContainers'];
@@ -24,6 +25,8 @@ export interface ContainerImageSlot {
   /** Path of the `image` node inside the resource. */
   path: ValuePath;
   image: unknown;
+  /** The pod spec's ServiceAccount and imagePullSecrets. */
+  pod: PodPullConfig;
 }
 
 /**
@@ -63,6 +66,7 @@ export function extractResourcePodImages(resource: KubernetesResource): Extracte
         written: slot.image,
         location: { file: document.file, line: lineOf(slot.path) },
         path: slot.path,
+        pod: slot.pod,
       });
       continue;
     }
@@ -84,6 +88,7 @@ export function findContainerImages(
   for (const specPath of findPodSpecPaths(resource)) {
     const spec = valueAt(resource, specPath);
     if (!isRecord(spec)) continue;
+    const pod = podPullConfig(spec);
     for (const list of CONTAINER_LISTS) {
       const containers = spec[list];
       if (containers === undefined || containers === null) continue;
@@ -98,7 +103,7 @@ export function findContainerImages(
           return;
         }
         const name = typeof container['name'] === 'string' ? container['name'] : `#${index}`;
-        slots.push({ containerList: list, container: name, path: [...containerPath, 'image'], image: container['image'] });
+        slots.push({ containerList: list, container: name, path: [...containerPath, 'image'], image: container['image'], pod });
       });
     }
   }

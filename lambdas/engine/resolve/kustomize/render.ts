@@ -7,8 +7,8 @@
  * order patchesStrategicMerge, patches, namespace, namePrefix, nameSuffix, patchesJson6902,
  * images. Each level transforms what its resources rendered, so inner overlays apply first.
  */
-import type { Finding, FileTree, SourceLocation, Workload } from '../../model.js';
-import { findContainerImages, listResources } from '../../extractors/kubernetes/index.js';
+import type { Finding, FileTree, PodPullConfig, SourceLocation, Workload } from '../../model.js';
+import { findContainerImages, listResources, serviceAccountOf, type ServiceAccountPullSecrets } from '../../extractors/kubernetes/index.js';
 import { valueAt } from '../../extractors/types.js';
 import { loadYamlDocuments, type YamlDocument } from '../../yaml/index.js';
 import { loadCached, isDirectory, isFile } from './files.js';
@@ -117,10 +117,14 @@ export interface RenderedContainerImage {
   written: string;
   /** The base `image:` line first, then every overlay `images:` entry and patch that set it, in order of application. */
   locations: SourceLocation[];
+  /** The rendered pod spec's ServiceAccount and imagePullSecrets. */
+  pod?: PodPullConfig;
 }
 
 export interface KustomizeRender {
   images: RenderedContainerImage[];
+  /** ServiceAccounts in the output, namespaces as rendered (their imagePullSecrets decide who can pull private images). */
+  serviceAccounts: ServiceAccountPullSecrets[];
   findings: Finding[];
   /** Every kustomization directory included (the rendered one first): bases are not units of their own. */
   kustomizationDirs: string[];
@@ -151,6 +155,7 @@ export function renderKustomization(tree: FileTree, dir: string, options: Render
   const build = renderer.buildDirectory(root, [], undefined, hasEdits(options) ? (k) => editKustomization(k, options) : undefined);
   return {
     images: collectImages(build.resources, options.namespace, build.findings),
+    serviceAccounts: collectServiceAccounts(build.resources, options.namespace),
     findings: dedupeFindings(build.findings),
     kustomizationDirs: unique(build.dirs),
     files: unique(build.files),
@@ -764,10 +769,18 @@ function collectImages(resources: Resource[], defaultNamespace: string | undefin
         container: slot.container,
         written: slot.image,
         locations: locations && locations.length > 0 ? [...locations] : [{ file: resource.file, line: 0 }],
+        pod: slot.pod,
       });
     }
   }
   return images;
+}
+
+function collectServiceAccounts(resources: Resource[], defaultNamespace: string | undefined): ServiceAccountPullSecrets[] {
+  return resources.flatMap((resource) => {
+    const found = serviceAccountOf(resource.value, { file: resource.file, line: 0 }, defaultNamespace);
+    return found ? [found] : [];
+  });
 }
 
 // ─── Helpers ───────────────────────────────────────────────────────────────
