@@ -10,6 +10,7 @@ import { trackDrift } from '../../lambdas/engine/history/index.js';
 import type { AuditorConfig } from '../../lambdas/engine/config/schema.js';
 import { envSetupProblems } from '../../lambdas/engine/config/secret.js';
 import { AlertPolicy } from '../../lambdas/engine/notify/policy.js';
+import { gitHubWebUrl } from '../../lambdas/engine/notify/render.js';
 import type { NotificationSource, Notifier, OutgoingMessage } from '../../lambdas/engine/notify/types.js';
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
 import type { AuditReport, DesiredState, RepoSource, TreeIdentity } from '../../lambdas/engine/model.js';
@@ -200,14 +201,12 @@ async function writePreview(file: string, messages: PreviewMessage[]): Promise<v
 /** The repository as the deployed auditor names it: `owner/name` with links when a --repo-url is on GitHub. */
 function previewSource(report: AuditReport, repoUrls: readonly string[], config: AuditorConfig): NotificationSource {
   const commit = report.source.commit;
-  const base = config.github.baseUrl ? new URL(config.github.baseUrl) : undefined;
-  const webHost = !base || base.hostname === 'api.github.com' ? 'github.com' : base.host;
-  if (report.source.kind === 'github') {
-    return { repository: report.source.location, ...(commit ? { commit } : {}), webUrl: `https://${webHost}` };
-  }
+  const webUrl = gitHubWebUrl(config.github.baseUrl);
+  if (report.source.kind === 'github') return { repository: report.source.location, ...(commit ? { commit } : {}), webUrl };
+  const webHost = new URL(webUrl).host;
   for (const url of repoUrls) {
     const match = /^(?:https:\/\/|git@|ssh:\/\/git@)([^/:]+)[/:]([^/]+\/[^/]+?)(?:\.git)?\/?$/.exec(url);
-    if (match && match[1] === webHost) return { repository: match[2] ?? '', ...(commit ? { commit } : {}), webUrl: `https://${webHost}` };
+    if (match && match[1] === webHost) return { repository: match[2] ?? '', ...(commit ? { commit } : {}), webUrl };
   }
   return { repository: report.source.location, ...(commit ? { commit } : {}) };
 }
