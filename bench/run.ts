@@ -13,6 +13,7 @@ const BENCHES: Record<string, string[]> = {
   history: ['bench/history.ts'],
   'lambda-bundle': ['bench/lambda-bundle.ts'],
   'helm-charts': ['bench/helm-charts.ts'],
+  startup: ['bench/startup.ts'],
 };
 
 const root = join(import.meta.dirname, '..');
