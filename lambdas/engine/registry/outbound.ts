@@ -18,7 +18,6 @@
  */
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import picomatch from 'picomatch';
 
 export type AddressClass = 'public' | 'loopback' | 'private' | 'link-local' | 'metadata' | 'unspecified' | 'multicast' | 'reserved';
 
@@ -133,6 +132,12 @@ const systemResolve: Resolver = (hostname) =>
     });
   });
 
+/** Host globs: `*` matches any run of characters (`*.corp.example`, `127.0.0.1:*`), `?` one character. */
+function hostGlobs(globs: readonly string[]): (host: string) => boolean {
+  const res = globs.map((glob) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i'));
+  return (host) => res.some((re) => re.test(host));
+}
+
 function bare(hostname: string): string {
   return hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
 }
@@ -147,7 +152,7 @@ export class OutboundPolicy {
   constructor(options: OutboundPolicyOptions = {}) {
     const globs = (options.allow ?? []).map((g) => g.toLowerCase());
     this.#allowListed = options.allow !== undefined;
-    this.#allow = globs.length ? picomatch(globs, { dot: true, nocase: true }) : undefined;
+    this.#allow = globs.length ? hostGlobs(globs) : undefined;
     this.#configured = new Set((options.configured ?? []).map((h) => h.toLowerCase().replace(/^\[([^\]]+)\]/, '$1')));
     this.#refuseLinkLocal = options.refuseLinkLocal ?? false;
     this.#resolve = options.resolve ?? systemResolve;
