@@ -357,3 +357,45 @@ jobs:
     expect(verdict({ '.github/workflows/ko.yml': ko }, 'ghcr.io/acme/controller:main')?.tagPushed).toBe(false);
   });
 });
+
+describe('shapes measured on public repositories (podinfo, Reloader, opentelemetry-demo)', () => {
+  const release = (run: string) => `on:
+  push:
+    tags: ['v*']
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+${run
+  .split('\n')
+  .map((line) => `          ${line}`)
+  .join('\n')}
+`;
+
+  it('a name lower-cased with tr and a tag from ${GITHUB_REF#refs/*/} (Reloader)', () => {
+    const workflow = release('IMAGE=ghcr.io/$(echo ${{ github.repository }} | tr \'[:upper:]\' \'[:lower:]\')\ndocker buildx build --push -t $IMAGE:${GITHUB_REF#refs/*/} .');
+    expect(verdict({ '.github/workflows/release.yaml': workflow }, 'ghcr.io/stakater/reloader:v1.4.14', 'stakater/Reloader')?.tagPushed).toBe(true);
+    expect(verdict({ '.github/workflows/release.yaml': workflow }, 'ghcr.io/stakater/reloader:main', 'stakater/Reloader')?.tagPushed).toBe(false);
+  });
+
+  it('helm push / flux push artifact to oci:// only cover their own repositories (podinfo)', () => {
+    const workflow = release('docker push ghcr.io/acme/app:${GITHUB_REF_NAME}\nhelm push app-1.0.0.tgz oci://ghcr.io/acme/charts\nflux push artifact oci://ghcr.io/acme/manifests/app:${GITHUB_REF_NAME} --path=./kustomize');
+    expect(verdict({ '.github/workflows/release.yml': workflow }, 'ghcr.io/acme/app:main')?.tagPushed).toBe(false);
+    expect(verdict({ '.github/workflows/release.yml': workflow }, 'ghcr.io/acme/charts/app:anything')?.tagPushed).toBe(true);
+  });
+
+  it('case labels and [[ tests that mention push are not publishers (opentelemetry-demo)', () => {
+    const workflow = release('case "$EVENT_NAME" in\n  push) echo main ;;\nesac\nif [[ "$EVENT_NAME" == "push" ]]; then echo yes; fi\ndocker push ghcr.io/acme/app:${GITHUB_REF_NAME}');
+    expect(verdict({ '.github/workflows/release.yml': workflow }, 'ghcr.io/acme/app:main')?.tagPushed).toBe(false);
+  });
+
+  it('goreleaser pushes the images its config names, with any tag; without a config anything', () => {
+    const workflow = release('goreleaser release --clean\ndocker push ghcr.io/acme/other:${GITHUB_REF_NAME}');
+    const config = 'dockers:\n  - image_templates:\n      - "ghcr.io/acme/cli:{{ .Version }}-amd64"\n';
+    const files = { '.github/workflows/release.yml': workflow, '.goreleaser.yaml': config };
+    expect(verdict(files, 'ghcr.io/acme/cli:1.0.0-amd64')?.tagPushed).toBe(true);
+    expect(verdict(files, 'ghcr.io/acme/other:main')?.tagPushed).toBe(false);
+    expect(verdict({ '.github/workflows/release.yml': workflow }, 'ghcr.io/acme/other:main')?.tagPushed).toBe(true);
+  });
+});

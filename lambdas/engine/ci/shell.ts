@@ -30,6 +30,9 @@ export interface ShellResult {
 /** Commands that publish images in ways we do not model. */
 const UNKNOWN_PUBLISHER = /\b(?:push|publish|goreleaser|bake|jib|skaffold|kaniko|buildah|earthly|dagger|pack\s+build|nix\s+build|bazel\s+run|helm\s+push|release)\b/i;
 
+/** Commands whose words may say "push" without pushing an image. */
+const NOT_PUBLISHERS = new Set(['echo', 'printf', 'cat', 'git', 'gh', 'curl', 'jq', 'test', '[', '[[', 'if', 'elif', 'case', 'while', 'until', 'cosign', 'notation', 'grep', 'sed', 'awk']);
+
 interface Word {
   pattern: Pattern;
   /** The word as written, for flag detection. */
@@ -116,8 +119,25 @@ function interpret(all: Word[], line: number, ctx: EvalContext, vars: Map<string
     koCommand(args.slice(1), line, ctx, vars, result);
     return;
   }
-  if (UNKNOWN_PUBLISHER.test(words.map((w) => w.raw).join(' ')) && !['echo', 'printf', 'cat', 'git', 'gh', 'curl', 'jq', 'test', '[', 'if'].includes(tool)) {
-    result.pushes.push({ via: words.slice(0, 3).map((w) => w.raw).join(' '), line });
+  // Only the command's own unquoted words count: `case push)` labels and `[[ "$E" == "push" ]]` tests push nothing.
+  const commandWords = words.filter((w) => !/^["'$]/.test(w.raw) && !w.raw.endsWith(')')).map((w) => w.raw);
+  if (UNKNOWN_PUBLISHER.test(commandWords.join(' ')) && !NOT_PUBLISHERS.has(tool)) {
+    const via = words.slice(0, 3).map((w) => w.raw).join(' ');
+    // `helm push`, `flux push artifact`, `oras push`, `timoni mod push`: an OCI artifact at an
+    // `oci://` address; only that repository (and below it, for helm's chart name) may get any tag.
+    const oci = words.filter((w) => {
+      const first = w.pattern[0];
+      return first !== undefined && 'text' in first && first.text.startsWith('oci://');
+    });
+    if (oci.length === 0) {
+      result.pushes.push({ via, line });
+      return;
+    }
+    for (const word of oci) {
+      const { name } = splitReference(stripPrefix(word.pattern, 'oci://'));
+      const reference = tool === 'helm' ? concat(name, text('/'), anyValue('chart'), text(':'), anyValue('version')) : concat(name, text(':'), anyValue('tag'));
+      result.pushes.push({ reference, via, line });
+    }
   }
 }
 
@@ -400,14 +420,14 @@ export function expandWord(raw: string, ctx: EvalContext, vars: Map<string, Patt
     if (c === '$' && raw[i + 1] === '(') {
       const end = findClosingParen(raw, i + 1);
       flush();
-      out.push(commandSubstitution(raw.slice(i + 2, end)));
+      out.push(commandSubstitution(raw.slice(i + 2, end), ctx, vars));
       i = end + 1;
       continue;
     }
     if (c === '`') {
       const end = raw.indexOf('`', i + 1);
       flush();
-      out.push(commandSubstitution(raw.slice(i + 1, end < 0 ? raw.length : end)));
+      out.push(commandSubstitution(raw.slice(i + 1, end < 0 ? raw.length : end), ctx, vars));
       i = end < 0 ? raw.length : end + 1;
       continue;
     }
@@ -434,8 +454,11 @@ export function expandWord(raw: string, ctx: EvalContext, vars: Map<string, Patt
   return concat(...out);
 }
 
-function commandSubstitution(command: string): Pattern {
+function commandSubstitution(command: string, ctx: EvalContext, vars: Map<string, Pattern>): Pattern {
   const trimmed = command.trim();
+  // `$(echo "$X" | tr '[:upper:]' '[:lower:]')`, the usual way to lower-case an image name.
+  const lowered = /^echo\s+(.+?)\s*\|\s*tr\s+["']?(?:\[:upper:\]|A-Z)["']?\s+["']?(?:\[:lower:\]|a-z)["']?$/.exec(trimmed);
+  if (lowered) return mapText(expandWord(lowered[1] ?? '', ctx, vars), (t) => t.toLowerCase());
   // `--short[=N]` prints at least N characters, more when N would be ambiguous.
   if (/^git\s+rev-parse\s+--short(?:=\d+)?\s+(?:HEAD|"?\$\{?GITHUB_SHA\}?"?)$/.test(trimmed)) return hole(HOLES.shortSha());
   if (/^git\s+rev-parse\s+(?:HEAD|"?\$\{?GITHUB_SHA\}?"?)$/.test(trimmed)) return hole(HOLES.sha);
@@ -450,6 +473,8 @@ function parameterExpansion(body: string, ctx: EvalContext, vars: Map<string, Pa
   const op = m[2] ?? '';
   const value = variable(name, ctx, vars);
   if (op === '') return value;
+  // `${GITHUB_REF#refs/tags/}`, `${GITHUB_REF##*/}`, `${GITHUB_REF/refs\/tags\//}`: the ref's name.
+  if (name === 'GITHUB_REF' && /^(?:#refs\/(?:tags|heads|\*)\/|##\*\/|\/refs\\?\/(?:tags|heads)\\?\/\/?)$/.test(op)) return evaluateExpression('github.ref_name', ctx);
   const substring = /^:(\d*):(\d+)$/.exec(op);
   if (substring) {
     const isSha = value.length === 1 && 'hole' in value[0]! && value[0].hole.label === HOLES.sha.label;

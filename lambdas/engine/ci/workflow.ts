@@ -6,7 +6,7 @@ import type { Finding, FileTree } from '../model.js';
 import { loadYamlDocuments, type YamlDocument, type YamlPath } from '../yaml/index.js';
 import { childContext, evaluateTemplate, isRecord, refBoundsOf, type EvalContext, type RefBounds, type StepOutputs } from './context.js';
 import { listInput, metadataActionOutputs } from './metadata-action.js';
-import { anyValue, oneOf, splitReference, text, type Pattern } from './pattern.js';
+import { anyValue, concat, oneOf, splitReference, text, type Pattern } from './pattern.js';
 import { analyzeScript } from './shell.js';
 
 /** One place in a workflow that pushes an image name with some tags. */
@@ -41,6 +41,7 @@ export interface CiExtractOptions {
 }
 
 export const WORKFLOW_DIR = '.github/workflows/';
+const GORELEASER_FILES = ['.goreleaser.yaml', '.goreleaser.yml', 'goreleaser.yaml', 'goreleaser.yml'];
 const MAX_CALL_DEPTH = 4;
 
 export function isWorkflowFile(path: string): boolean {
@@ -154,7 +155,8 @@ class WorkflowExtractor {
         this.buildPush(doc, path, inputs, ctx, job);
         return;
       }
-      if (!IGNORED_ACTIONS.test(action) && PUBLISHING_ACTION.test(action)) this.unknownPush(doc.file, stepLine, stepLine, job, uses);
+      if (action === 'goreleaser/goreleaser-action') this.goreleaser(doc.file, stepLine, job, uses);
+      else if (!IGNORED_ACTIONS.test(action) && PUBLISHING_ACTION.test(action)) this.unknownPush(doc.file, stepLine, stepLine, job, uses);
       return;
     }
     if (typeof step['run'] !== 'string') return;
@@ -168,7 +170,8 @@ class WorkflowExtractor {
     for (const push of shell.pushes) {
       const line = firstLine + push.line;
       if (!push.reference) {
-        this.unknownPush(doc.file, line, line, job, push.via);
+        if (/^goreleaser\b/.test(push.via)) this.goreleaser(doc.file, line, job, push.via);
+        else this.unknownPush(doc.file, line, line, job, push.via);
         continue;
       }
       const { name, tag } = splitReference(push.reference);
@@ -198,6 +201,31 @@ class WorkflowExtractor {
     }
     for (const { name, tags } of byName.values()) {
       this.addPush({ workflow: doc.file, startLine: start, endLine: end, job, via: 'docker/build-push-action', name, tags });
+    }
+  }
+
+  /**
+   * GoReleaser pushes the images its config names (`dockers[].image_templates`, `dockers_v2[].images`,
+   * `docker_manifests[].name_template`, `kos[].repositories`), with templated tags we do not evaluate.
+   * Without a readable config it may push anything.
+   */
+  private goreleaser(workflow: string, line: number, job: string, via: string): void {
+    const file = GORELEASER_FILES.find((name) => this.tree.read(name) !== undefined);
+    const config = file ? this.document(file)?.value : undefined;
+    if (!isRecord(config)) {
+      this.unknownPush(workflow, line, line, job, via);
+      return;
+    }
+    const names: string[] = [];
+    const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : typeof value === 'string' ? [value] : []);
+    const entries = (key: string): Record<string, unknown>[] => (Array.isArray(config[key]) ? (config[key] as unknown[]).filter(isRecord) : []);
+    for (const entry of entries('dockers')) names.push(...strings(entry['image_templates']));
+    for (const entry of entries('dockers_v2')) names.push(...strings(entry['images']));
+    for (const entry of entries('docker_manifests')) names.push(...strings(entry['name_template']));
+    for (const entry of entries('kos')) names.push(...strings(entry['repositories']), ...strings(entry['repository']));
+    for (const template of names) {
+      const { name } = splitReference(goreleaserTemplate(template));
+      this.addPush({ workflow, startLine: line, endLine: line, job, via: `${via} (${file})`, name: lower(name), tags: [anyValue('goreleaser tag')] });
     }
   }
 
@@ -243,6 +271,19 @@ function endLine(doc: YamlDocument, path: YamlPath, value: unknown, start: numbe
   if (Array.isArray(value) && value.length > 0) return doc.lineOf([...path, value.length - 1]);
   if (typeof value === 'string' && value.includes('\n')) return start + value.replace(/\n+$/, '').split('\n').length;
   return start;
+}
+
+/** `ghcr.io/acme/app:{{ .Version }}-amd64` → text with unknown holes for every `{{ }}`. */
+function goreleaserTemplate(template: string): Pattern {
+  const parts: Pattern[] = [];
+  let last = 0;
+  for (const m of template.matchAll(/\{\{[\s\S]*?\}\}/g)) {
+    parts.push(text(template.slice(last, m.index)));
+    parts.push(anyValue(m[0].replace(/^\{\{\s*|\s*\}\}$/g, '')));
+    last = (m.index ?? 0) + m[0].length;
+  }
+  parts.push(text(template.slice(last)));
+  return concat(...parts);
 }
 
 function lower(pattern: Pattern): Pattern {

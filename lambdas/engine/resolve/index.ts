@@ -98,7 +98,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
 
   const images = sortImages(dedupeDesiredImages(attachServiceAccounts(run.images, run.serviceAccounts)));
   // What CI can push, read offline from the workflows: evidence on each image and CI_NEVER_PUSHES_TAG.
-  const ci = ciModelOfTree(tree, options.ciModels);
+  const ci = ciModelOfTree(tree, options.ciModels, options.repoUrls);
   const ciFindings = applyCiModel(images, ci.model);
   const all = dedupeFindings([...run.findings, ...referenceFindings(images), ...ci.findings, ...ciFindings]).sort(compareFindings);
   const state: DesiredState = { source: tree.description, images, findings: all };
