@@ -25,6 +25,7 @@ import type { AuditReport, AuditResult, FileTree, Finding, RepoSource } from '..
 import { unresolvedNote, unverifiedNote } from '../lambdas/engine/completeness.js';
 import { registerSecret } from '../lambdas/engine/hygiene.js';
 import { ExitCode, UsageError } from './exit-codes.js';
+import { extractCiModel, type CiModel } from '../lambdas/engine/ci/index.js';
 import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
 
 export interface SourceFlags {
@@ -218,4 +219,38 @@ export function failingCiFindings(report: Pick<AuditReport, 'desired' | 'results
     if (decider) deciding.add(`${decider.file}:${decider.line}`);
   }
   return report.findings.filter((finding) => finding.code === 'CI_NEVER_PUSHES_TAG' && deciding.has(`${finding.file}:${finding.line}`));
+}
+
+/**
+ * Config `sources:`: the CI models of the repositories that build images outside the audited one,
+ * read through the GitHub API with the audit's token and ETag cache. A repository that cannot be
+ * read is a warning, and its images get no CI verdict (we say nothing rather than guess).
+ */
+export async function loadCiSources(
+  config: AuditorConfig,
+  env: Env,
+  stateDir: string,
+  githubApiUrl: string | undefined,
+): Promise<{ models: CiModel[]; findings: Finding[] }> {
+  const models: CiModel[] = [];
+  const findings: Finding[] = [];
+  const token = env.GITHUB_TOKEN || env.GH_TOKEN;
+  const baseUrl = githubApiUrl ?? config.github.baseUrl;
+  for (const entry of config.sources) {
+    const repository = entry.repo.replace(/@.*$/, '');
+    try {
+      const tree = await openSource({ repo: entry.repo, ...(token ? { token } : {}), ...(baseUrl ? { baseUrl } : {}), cacheDir: resolve(stateDir, 'cache') }).load();
+      const extracted = extractCiModel(tree, { repository, external: true, appliesTo: entry.images });
+      models.push(extracted.model);
+    } catch (error) {
+      findings.push({
+        file: '',
+        line: 0,
+        code: 'SOURCE_ERROR',
+        severity: 'warning',
+        message: `sources: cannot read the workflows of ${entry.repo}: ${error instanceof Error ? error.message : String(error)}; no CI verdict for ${entry.images.join(', ')}`,
+      });
+    }
+  }
+  return { models, findings };
 }

@@ -22,6 +22,7 @@ import {
   buildChecker,
   checkPathsExist,
   exitCodeForReport,
+  loadCiSources,
   loadCliConfig,
   noteUnverified,
   openCliSource,
@@ -86,12 +87,13 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
   const charts = await cliChartRendering(flags, stateDir, env, config);
   const revisions = revisionOptions(flags, env);
   const baseline = prMode ? await desiredStateAt(source, prMode.base, flags.path, charts, revisions) : undefined;
+  const ciSources = await loadCiSources(config, env, stateDir, flags.githubApiUrl);
   const { report } = await runAudit({
     source,
     checker,
     tree,
     // On a pull request's head side, apps following the base branch (or HEAD) deploy what the PR makes of the tree.
-    resolve: { ...revisions, ...(prMode ? { pullRequestBase: stripRefPrefix(prMode.base) } : {}) },
+    resolve: { ...revisions, ciModels: ciSources.models, ...(prMode ? { pullRequestBase: stripRefPrefix(prMode.base) } : {}) },
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
     ...(baseline ? { baseline } : {}),
@@ -99,6 +101,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
     onProgress: (done, total) => progress.update(done, total),
   });
   progress.done();
+  report.findings.push(...ciSources.findings);
 
   // A pull-request check previews a change: it must not move the history of the deployed state.
   // A history store that fails still leaves a report worth printing: print it, then exit 3.

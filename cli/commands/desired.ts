@@ -2,7 +2,7 @@
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
 import { ExitCode, IncompleteAuditError } from '../exit-codes.js';
 import { writeDesiredState } from '../output.js';
-import { checkPathsExist, loadCliConfig, openCliSource, stateDirFrom, type Env, type SourceFlags } from '../runtime.js';
+import { checkPathsExist, loadCiSources, loadCliConfig, openCliSource, stateDirFrom, type Env, type SourceFlags } from '../runtime.js';
 import { UsageError } from '../exit-codes.js';
 import { colorEnabled } from '../color.js';
 import { cliChartRendering, type ChartFlags } from '../charts.js';
@@ -27,13 +27,16 @@ export async function desiredCommand(flags: DesiredFlags, env: Env = process.env
     throw new IncompleteAuditError(`cannot read ${source.description.location}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   });
   checkPathsExist(tree, flags.path);
+  const ciSources = await loadCiSources(config, env, stateDir, flags.githubApiUrl);
   const state = await resolveDesiredState(source, {
     tree,
+    ciModels: ciSources.models,
     ...revisionOptions(flags, env),
     ...(flags.path?.length ? { paths: flags.path } : {}),
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
     charts: await cliChartRendering(flags, stateDir, env, config),
   });
+  state.findings.push(...ciSources.findings);
   writeDesiredState(state, format, colorEnabled(env));
   return ExitCode.Clean;
 }

@@ -31,7 +31,7 @@ export interface AuditOptions {
   /** A tree already loaded from `source` (saves a second load). */
   tree?: FileTree;
   /** How app revisions are read (mode, names of the audited tree, pull-request base); see resolve/revisions.ts. */
-  resolve?: Pick<ResolveOptions, 'revisions' | 'refs' | 'defaultBranch' | 'pullRequestBase' | 'identity'>;
+  resolve?: Pick<ResolveOptions, 'revisions' | 'refs' | 'defaultBranch' | 'pullRequestBase' | 'identity' | 'ciModels'>;
   /** Pull-request mode: only images new or changed relative to this desired state are checked. */
   baseline?: DesiredState;
   onProgress?: (done: number, total: number) => void;

@@ -57,6 +57,7 @@ describe('AuditorConfigSchema defaults', () => {
       notVisibleAlertAfterRuns: 3,
       ignore: [],
       github: {},
+      sources: [],
       historyRetentionDays: 90,
     });
     expect(DEFAULT_FAIL_ON).toEqual(parseConfig({}).failOn);
@@ -80,6 +81,7 @@ describe('AuditorConfigSchema defaults', () => {
       notVisibleAlertAfterRuns: 0,
       ignore: [{ image: 'ghcr.io/acme/legacy-*', app: 'legacy', path: 'clusters/dev/**', reason: 'retired, OPS-123', until: '2027-03-31' }],
       github: { baseUrl: 'https://github.example.com/api/v3', packagesTokenSeesAllPackages: true },
+      sources: [{ repo: 'acme/api@main', images: ['ghcr.io/acme/api', 'ghcr.io/acme/api-*'] }],
       concurrency: 4,
       lambda: { memoryMb: 1024, timeoutSeconds: 900 },
       historyRetentionDays: 365,

@@ -5,6 +5,7 @@
  * whose image name is entirely unknown), we say nothing: precision first.
  */
 import type { CiEvidence, CiPushEvidence, DesiredImage, Finding, ImageReference } from '../model.js';
+import picomatch from 'picomatch';
 import { looksLikeRegistryHost } from '../reference/index.js';
 import { describe, isLiteral, literalText, matches, type Pattern } from './pattern.js';
 import type { CiModel, CiPush } from './workflow.js';
@@ -12,7 +13,10 @@ import type { CiModel, CiPush } from './workflow.js';
 /** The evidence for one image reference, or undefined when no workflow we understood pushes its repository. */
 export function ciEvidenceFor(model: CiModel, ref: ImageReference): CiEvidence | undefined {
   const names = nameForms(ref);
-  const relevant = model.pushes.filter((push) => names.some((name) => matches(push.name, name, 'i')));
+  const repository = `${ref.registry}/${ref.repository}`;
+  const relevant = model.pushes.filter(
+    (push) => (!push.appliesTo || picomatch.isMatch(repository, [...push.appliesTo], { nocase: true })) && names.some((name) => matches(push.name, name, 'i')),
+  );
   if (!relevant.some((push) => claimsName(push.name))) return undefined;
   const pushes = relevant.map((push) => pushEvidence(push, ref));
   const evidence: CiEvidence = { pushes };

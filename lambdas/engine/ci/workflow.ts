@@ -25,6 +25,8 @@ export interface CiPush {
   name: Pattern;
   /** Tag patterns pushed for `name`. */
   tags: Pattern[];
+  /** Image repository globs this push may speak for (config `sources:`); absent: any it names. */
+  appliesTo?: readonly string[];
 }
 
 export interface CiModel {
@@ -38,6 +40,8 @@ export interface CiExtractOptions {
   repository?: string | undefined;
   /** Set on every push: the workflows come from another repository than the audited one. */
   external?: boolean;
+  /** Image repository globs the pushes may speak for (config `sources:`). */
+  appliesTo?: readonly string[];
 }
 
 export const WORKFLOW_DIR = '.github/workflows/';
@@ -235,6 +239,7 @@ class WorkflowExtractor {
 
   private addPush(push: CiPush): void {
     if (this.options.external && this.options.repository) push.repository = this.options.repository;
+    if (this.options.appliesTo) push.appliesTo = this.options.appliesTo;
     this.model.pushes.push(push);
   }
 }

@@ -363,6 +363,21 @@ export const AuditorConfigSchema = z
       .default([])
       .describe('Images that are not alerted on, with the reason and an optional end date. Default: [].'),
     github: GithubSchema.default({}).describe('GitHub API settings. Default: {}.'),
+    sources: z
+      .array(
+        z.strictObject({
+          repo: z
+            .string()
+            .regex(/^[\w.-]+\/[\w.-]+(?:@\S+)?$/, { error: (iss) => `must be "owner/name" or "owner/name@ref" (got ${JSON.stringify(iss.input)})` })
+            .describe('The GitHub repository whose .github/workflows build these images: "owner/name", optionally "@ref".'),
+          images: z
+            .array(z.string().min(1))
+            .min(1, { error: 'list at least one image repository, e.g. ["ghcr.io/acme/api"]' })
+            .describe('Image repositories (without tag) that repository builds; globs allowed: "ghcr.io/acme/api", "ghcr.io/acme/*".'),
+        }),
+      )
+      .default([])
+      .describe('Where the CI of images built outside the audited repository lives: its workflows are read (same token, ETag cache) to tell which tags CI can ever push (CI_NEVER_PUSHES_TAG). Default: [].'),
     concurrency: z
       .int({ error: 'must be a whole number' })
       .min(1, { error: 'must be at least 1' })
