@@ -63,7 +63,9 @@ describe('cdk-nag AwsSolutions and Serverless checks', () => {
     for (const suppressed of [...(solutions?.suppressedViolations ?? []), ...(serverless?.suppressedViolations ?? [])]) {
       expect(suppressed.reason.length).toBeGreaterThan(80);
     }
-  });
+    // One synth with both packs over 100 repositories: about a minute on a loaded 2-core machine.
+  }, 180_000);
+
 
   it('fail the synth when a construct lacks an acknowledgement', () => {
     const { app, stack, outdir } = nagApp();
