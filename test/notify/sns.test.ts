@@ -76,4 +76,39 @@ describe('SnsNotifier', () => {
     client.destroy();
     await fake.stop();
   });
+
+  it('sends the dedupId attribute, and MessageDeduplicationId with a group on a FIFO topic', async () => {
+    const fake = await startFakeSns(() => ({ ok: true }));
+    const client = localSnsClient(fake.endpoint, 1);
+    await new SnsNotifier({ client, topicArn: 'arn:aws:sns:us-east-1:000000000000:drift.fifo' }).publish({ ...message!, dedupId: 'abc123' });
+    await new SnsNotifier({ client, topicArn: 'arn:aws:sns:us-east-1:000000000000:drift' }).publish({ ...message!, dedupId: 'abc123' });
+    const [fifo, standard] = fake.requests;
+    const attribute = (params: URLSearchParams | undefined, name: string) => {
+      const entry = [...(params?.entries() ?? [])].find(([k, v]) => /^MessageAttributes\.entry\.\d+\.Name$/.test(k) && v === name)?.[0];
+      return entry ? params?.get(entry.replace(/Name$/, 'Value.StringValue')) : undefined;
+    };
+    expect(attribute(fifo?.params, 'dedupId')).toBe('abc123');
+    expect(fifo?.params.get('MessageDeduplicationId')).toBe('abc123');
+    expect(fifo?.params.get('MessageGroupId')).toBe('image-drift');
+    expect(attribute(standard?.params, 'dedupId')).toBe('abc123');
+    expect(standard?.params.get('MessageDeduplicationId')).toBeNull();
+    client.destroy();
+    await fake.stop();
+  });
+
+  it('does not retry a publish whose reply was lost (SNS may have delivered it), and says so on the error', async () => {
+    const { startFaultProxy } = await import('../support/fault-proxy.js');
+    const topic = await topicWithQueue(fauxqs.endpoint);
+    const proxy = await startFaultProxy(fauxqs.endpoint);
+    proxy.inject({ kind: 'drop-reply' }, { times: Infinity });
+    const client = localSnsClient(proxy.url, 1);
+    const notifier = new SnsNotifier({ client, topicArn: topic.topicArn, attempts: 3, baseDelayMs: 5 });
+    const error = await notifier.publish(message!).catch((e: unknown) => e);
+    expect(error).toMatchObject({ maybeDelivered: true });
+    expect(proxy.requests).toHaveLength(1);
+    expect(await topic.drain()).toHaveLength(1);
+    client.destroy();
+    await proxy.stop();
+    topic.close();
+  });
 });
