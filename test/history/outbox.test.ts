@@ -3,8 +3,9 @@
  * loopback fault proxy in front of SNS: lost replies, an invocation that dies after SNS accepted, bookkeeping
  * that fails after a publish, and an SNS outage during which a drift starts and ends.
  */
-import type { BatchWriteItemCommandInput, PutItemCommandInput, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type BatchWriteItemCommandInput, type PutItemCommandInput, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { pendingAnnouncement } from '../../lambdas/engine/history/drift.js';
 import { SnsNotifier } from '../../lambdas/engine/notify/sns.js';
 import type { Notifier } from '../../lambdas/engine/notify/types.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
@@ -206,6 +207,36 @@ describe('the alert outbox', () => {
     await h.run('r4', [result(img, 'OK')]);
     expect(await h.published()).toEqual([]);
     await sns.stop();
+    h.close();
+  });
+
+  it('takes over a claim left by the version before the outbox once its lease is over', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const img = uniqueImage();
+    await h.run('r1', [result(img, 'TAG_MISSING')], { notifier: null });
+    const state = await h.store.getState(img);
+    const key = state && pendingAnnouncement(state, h.now(), 86_400_000)?.claim.key;
+    expect(key).toBeDefined();
+    // A run of the earlier version claimed it and died before publishing.
+    await servers.ddb.send(
+      new PutItemCommand({
+        TableName: h.tableName,
+        Item: {
+          pk: { S: `IMG#${img}` },
+          sk: { S: `NOTE#${key}` },
+          type: { S: 'claim' },
+          claimStatus: { S: 'claimed' },
+          runId: { S: 'old' },
+          claimedAt: { S: h.now().toISOString() },
+        },
+      }),
+    );
+    h.advanceMinutes(5);
+    await h.run('r2', [result(img, 'TAG_MISSING')]);
+    expect(await h.published()).toEqual([]);
+    h.advanceMinutes(10);
+    await h.run('r3', [result(img, 'TAG_MISSING')]);
+    expect((await h.published()).map((m) => m.payload.changes.map((c) => c.kind))).toEqual([['new']]);
     h.close();
   });
 });

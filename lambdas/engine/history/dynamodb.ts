@@ -61,6 +61,8 @@ type PlainObject = { [key: string]: Plain };
 
 const GSI = HISTORY_TABLE_DESIGN.globalSecondaryIndexes[0].indexName;
 const DAY_S = 86_400;
+/** Lease of the claims written before the outbox existed (`claimStatus = claimed`). */
+const LEGACY_CLAIM_LEASE_MS = 10 * 60_000;
 
 export class DynamoHistoryStore implements HistoryStore {
   readonly tableName: string;
@@ -282,7 +284,9 @@ export class DynamoHistoryStore implements HistoryStore {
         new PutItemCommand({
           TableName: this.tableName,
           Item: outboxToItem(message, this.claimExpiry(new Date(message.createdAt))),
-          ConditionExpression: 'attribute_not_exists(pk)',
+          // A superseded message never went out: the same announcements may be queued again under its id.
+          ConditionExpression: 'attribute_not_exists(pk) OR outboxStatus = :superseded',
+          ExpressionAttributeValues: toItem({ ':superseded': 'superseded' }),
         }),
       );
       return true;
@@ -315,8 +319,15 @@ export class DynamoHistoryStore implements HistoryStore {
               claimedAt: now.toISOString(),
               expiresAt: this.claimExpiry(now),
             }),
-            ConditionExpression: 'attribute_not_exists(pk) OR claimStatus = :released OR outboxId = :id',
-            ExpressionAttributeValues: toItem({ ':released': 'released', ':id': outboxId }),
+            // `claimed` is a claim of the lease-based version before the outbox: taken over once its lease is over.
+            ConditionExpression:
+              'attribute_not_exists(pk) OR claimStatus = :released OR outboxId = :id OR (claimStatus = :claimed AND claimedAt < :cutoff)',
+            ExpressionAttributeValues: toItem({
+              ':released': 'released',
+              ':id': outboxId,
+              ':claimed': 'claimed',
+              ':cutoff': new Date(now.getTime() - LEGACY_CLAIM_LEASE_MS).toISOString(),
+            }),
           }),
         );
         return true;

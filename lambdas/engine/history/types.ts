@@ -206,7 +206,7 @@ export interface HistoryStore {
   putRun(summary: RunSummary): Promise<void>;
   /** Outbox messages not settled yet (pending, or sent with states still to mark), oldest first. */
   loadOpenOutbox(): Promise<OutboxMessage[]>;
-  /** Stores a new outbox message; false when a message with that id exists already. */
+  /** Stores a new outbox message (or over a superseded one with its id); false when one with that id is in use. */
   putOutboxMessage(message: OutboxMessage): Promise<boolean>;
   getOutboxMessage(id: string): Promise<OutboxMessage | undefined>;
   /**
