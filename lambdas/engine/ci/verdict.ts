@@ -5,7 +5,6 @@
  * whose image name is entirely unknown), we say nothing: precision first.
  */
 import type { CiEvidence, CiPushEvidence, DesiredImage, Finding, ImageReference } from '../model.js';
-import picomatch from 'picomatch';
 import { looksLikeRegistryHost } from '../reference/index.js';
 import { describe, isLiteral, literalText, matches, type Pattern } from './pattern.js';
 import type { CiModel, CiPush } from './workflow.js';
@@ -15,7 +14,7 @@ export function ciEvidenceFor(model: CiModel, ref: ImageReference): CiEvidence |
   const names = nameForms(ref);
   const repository = `${ref.registry}/${ref.repository}`;
   const relevant = model.pushes.filter(
-    (push) => (!push.appliesTo || picomatch.isMatch(repository, [...push.appliesTo], { nocase: true })) && names.some((name) => matches(push.name, name, 'i')),
+    (push) => (!push.appliesTo || push.appliesTo.some((glob) => imageGlob(glob).test(repository))) && names.some((name) => matches(push.name, name, 'i')),
   );
   if (!relevant.some((push) => claimsName(push.name))) return undefined;
   const pushes = relevant.map((push) => pushEvidence(push, ref));
@@ -115,4 +114,10 @@ function neverPushedHint(ref: ImageReference, evidence: CiEvidence): string {
 
 export function locationText(push: Pick<CiPushEvidence, 'workflow' | 'startLine' | 'endLine'>): string {
   return push.endLine > push.startLine ? `${push.workflow}:${push.startLine}-${push.endLine}` : `${push.workflow}:${push.startLine}`;
+}
+
+/** `ghcr.io/acme/*` (one path segment), `ghcr.io/acme/**` (any depth); case-insensitive. No picomatch: the Lambda bundle has a size budget. */
+function imageGlob(glob: string): RegExp {
+  const source = glob.split('**').map((piece) => piece.split('*').map((text) => text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('[^/]*')).join('.*');
+  return new RegExp(`^${source}$`, 'i');
 }
