@@ -15,6 +15,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
+  /** npm installs these by default; the construct's helm layer comes from one. */
+  optionalDependencies?: Record<string, string>;
 };
 
 const APP = `import { App, Stack } from 'aws-cdk-lib';
@@ -42,7 +44,7 @@ describe('the construct installed from the packed package into another CDK app',
     const installed = join(modules, 'image-drift-auditor');
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
-    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })) {
+    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies })) {
       mkdirSync(join(modules, dep, '..'), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep), 'dir');
     }
@@ -68,11 +70,12 @@ describe('the construct installed from the packed package into another CDK app',
     };
     const resources = Object.values(template.Resources);
     const fn = resources.find((r) => r.Type === 'AWS::Lambda::Function');
-    expect(fn?.Properties).toMatchObject({ Handler: 'handler.handler', Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    expect(fn?.Properties).toMatchObject({ Handler: 'handler.handler', Runtime: 'nodejs24.x', Architectures: ['x86_64'] });
     const asset = (fn?.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
     const bundle = readFileSync(join(app, 'cdk.out', `asset.${asset}`, 'handler.mjs'), 'utf8');
     expect(bundle.length).toBeGreaterThan(100_000);
-    expect(resources.filter((r) => r.Type === 'AWS::Lambda::LayerVersion')).toHaveLength(1);
+    // Two layers: the config file, and helm + kubectl (KubectlV35Layer, x86_64 only: hence the architecture).
+    expect(resources.filter((r) => r.Type === 'AWS::Lambda::LayerVersion')).toHaveLength(2);
     const machine = resources.find((r) => r.Type === 'AWS::StepFunctions::StateMachine');
     const definition = JSON.stringify(machine?.Properties.DefinitionString);
     expect(definition).toContain('acme/gitops-99');
