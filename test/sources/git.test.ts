@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
 import { BatchOutputParser } from '../../lambdas/engine/sources/git.js';
 import { createLocalSource } from '../../lambdas/engine/sources/local.js';
+import { GIT_ENV } from '../support/git-repos.js';
 
 let root: string;
 let first: string;
@@ -16,15 +17,7 @@ function git(...args: string[]): string {
   return execFileSync('git', args, {
     cwd: root,
     encoding: 'utf8',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.invalid',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.invalid',
-      GIT_CONFIG_GLOBAL: '/dev/null',
-      GIT_CONFIG_NOSYSTEM: '1',
-    },
+    env: GIT_ENV,
   }).trim();
 }
 
