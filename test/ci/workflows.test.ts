@@ -8,6 +8,7 @@ import { extractCiModel } from '../../lambdas/engine/ci/index.js';
 import { ciEvidenceFor } from '../../lambdas/engine/ci/verdict.js';
 import { parseImageReference } from '../../lambdas/engine/reference/index.js';
 import type { ImageReference } from '../../lambdas/engine/model.js';
+import { INCIDENT_WORKFLOW } from '../support/incident-workflow.js';
 import { memoryTree } from '../support/memory-tree.js';
 
 function ref(text: string): ImageReference {
@@ -233,46 +234,19 @@ describe('strategy.matrix and run: docker build/push with shell variables', () =
   });
 });
 
-const INCIDENT = `name: build
-on:
-  push:
-    branches: [main]
-jobs:
-  changes:
-    runs-on: ubuntu-latest
-    outputs:
-      services: \${{ steps.list.outputs.services }}
-    steps:
-      - id: list
-        run: echo "services=$(ls services | jq -R -s -c 'split("\\n")[:-1]')" >> "$GITHUB_OUTPUT"
-  image:
-    needs: changes
-    strategy:
-      matrix:
-        service: \${{ fromJson(needs.changes.outputs.services) }}
-    runs-on: ubuntu-latest
-    steps:
-      - uses: docker/build-push-action@v6
-        with:
-          context: services/\${{ matrix.service }}
-          push: true
-          tags: |
-            ghcr.io/acme/\${{ matrix.service }}:\${{ github.sha }}
-            ghcr.io/acme/\${{ matrix.service }}:latest
-`;
 
 describe('a dynamic matrix (fromJson) becomes a wildcard', () => {
   it('every service under the literal prefix is judged against <commit sha> and latest', () => {
     for (const service of ['auth-api', 'billing', 'web']) {
-      const evidence = verdict({ '.github/workflows/build.yml': INCIDENT }, `ghcr.io/acme/${service}:dev-latest`);
+      const evidence = verdict({ '.github/workflows/build.yml': INCIDENT_WORKFLOW }, `ghcr.io/acme/${service}:dev-latest`);
       expect(evidence?.tagPushed).toBe(false);
       expect(evidence?.pushes[0]).toMatchObject({ startLine: 24, endLine: 26, name: 'ghcr.io/acme/<matrix.service>', tags: ['<commit sha>', 'latest'] });
     }
-    expect(verdict({ '.github/workflows/build.yml': INCIDENT }, 'ghcr.io/acme/web:latest')?.tagPushed).toBe(true);
+    expect(verdict({ '.github/workflows/build.yml': INCIDENT_WORKFLOW }, 'ghcr.io/acme/web:latest')?.tagPushed).toBe(true);
   });
 
   it('an image name that is entirely an expression claims nothing', () => {
-    const dynamicName = INCIDENT.replace(/ghcr\.io\/acme\/\$\{\{ matrix\.service \}\}/g, '${{ matrix.image }}');
+    const dynamicName = INCIDENT_WORKFLOW.replace(/ghcr\.io\/acme\/\$\{\{ matrix\.service \}\}/g, '${{ matrix.image }}');
     expect(verdict({ '.github/workflows/build.yml': dynamicName }, 'ghcr.io/acme/web:dev-latest')).toBeUndefined();
   });
 });

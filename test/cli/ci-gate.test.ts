@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
+import { INCIDENT_WORKFLOW } from '../support/incident-workflow.js';
 import { git, useCli, writeTree } from './harness.js';
 
 let registry: LocalRegistry;
@@ -26,36 +27,9 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-const WORKFLOW = `name: build
-on:
-  push:
-    branches: [main]
-jobs:
-  changes:
-    runs-on: ubuntu-latest
-    outputs:
-      services: \${{ steps.list.outputs.services }}
-    steps:
-      - id: list
-        run: echo "services=$(ls services | jq -R -s -c 'split("\\n")[:-1]')" >> "$GITHUB_OUTPUT"
-  image:
-    needs: changes
-    strategy:
-      matrix:
-        service: \${{ fromJson(needs.changes.outputs.services) }}
-    runs-on: ubuntu-latest
-    steps:
-      - uses: docker/build-push-action@v6
-        with:
-          context: services/\${{ matrix.service }}
-          push: true
-          tags: |
-            ghcr.io/acme/\${{ matrix.service }}:\${{ github.sha }}
-            ghcr.io/acme/\${{ matrix.service }}:latest
-`;
 
 const BASE = {
-  '.github/workflows/build.yml': WORKFLOW,
+  '.github/workflows/build.yml': INCIDENT_WORKFLOW,
   'services/auth-api/base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
   'services/auth-api/base/deployment.yaml': [
     'apiVersion: apps/v1',
