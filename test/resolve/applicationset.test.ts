@@ -6,6 +6,7 @@ import { renderFast, renderGo } from '../../lambdas/engine/resolve/argocd/templa
 import { normaliseRepoUrl, repoIdentity } from '../../lambdas/engine/resolve/argocd/repo-url.js';
 import { emitterFor } from '../../lambdas/engine/resolve/context.js';
 import { filesTree } from '../support/resolve-tree.js';
+import { resolveFiles } from './helpers.js';
 
 function context(tree: FileTree, findings: Finding[] = []): ApplicationSetContext {
   const locate = (path: readonly (string | number)[]) => path.length;
@@ -276,4 +277,82 @@ describe('ApplicationSet caps', () => {
     expect(cap?.message).toContain('MAX_GENERATED_APPS_PER_APPLICATIONSET');
     expect(cap?.severity).toBe('error');
   });
+
+  const listOf = (count: number, key = 'n') => ({ list: { elements: Array.from({ length: count }, (_, i) => ({ [key]: `${key}${i}` })) } });
+  const appSet = (generators: unknown[], name = '{{n}}') => ({
+    spec: { generators, template: { metadata: { name }, spec: { source: { repoURL: 'https://github.com/acme/gitops', path: 'apps/{{n}}' }, destination: {} } } },
+  });
+  const capFinding = (findings: Finding[]) => findings.filter((finding) => finding.code === 'LIMIT_EXCEEDED');
+
+  it('stops a list generator with one element over the cap (1,000) and generates nothing', async () => {
+    const findings: Finding[] = [];
+    expect(await expandApplicationSet(appSet([listOf(1_001)]), context(filesTree({}), findings))).toEqual([]);
+    const [cap] = capFinding(findings);
+    expect(cap?.message).toContain('list generator yields more than the cap of 1000 Applications per ApplicationSet (MAX_GENERATED_APPS_PER_APPLICATIONSET)');
+    expect(cap?.file).toBe('apps/set.yaml');
+    const atCap: Finding[] = [];
+    expect(await expandApplicationSet(appSet([listOf(1_000)]), context(filesTree({}), atCap))).toHaveLength(1_000);
+    expect(capFinding(atCap)).toEqual([]);
+  });
+
+  it('caps a git directories generator and a merge generator like a list', async () => {
+    const tree = filesTree(Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`apps/s${i}/deploy.yaml`, 'kind: ConfigMap\n'])));
+    const git = { git: { repoURL: 'https://github.com/acme/gitops', revision: 'HEAD', directories: [{ path: 'apps/*' }] } };
+    const gitFindings: Finding[] = [];
+    expect(await expandApplicationSet(appSet([git], '{{path.basename}}'), { ...context(tree, gitFindings), maxParamSets: 3 })).toEqual([]);
+    expect(capFinding(gitFindings)[0]?.message).toContain('git generator yields more than the cap of 3');
+    const merge = { merge: { mergeKeys: ['n'], generators: [listOf(3), listOf(3)] } };
+    const mergeFindings: Finding[] = [];
+    expect(await expandApplicationSet(appSet([merge]), { ...context(tree, mergeFindings), maxParamSets: 2 })).toEqual([]);
+    // The inner lists are over the cap already: the first one stops the merge.
+    expect(capFinding(mergeFindings)[0]?.message).toContain('list generator yields more than the cap of 2');
+  });
+
+  it('caps the sum of an ApplicationSet\'s generators, each under the cap', async () => {
+    const findings: Finding[] = [];
+    const apps = await expandApplicationSet(appSet([listOf(600, 'n'), listOf(600, 'n')]), context(filesTree({}), findings));
+    expect(apps).toEqual([]);
+    expect(capFinding(findings)[0]?.message).toContain("the ApplicationSet's generators together yields more than the cap of 1000");
+  });
+
+  it('merges 1,000 × 1,000 parameter sets by key, each base set once', async () => {
+    const left = { list: { elements: Array.from({ length: 1_000 }, (_, i) => ({ n: `n${i}`, env: 'base' })) } };
+    const right = { list: { elements: Array.from({ length: 1_000 }, (_, i) => ({ n: `n${i}`, env: `e${i}` })) } };
+    const set = { spec: { generators: [{ merge: { mergeKeys: ['n'], generators: [left, right] } }], template: { metadata: { name: '{{n}}-{{env}}' }, spec: { source: { repoURL: 'x', path: 'p' } } } } };
+    const apps = await expandApplicationSet(set, context(filesTree({})));
+    expect(apps).toHaveLength(1_000);
+    expect(apps[999]?.name).toBe('n999-e999');
+  });
+
+  it('stops the ApplicationSet that takes a run past 10,000 generated Applications (MAX_GENERATED_APPS_PER_RUN)', async () => {
+    const files: Record<string, string> = {};
+    const elements = Array.from({ length: 1_000 }, (_, i) => `          - n: n${i}`).join('\n');
+    for (let s = 0; s < 11; s++) {
+      files[`sets/set${String(s).padStart(2, '0')}.yaml`] = `apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: set${s}
+spec:
+  generators:
+    - list:
+        elements:
+${elements}
+  template:
+    metadata:
+      name: 's${s}-{{n}}'
+    spec:
+      source:
+        repoURL: https://github.com/acme/elsewhere
+        path: apps/{{n}}
+      destination: {}
+`;
+    }
+    const state = await resolveFiles(files, { repoUrls: ['https://github.com/acme/gitops'] });
+    const caps = state.findings.filter((finding) => finding.code === 'LIMIT_EXCEEDED');
+    expect(caps).toHaveLength(1);
+    expect(caps[0]?.message).toContain('MAX_GENERATED_APPS_PER_RUN');
+    expect(caps[0]?.file).toBe('sets/set10.yaml');
+    // The first ten were generated and followed (each reads another repository: one finding per Application).
+    expect(state.findings.filter((finding) => finding.code === 'UNRESOLVED_APP')).toHaveLength(10_000);
+  }, 120_000);
 });

@@ -6,7 +6,7 @@
  */
 import { parse } from 'yaml';
 import type { Locate, YamlPath } from '../context.js';
-import { deepMerge, renderer, runGenerator, type GeneratorContext } from './generators.js';
+import { deepMerge, emitGeneratorCap, MAX_GENERATED_APPS_PER_APPLICATIONSET, renderer, runGenerator, type GeneratorContext, type ParamSet } from './generators.js';
 import { hasTemplate, isRecord, renderValue } from './template.js';
 
 export interface GeneratedApplication {
@@ -35,37 +35,44 @@ export async function expandApplicationSet(
   const locate: Locate = (path) => ctx.locate(templatePath(path));
   const apps: GeneratedApplication[] = [];
   const names = new Set<string>();
+  const all: ParamSet[] = [];
   for (let index = 0; index < spec.generators.length; index++) {
     const sets = await runGenerator(spec.generators[index], ['spec', 'generators', index], generatorCtx);
-    for (const set of sets ?? []) {
-      const template = set.template ? deepMerge(spec.template, set.template) : spec.template;
-      const base = renderValue(template, renderer(set.params, goTemplate));
-      if (!isRecord(base)) continue;
-      let rendered: Record<string, unknown> = base;
-      if (templatePatch !== undefined) {
-        const patch = renderTemplatePatch(templatePatch, set.params, goTemplate);
-        if (patch) rendered = deepMerge(rendered, patch);
-        else patchFailed = true;
-      }
-      const metadata = isRecord(rendered.metadata) ? rendered.metadata : {};
-      const name = typeof metadata.name === 'string' ? metadata.name : '';
-      if (name === '') {
-        ctx.emit('INVALID_RESOURCE', ['spec', 'template', 'metadata', 'name'], 'error', 'generated Application has no name');
-        continue;
-      }
-      if (hasTemplate(name)) {
-        ctx.emit('UNRESOLVED_TEMPLATE', ['spec', 'template', 'metadata', 'name'], 'warning', `generated Application name "${name}" still holds a template: a parameter is missing; Argo CD would not create it`);
-        continue;
-      }
-      // Argo CD refuses duplicate names in one ApplicationSet; keep the first.
-      if (names.has(name)) continue;
-      names.add(name);
-      apps.push({
-        name,
-        value: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata, spec: rendered.spec },
-        locate,
-      });
+    all.push(...(sets ?? []));
+    // Each generator is capped; so is their sum (ten list generators of 1,000 elements are 10,000 Applications).
+    if (all.length > (ctx.maxParamSets ?? MAX_GENERATED_APPS_PER_APPLICATIONSET)) {
+      emitGeneratorCap(ctx, ['spec', 'generators'], 'the ApplicationSet\'s generators together');
+      return [];
     }
+  }
+  for (const set of all) {
+    const template = set.template ? deepMerge(spec.template, set.template) : spec.template;
+    const base = renderValue(template, renderer(set.params, goTemplate));
+    if (!isRecord(base)) continue;
+    let rendered: Record<string, unknown> = base;
+    if (templatePatch !== undefined) {
+      const patch = renderTemplatePatch(templatePatch, set.params, goTemplate);
+      if (patch) rendered = deepMerge(rendered, patch);
+      else patchFailed = true;
+    }
+    const metadata = isRecord(rendered.metadata) ? rendered.metadata : {};
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    if (name === '') {
+      ctx.emit('INVALID_RESOURCE', ['spec', 'template', 'metadata', 'name'], 'error', 'generated Application has no name');
+      continue;
+    }
+    if (hasTemplate(name)) {
+      ctx.emit('UNRESOLVED_TEMPLATE', ['spec', 'template', 'metadata', 'name'], 'warning', `generated Application name "${name}" still holds a template: a parameter is missing; Argo CD would not create it`);
+      continue;
+    }
+    // Argo CD refuses duplicate names in one ApplicationSet; keep the first.
+    if (names.has(name)) continue;
+    names.add(name);
+    apps.push({
+      name,
+      value: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata, spec: rendered.spec },
+      locate,
+    });
   }
   if (patchFailed) {
     ctx.emit(

@@ -24,6 +24,8 @@ export interface GeneratorContext {
   treeFor(repoURL: unknown, revision: unknown, at: YamlPath): Promise<FileTree | undefined>;
   /** Parses a git-files generator file (JSON or YAML); undefined after emitting a finding. */
   readData(tree: FileTree, path: string): unknown[] | undefined;
+  /** Parameter sets one ApplicationSet may generate (default MAX_GENERATED_APPS_PER_APPLICATIONSET). */
+  maxParamSets?: number;
 }
 
 const UNSUPPORTED: Readonly<Record<string, string>> = {
@@ -78,6 +80,10 @@ export async function runGenerator(
     return undefined;
   }
   if (sets === undefined) return undefined;
+  if (sets.length > paramSetCap(ctx)) {
+    emitGeneratorCap(ctx, here, `${kind} generator`);
+    return undefined;
+  }
   const template = isRecord(spec) && isRecord(spec.template) ? spec.template : undefined;
   const withTemplate = template ? sets.map((set) => ({ ...set, template: set.template ?? template })) : sets;
   return applySelector(withTemplate, generator.selector, ctx);
@@ -89,7 +95,8 @@ function listGenerator(spec: Record<string, unknown>, at: YamlPath, ctx: Generat
     ctx.emit('UNSUPPORTED_GENERATOR', [...at, 'elementsYaml'], 'warning', 'list generator elementsYaml is not evaluated');
   }
   const sets: ParamSet[] = [];
-  elements.forEach((element, index) => {
+  // Past the cap runGenerator refuses the whole list: flattening the rest would be wasted work.
+  elements.slice(0, paramSetCap(ctx) + 1).forEach((element, index) => {
     if (!isRecord(element)) {
       ctx.emit('INVALID_RESOURCE', [...at, 'elements', index], 'error', 'list generator element is not a mapping');
       return;
@@ -145,10 +152,30 @@ async function gitGenerator(
 }
 
 /**
- * SECURITY: a 10 KB ApplicationSet of nested matrices (100×100×100) would generate a million Applications. Past
- * this many parameter sets a matrix stops with a LIMIT_EXCEEDED finding and generates nothing (docs/security.md).
+ * SECURITY: a 10 KB ApplicationSet of nested matrices (100×100×100) would generate a million Applications, and a
+ * list or git generator can yield as many as the file or tree holds. Past this many parameter sets, any generator
+ * (list, git, matrix, merge) stops with a LIMIT_EXCEEDED finding and its ApplicationSet generates nothing; the same
+ * cap holds for the sum of an ApplicationSet's generators (applicationset.ts). docs/security.md.
  */
 export const MAX_GENERATED_APPS_PER_APPLICATIONSET = 1_000;
+/** Applications all ApplicationSets of one run may generate together (app-of-apps included); see resolve.ts. */
+export const MAX_GENERATED_APPS_PER_RUN = 10_000;
+
+function paramSetCap(ctx: GeneratorContext): number {
+  return ctx.maxParamSets ?? MAX_GENERATED_APPS_PER_APPLICATIONSET;
+}
+
+/** The LIMIT_EXCEEDED finding of the per-ApplicationSet cap, naming it; callers then generate nothing. */
+export function emitGeneratorCap(ctx: Pick<GeneratorContext, 'emit' | 'maxParamSets'>, at: YamlPath, what: string): void {
+  const cap = ctx.maxParamSets ?? MAX_GENERATED_APPS_PER_APPLICATIONSET;
+  ctx.emit(
+    'LIMIT_EXCEEDED',
+    at,
+    'error',
+    `${what} yields more than the cap of ${cap} Applications per ApplicationSet (MAX_GENERATED_APPS_PER_APPLICATIONSET); none of them are audited`,
+    'Split the ApplicationSet, or narrow its generators.',
+  );
+}
 
 async function matrixGenerator(
   spec: Record<string, unknown>,
@@ -168,14 +195,8 @@ async function matrixGenerator(
     const render = renderer(left.params, ctx.goTemplate);
     const second = await runGenerator(renderValue(children[1], render), [...at, 'generators', 1], ctx);
     if (!second) return undefined;
-    if (out.length + second.length > MAX_GENERATED_APPS_PER_APPLICATIONSET) {
-      ctx.emit(
-        'LIMIT_EXCEEDED',
-        at,
-        'error',
-        `matrix generator yields more than the cap of ${MAX_GENERATED_APPS_PER_APPLICATIONSET} Applications (MAX_GENERATED_APPS_PER_APPLICATIONSET); none of them are audited`,
-        'Split the ApplicationSet, or narrow its generators.',
-      );
+    if (out.length + second.length > paramSetCap(ctx)) {
+      emitGeneratorCap(ctx, at, 'matrix generator');
       return undefined;
     }
     for (const right of second) {
@@ -206,12 +227,23 @@ async function mergeGenerator(
   const keyOf = (params: Record<string, unknown>): string =>
     JSON.stringify(keys.map((key) => lookup(params, key, ctx.goTemplate)));
   const [base = [], ...others] = results;
+  // Indexed by merge key: comparing every pair is quadratic (1,000 × 1,000 sets per pair of generators).
+  const indexes = others.map((other) => {
+    const byKey = new Map<string, ParamSet[]>();
+    for (const candidate of other) {
+      const key = keyOf(candidate.params);
+      const list = byKey.get(key);
+      if (list) list.push(candidate);
+      else byKey.set(key, [candidate]);
+    }
+    return byKey;
+  });
   return base.map((set) => {
     let params = set.params;
-    for (const other of others) {
-      for (const candidate of other) {
-        if (keyOf(candidate.params) === keyOf(params)) params = combine(params, candidate.params, ctx.goTemplate);
-      }
+    // Merging a candidate of the same key keeps the key: one lookup per generator is enough.
+    const key = keyOf(params);
+    for (const index of indexes) {
+      for (const candidate of index.get(key) ?? []) params = combine(params, candidate.params, ctx.goTemplate);
     }
     return { ...set, params };
   });

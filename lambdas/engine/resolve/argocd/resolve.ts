@@ -14,6 +14,7 @@ import type { ResolveRun } from '../run.js';
 import { normalisePath, type Workspace } from '../workspace.js';
 import { readApplication, type ArgoApplication, type ArgoKustomizeEdits, type ArgoSource } from './application.js';
 import { expandApplicationSet } from './applicationset.js';
+import { MAX_GENERATED_APPS_PER_RUN } from './generators.js';
 import { argoHelmLayers } from './helm-values.js';
 import { renderChart } from '../helm.js';
 import { hasTemplate, isRecord } from './template.js';
@@ -66,6 +67,19 @@ export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: Y
     },
     readData: (tree, path) => run.workspaceOf(tree).documents(path).map((d) => d.value),
   });
+  // SECURITY: each ApplicationSet is capped, and so is the run (a hundred ApplicationSets of 1,000 each, or an
+  // app-of-apps that fans out into more ApplicationSets). Past the cap this ApplicationSet generates nothing.
+  if (run.generatedApps + generated.length > MAX_GENERATED_APPS_PER_RUN) {
+    emit(
+      'LIMIT_EXCEEDED',
+      ['spec', 'generators'],
+      'error',
+      `ApplicationSet ${appSetName} would take the Applications generated in this run past the cap of ${MAX_GENERATED_APPS_PER_RUN} (MAX_GENERATED_APPS_PER_RUN); none of its ${generated.length} Applications are audited`,
+      'Audit the repository in parts (paths), or reduce the generated Applications.',
+    );
+    return;
+  }
+  run.generatedApps += generated.length;
   for (const app of generated) {
     const appKey = `${key}:${app.name}`;
     if (run.visited.has(appKey)) continue;
