@@ -14,6 +14,8 @@ export interface RefBounds {
   pullRequests: boolean;
   /** Runs on `schedule` (docker/metadata-action `type=schedule` tags only exist then). */
   schedule: boolean;
+  /** The events that start the workflow, when `on:` lists them (`enable=` conditions on `github.event_name`). */
+  events?: readonly string[];
 }
 
 const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target']);
@@ -22,7 +24,7 @@ const REF_UNBOUNDED_EVENTS = new Set(['workflow_dispatch', 'repository_dispatch'
 
 /** Reads `on:` (string, list or map). Anything unrecognised widens the bounds rather than narrowing them. */
 export function refBoundsOf(on: unknown): RefBounds {
-  const bounds: { branches: string[] | 'any' | null; tags: string[] | 'any' | null; pullRequests: boolean; schedule: boolean } = {
+  const bounds: { branches: string[] | 'any' | null; tags: string[] | 'any' | null; pullRequests: boolean; schedule: boolean; events?: string[] } = {
     branches: null,
     tags: null,
     pullRequests: false,
@@ -42,6 +44,7 @@ export function refBoundsOf(on: unknown): RefBounds {
           ? Object.entries(on)
           : [];
   if (events.length === 0) return { branches: 'any', tags: 'any', pullRequests: true, schedule: true };
+  bounds.events = events.map(([event]) => event);
   for (const [event, config] of events) {
     if (event === 'push') {
       const filters = isRecord(config) ? config : {};

@@ -2,8 +2,10 @@
  * docker/metadata-action: the tags its `images`, `tags` and `flavor` inputs can produce, following
  * the action's documented semantics (README "tags input", "flavor input", "Global expressions").
  * Each rule yields what it can yield on some run the workflow's `on:` allows; a rule whose event
- * never happens yields nothing; `enable=` conditions are not evaluated (the tag may exist).
+ * never happens yields nothing; an `enable=` condition we can decide narrows the refs the rule runs
+ * under or disables it (conditions.ts), one we cannot keeps the rule.
  */
+import { enabledRefs } from './conditions.js';
 import { evaluateTemplate, refHole, type EvalContext, type StepOutputs } from './context.js';
 import { HOLES, anyValue, concat, describe, hole, mapText, oneOf, text, type Pattern } from './pattern.js';
 
@@ -20,7 +22,7 @@ const DEFAULT_RULES = ['type=schedule', 'type=ref,event=branch', 'type=ref,event
 
 export function metadataActionOutputs(inputs: Record<string, unknown>, ctx: EvalContext): StepOutputs {
   const images = listInput(inputs['images'])
-    .map((entry) => imageOfEntry(entry))
+    .map((entry) => imageOfEntry(entry, ctx))
     .filter((entry): entry is string => entry !== undefined)
     .map((entry) => mapText(evaluateTemplate(entry, ctx), (t) => t.toLowerCase()));
   const rules = listInput(inputs['tags']);
@@ -35,11 +37,14 @@ export function metadataActionOutputs(inputs: Record<string, unknown>, ctx: Eval
 }
 
 /** The tag patterns (without image names) that a list of rules and a flavor can produce. */
-export function metadataTags(ruleLines: readonly string[], flavor: Map<string, string>, ctx: EvalContext): Pattern[] {
-  const rules = ruleLines.map(parseRule).filter((rule) => rule.attrs.get('enable')?.trim() !== 'false');
+export function metadataTags(ruleLines: readonly string[], flavor: Map<string, string>, workflowCtx: EvalContext): Pattern[] {
   const out: Pattern[] = [];
   let latestAuto = false;
-  for (const rule of rules) {
+  for (const rule of ruleLines.map(parseRule)) {
+    // `enable=` narrows the refs the rule runs under, or disables it (conditions.ts).
+    const refs = enabledRefs(rule.attrs.get('enable'), workflowCtx);
+    if (refs === null) continue;
+    const ctx: EvalContext = { ...workflowCtx, refs };
     const produced = ruleTags(rule, ctx);
     if (produced.length === 0) continue;
     if (LATEST_AUTO_TYPES.has(rule.type) || (rule.type === 'ref' && rule.attrs.get('event') === 'tag')) latestAuto = true;
@@ -53,11 +58,13 @@ export function metadataTags(ruleLines: readonly string[], flavor: Map<string, s
       if (flavorPrefix.length > 0 || flavorSuffix.length > 0) out.push(concat(flavorPrefix, prefix, tag, suffix, flavorSuffix));
     }
   }
-  const latest = (flavor.get('latest') ?? 'auto').trim();
+  let latest = (flavor.get('latest') ?? 'auto').trim();
+  // `latest=${{ github.ref == 'refs/heads/main' }}`: a condition no allowed run satisfies is false.
+  if (!['auto', 'true', 'false'].includes(latest) && enabledRefs(latest, workflowCtx) === null) latest = 'false';
   if (latest === 'true' || (latest !== 'false' && latestAuto) || (latest !== 'auto' && latest !== 'false')) {
     out.push(text('latest'));
-    const prefix = globalExpressions(flavor.get('prefix') ?? '', ctx);
-    const suffix = globalExpressions(flavor.get('suffix') ?? '', ctx);
+    const prefix = globalExpressions(flavor.get('prefix') ?? '', workflowCtx);
+    const suffix = globalExpressions(flavor.get('suffix') ?? '', workflowCtx);
     if (prefix.length > 0 || suffix.length > 0) out.push(concat(prefix, text('latest'), suffix));
   }
   return dedupePatterns(out);
@@ -221,10 +228,10 @@ function unquote(value: string): string {
   return /^(['"]).*\1$/.test(value) ? value.slice(1, -1) : value;
 }
 
-function imageOfEntry(entry: string): string | undefined {
+function imageOfEntry(entry: string, ctx: EvalContext): string | undefined {
   if (!entry.includes('=')) return entry;
   const attrs = parseAttributes(entry);
-  if (attrs.get('enable')?.trim() === 'false') return undefined;
+  if (enabledRefs(attrs.get('enable'), ctx) === null) return undefined;
   return attrs.get('name');
 }
 
