@@ -8,22 +8,19 @@ import type { Discovery } from './discover.js';
 import { renderDirectory } from './directory.js';
 import { renderChart } from './helm.js';
 import { renderKustomization } from './kustomize/render.js';
+import { topLevelKustomizations } from './kustomize/includes.js';
 import { withholdFailedBuild } from './render.js';
 import type { ResolveRun } from './run.js';
 import { dirname, type Workspace } from './workspace.js';
 
 export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Discovery): void {
-  // Kustomizations an app rendered, and everything they include, are already in referencedDirs.
+  // Kustomizations an app rendered, and everything they include, are already in referencedDirs. Of the rest,
+  // only the top-level ones are units (read from the include graph, not by rendering each candidate); a group
+  // that only includes itself gets one unit too, whose render reports the cycle.
   const candidates = found.kustomizationDirs.filter((dir) => !run.referencedDirs.has(dir));
-  const renders = new Map(
-    candidates.map((dir) => [dir, withholdFailedBuild(renderKustomization(ws.tree, dir), ws.kustomizationFile(dir) ?? dir, `kustomization ${dir || '.'}`)]),
-  );
-  const included = new Set<string>();
-  for (const [dir, render] of renders) {
-    for (const other of render.kustomizationDirs) if (other !== dir) included.add(other);
-  }
-  for (const [dir, render] of renders) {
-    if (included.has(dir) || run.referencedDirs.has(dir)) continue;
+  for (const dir of topLevelKustomizations(ws.tree, candidates)) {
+    if (run.referencedDirs.has(dir)) continue;
+    const render = withholdFailedBuild(renderKustomization(ws.tree, dir), ws.kustomizationFile(dir) ?? dir, `kustomization ${dir || '.'}`);
     const file = ws.kustomizationFile(dir) ?? dir;
     report(run, { name: dir || '.', kind: 'kustomization', path: dir, unreferenced: true }, file, `kustomization ${dir || '.'}`);
     run.addRender({ name: dir || '.', kind: 'kustomization', path: dir, unreferenced: true }, {

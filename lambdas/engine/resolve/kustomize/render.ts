@@ -199,8 +199,10 @@ export function looksRemote(path: string): boolean {
 }
 
 /**
- * SECURITY: nesting depth is user-controlled and the build recurses once per level; past this many levels the
- * build stops with a LIMIT_EXCEEDED finding instead of overflowing the stack (docs/security.md).
+ * SECURITY: nesting depth is user-controlled and the build recurses once per level (bases, components, plugin
+ * directories); past this many levels the build stops with a LIMIT_EXCEEDED finding before recursing further, so
+ * the stack never holds more than this many levels (docs/security.md). Which kustomizations are top-level is read
+ * iteratively (includes.ts), whatever the chain's length.
  */
 export const MAX_KUSTOMIZE_DEPTH = 100;
 
@@ -219,14 +221,7 @@ class Renderer {
     if (cached) return { ...cached, resources: cached.resources.map(copyResource), findings: [...cached.findings] };
 
     const build = emptyBuild();
-    if (stack.length >= MAX_KUSTOMIZE_DEPTH) {
-      const where = from ?? { file: dir, line: 0 };
-      build.findings.push(
-        finding(where.file, where.line, 'LIMIT_EXCEEDED', `kustomizations nest deeper than the cap of ${MAX_KUSTOMIZE_DEPTH} levels (MAX_KUSTOMIZE_DEPTH) at ${dir || '.'}; deeper bases were not resolved`, 'error', 'Flatten the overlay chain.'),
-      );
-      build.cacheable = false;
-      return build;
-    }
+    if (this.tooDeep(stack, dir, from ?? { file: dir, line: 0 }, build)) return build;
     const file = findKustomizationFile(this.tree, dir);
     if (!file) {
       const where = from ?? { file: dir, line: 0 };
@@ -256,6 +251,19 @@ class Renderer {
       perTree.set(dir, { ...build, resources: build.resources.map(copyResource) });
     }
     return build;
+  }
+
+  /**
+   * The depth cap, checked before every nested build (bases, plugin directories) and every nested component, so
+   * that the recursion is never deeper than MAX_KUSTOMIZE_DEPTH levels whatever the tree holds.
+   */
+  private tooDeep(stack: string[], dir: string, where: { file: string; line: number }, build: Build): boolean {
+    if (stack.length < MAX_KUSTOMIZE_DEPTH) return false;
+    build.findings.push(
+      finding(where.file, where.line, 'LIMIT_EXCEEDED', `kustomizations nest deeper than the cap of ${MAX_KUSTOMIZE_DEPTH} levels (MAX_KUSTOMIZE_DEPTH) at ${dir || '.'}; deeper bases were not resolved`, 'error', 'Flatten the overlay chain.'),
+    );
+    build.cacheable = false;
+    return true;
   }
 
   private checkAmbiguous(dir: string, file: string, build: Build): void {
@@ -481,6 +489,8 @@ class Renderer {
       this.reportCycle(k, entry, [...stack, path], build);
       return;
     }
+    // Components nest through accumulate(), not buildDirectory(): the cap applies here too.
+    if (this.tooDeep(stack, path, { file: entry.file ?? k.file, line: entry.line }, build)) return;
     const file = findKustomizationFile(this.tree, path);
     if (!file) {
       build.findings.push(finding(entry.file ?? k.file, entry.line, 'MISSING_FILE', `component ${entry.value} has no kustomization.yaml`, 'error'));
