@@ -23,6 +23,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __imageDriftCreateRequire } from 'node:module'; const require = __imageDriftCreateRequire(import.meta.url);";
 
+/**
+ * Left out of the Lambda bundle, as lib/image-drift-auditor.ts's LAMBDA_EXTERNAL_MODULES (the construct bundles with
+ * the same list): the AWS SDK (the runtime provides it), undici's llhttp build without WebAssembly SIMD and its
+ * fetch body extractor (both required lazily, only on paths the engine never takes).
+ */
+export const LAMBDA_EXTERNAL_MODULES = ['@aws-sdk/*', '*/llhttp/llhttp-wasm.js', '*/web/fetch/body.js'];
+
 /** The Lambda bundle options; bench/lambda-bundle.ts measures exactly these. */
 export function lambdaBuildOptions(outfile, overrides = {}) {
   return {
@@ -37,7 +44,7 @@ export function lambdaBuildOptions(outfile, overrides = {}) {
     sourcemap: false,
     legalComments: 'none',
     banner: { js: ESM_REQUIRE_BANNER },
-    external: ['@aws-sdk/*'],
+    external: LAMBDA_EXTERNAL_MODULES,
     logLevel: 'error',
     ...overrides,
   };
