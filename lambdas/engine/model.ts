@@ -49,7 +49,7 @@ export const FINDING_CODES = [
   'REVISION_MISSING', // a revision the source could have seen does not exist: apps fall back to the audited tree, marked assumed
   'REVISION_UNREADABLE', // a revision this source cannot read refs for: apps fall back to the audited tree, marked assumed
   'HELM_NOT_RENDERED', // a chart is involved: images come from values only, templates were not rendered
-  'UNREFERENCED', // a top-level kustomization or manifest directory that no app points at
+  'UNREFERENCED', // a top-level kustomization, manifest directory or compose file that no app or deployer points at
   'INVALID_RESOURCE', // a document that is YAML but not a valid resource of its kind
   // sources
   'SOURCE_ERROR', // the source could not be read in full
@@ -95,7 +95,8 @@ export type AppKind =
   | 'flux-kustomization'
   | 'kustomization' // a top-level kustomization that no app points at
   | 'directory' // a plain manifest directory that no app points at
-  | 'compose'; // a docker-compose file
+  | 'compose' // a docker-compose file no deployer points at (always `unreferenced: true`)
+  | 'doco-cd'; // a doco-cd stack: the compose files a `.doco-cd.yaml` deploys
 
 export interface AppRef {
   /** Argo CD Application name after templating, Flux object name, or the repository path. */
@@ -109,7 +110,7 @@ export interface AppRef {
   revision?: string;
   /** The app's revision could not be read: the audited tree stood in for it (REVISION_MISSING / REVISION_UNREADABLE). */
   revisionAssumed?: true;
-  /** True for kustomizations and directories that no app points at. */
+  /** True for kustomizations, directories and compose files that no app or deployer points at. */
   unreferenced?: boolean;
 }
 

@@ -54,16 +54,17 @@ describe('examples/gitops', async () => {
     ]);
   });
 
-  it('reports the remote chart, the chart not rendered, the unreferenced directory, both broken references and the tag CI never pushes', () => {
+  it('reports the remote chart, the chart not rendered, the unreferenced directory and local-development compose file, both broken references and the tag CI never pushes', () => {
     expect(state.findings.map((f) => `${f.severity} ${f.code} ${f.file}:${f.line}`)).toEqual([
       'warning REMOTE_RESOURCE apps/observability.yaml:11',
       'info HELM_NOT_RENDERED charts/web/Chart.yaml:0',
+      'info UNREFERENCED compose/docker-compose.yaml:0',
       'info UNREFERENCED ops/debug/toolbox.yaml:0',
       'error CI_NEVER_PUSHES_TAG services/auth-api/overlays/dev/kustomization.yaml:8',
       'error INVALID_REFERENCE services/billing/deployment.yaml:17',
       'warning UNRESOLVED_TEMPLATE services/notifier/deployment.yaml:20',
     ]);
-    expect(state.findings[4]?.hint).toContain('ghcr.io/acme-corp/billing:1.2.0');
+    expect(state.findings[5]?.hint).toContain('ghcr.io/acme-corp/billing:1.2.0');
   });
 
   it('the incident: the dev overlay wants dev-latest, the build workflow pushes only <short sha> and latest', () => {

@@ -208,7 +208,7 @@ describe('units no app points at, compose, and bad input', () => {
     ]);
   });
 
-  it('reads docker compose files as apps named after their path', async () => {
+  it('lists docker compose files no deployer points at as unreferenced units named after their path', async () => {
     const state = await resolveFiles({
       'docker-compose.yml': 'services:\n  cache:\n    image: redis:7.2\n',
       'deploy/compose.prod.yaml': 'services:\n  api:\n    image: ghcr.io/acme/api:${TAG:-1.0}\n',
@@ -217,7 +217,8 @@ describe('units no app points at, compose, and bad input', () => {
       'deploy/compose.prod.yaml | ComposeService/-/api | api | ghcr.io/acme/api:1.0',
       'docker-compose.yml | ComposeService/-/cache | cache | docker.io/library/redis:7.2',
     ]);
-    expect(state.images[1]?.app.kind).toBe('compose');
+    expect(state.images[1]?.app).toEqual({ name: 'docker-compose.yml', kind: 'compose', path: 'docker-compose.yml', unreferenced: true });
+    expect(codes(state)).toEqual(['UNREFERENCED deploy/compose.prod.yaml:0', 'UNREFERENCED docker-compose.yml:0']);
   });
 
   it('dedupes identical (app, workload, container, image) rows and merges their locations', async () => {

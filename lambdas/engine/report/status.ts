@@ -214,7 +214,7 @@ export const FINDING_DESCRIPTIONS: Record<FindingCode, string> = {
   REVISION_MISSING: 'An app\u2019s targetRevision does not exist: the controller cannot resolve it; the audited tree\u2019s images are shown, marked assumed.',
   REVISION_UNREADABLE: 'This source cannot read an app\u2019s targetRevision; the audited tree\u2019s images are shown, marked assumed.',
   HELM_NOT_RENDERED: 'A chart is involved; images come from values only, templates were not rendered.',
-  UNREFERENCED: 'A kustomization or manifest directory that no app points at.',
+  UNREFERENCED: 'A kustomization, manifest directory or compose file that no app or deployer points at; its images are still audited.',
   INVALID_RESOURCE: 'A YAML document that is not a valid resource of its kind.',
   SOURCE_ERROR: 'The source could not be read in full.',
   LIMIT_EXCEEDED: 'A resolution cap was reached (the message names it); what lies beyond it was not resolved.',

@@ -1,11 +1,12 @@
 /**
  * One pass over the audited tree: which documents declare apps (Argo CD, Flux), which files are
- * compose files, kustomizations, charts, and which plain manifests carry pod images. Files in the
+ * doco-cd configs or compose files, kustomizations, charts, and which plain manifests carry pod images. Files in the
  * audit scope only; Helm chart templates are never parsed.
  */
 import { extractPodImages } from '../extractors/kubernetes/index.js';
 import type { YamlDocument } from '../yaml/index.js';
 import { argoKind } from './argocd/resolve.js';
+import { isDocoCdConfig } from './doco-cd.js';
 import { fluxKind } from './flux.js';
 import { dirname, type Workspace } from './workspace.js';
 
@@ -15,6 +16,8 @@ export interface Discovery {
   /** Flux GitRepository objects: which repository a Flux object's sourceRef names. */
   gitRepositories: YamlDocument[];
   compose: string[];
+  /** doco-cd deployment configs (`.doco-cd.yaml`, `.doco-cd.<target>.yml`...). */
+  docoCd: string[];
   kustomizationDirs: string[];
   chartDirs: string[];
   /** Plain manifest files (outside kustomization and chart directories) whose documents have pod images. */
@@ -29,7 +32,7 @@ export function isComposeFile(file: string): boolean {
 }
 
 export function discover(ws: Workspace, inScope: (path: string) => boolean): Discovery {
-  const found: Discovery = { argo: [], flux: [], gitRepositories: [], compose: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
+  const found: Discovery = { argo: [], flux: [], gitRepositories: [], compose: [], docoCd: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
   for (const file of ws.tree.paths()) {
     if (!inScope(file)) continue;
     if (KUSTOMIZATION_FILE.test(file)) {
@@ -41,6 +44,10 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
       continue;
     }
     if (!ws.isYamlFile(file) || ws.chartOf(file) !== undefined || ws.isHelmTemplate(file)) continue;
+    if (isDocoCdConfig(file)) {
+      found.docoCd.push(file);
+      continue;
+    }
     if (isComposeFile(file)) {
       found.compose.push(file);
       continue;

@@ -3,8 +3,8 @@
  * applied, with the app and the file lines that decided each one.
  *
  * Apps are Argo CD Applications (ApplicationSets expanded, app-of-apps followed), Flux HelmReleases
- * and Kustomizations, docker compose files, and, listed as unreferenced, top-level kustomizations,
- * charts and manifest directories that nothing points at. Bad input anywhere becomes a finding with
+ * and Kustomizations, doco-cd stacks, and, listed as unreferenced, top-level kustomizations, charts,
+ * manifest directories and docker compose files that nothing points at. Bad input anywhere becomes a finding with
  * file and line; the run goes on.
  */
 import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource, TreeIdentity } from '../model.js';
@@ -12,7 +12,8 @@ import { applyCiModel, ciModelOfTree, type CiModel } from '../ci/index.js';
 import { createPathFilter } from '../sources/relevance.js';
 import { attachServiceAccounts, dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
 import { resolveArgoDocument } from './argocd/resolve.js';
-import { resolveComposeFile } from './compose.js';
+import { resolveUnreferencedCompose } from './compose.js';
+import { resolveDocoCdConfigs } from './doco-cd.js';
 import { discover } from './discover.js';
 import { recordGitRepository, resolveFluxDocument } from './flux.js';
 import { reportUnrenderedCharts, useChartRendering, type ChartRendering } from './helm-render.js';
@@ -91,7 +92,8 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   for (const doc of found.gitRepositories) recordGitRepository(run, doc);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
   for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
-  for (const file of found.compose) resolveComposeFile(run, ws, file);
+  await resolveDocoCdConfigs(run, ws, found.docoCd);
+  resolveUnreferencedCompose(run, ws, found.compose);
   resolveUnreferenced(run, ws, found);
   await reportUnrenderedCharts(run, run.findings);
   run.flushAssumptions();

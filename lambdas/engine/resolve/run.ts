@@ -30,6 +30,9 @@ export interface FluxGitRepository {
   at: YamlPath;
 }
 
+/** The deployer that reads an app's revision, as findings name it. */
+export type Controller = 'Argo CD' | 'Flux' | 'doco-cd';
+
 /** Who asks for a revision, for the grouped finding: the app (or generator, values file) and where it is written. */
 export interface RevisionUse {
   emit: Emit;
@@ -40,7 +43,7 @@ export interface RevisionUse {
   what: string;
   /** The app's name, as listed in the grouped finding. */
   app: string;
-  controller: 'Argo CD' | 'Flux';
+  controller: Controller;
 }
 
 export interface TargetWorkspace {
@@ -54,7 +57,7 @@ interface Assumption {
   reason: string;
   where: SourceLocation;
   apps: Set<string>;
-  controllers: Set<'Argo CD' | 'Flux'>;
+  controllers: Set<Controller>;
 }
 
 /** The identity a tree's description gives when the source says nothing more (no refs seen, names only). */
