@@ -86,7 +86,7 @@ describe('git checkout source', () => {
   it('applies the size cap to revisions too', async () => {
     const tree = await createLocalSource(root, { maxFileBytes: 1024 }).load('main');
     expect(tree.paths()).toEqual(['apps/web/deploy.yaml', 'root.yaml']);
-    expect(tree.findings).toEqual([expect.objectContaining({ file: 'apps/web/big.yaml', code: 'FILE_TOO_LARGE', line: 0 })]);
+    expect(tree.findings).toEqual([expect.objectContaining({ file: 'apps/web/big.yaml', code: 'LIMIT_EXCEEDED', line: 0, message: expect.stringContaining('MAX_FILE_BYTES') })]);
   });
 
   it('reads paths relative to a subdirectory of the checkout', async () => {

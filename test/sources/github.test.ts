@@ -186,7 +186,7 @@ describe('GitHub source', () => {
     expect((error as SourceUnavailableError).resetAt).toBe(new Date(github.rateLimit.reset * 1000).toISOString());
   });
 
-  it('skips oversized entries with FILE_TOO_LARGE and stops at the total cap with SOURCE_ERROR', async () => {
+  it('skips oversized entries and stops at the total cap, each with a LIMIT_EXCEEDED finding naming its cap', async () => {
     github.addRepository({
       owner: 'acme',
       name: 'big',
@@ -204,8 +204,8 @@ describe('GitHub source', () => {
     const tree = await source({ repo: 'big', maxFileBytes: 1024, maxTotalBytes: 1000 }).load();
     expect(tree.paths()).toEqual(['b/one.yaml']);
     expect(tree.findings).toEqual([
-      expect.objectContaining({ file: 'a/huge.yaml', line: 0, code: 'FILE_TOO_LARGE' }),
-      expect.objectContaining({ file: 'c/two.yaml', line: 0, code: 'SOURCE_ERROR' }),
+      expect.objectContaining({ file: 'a/huge.yaml', line: 0, code: 'LIMIT_EXCEEDED', message: expect.stringContaining('MAX_FILE_BYTES') }),
+      expect.objectContaining({ file: 'c/two.yaml', line: 0, code: 'LIMIT_EXCEEDED', message: expect.stringContaining('MAX_TOTAL_BYTES') }),
     ]);
   });
 

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
 import { SourceUnavailableError } from '../../lambdas/engine/sources/errors.js';
 import { createLocalSource } from '../../lambdas/engine/sources/local.js';
-import { createPathFilter, relevantKind } from '../../lambdas/engine/sources/relevance.js';
+import { createPathFilter, relevantKind, truncatesSource } from '../../lambdas/engine/sources/relevance.js';
 
 const temporary: string[] = [];
 
@@ -77,12 +77,12 @@ describe('local directory source', () => {
     expect(tree.findings).toEqual([]);
   });
 
-  it('skips a file over the per-file cap with a FILE_TOO_LARGE finding on line 0', async () => {
+  it('skips a file over the per-file cap with a LIMIT_EXCEEDED finding naming MAX_FILE_BYTES on line 0', async () => {
     const root = tempDir();
     write(root, { 'big.yaml': `a: "${'x'.repeat(5000)}"\n`, 'small.yaml': 'a: 1\n' });
     const tree = await createLocalSource(root, { detectGit: false, maxFileBytes: 1024 }).load();
     expect(tree.paths()).toEqual(['small.yaml']);
-    expect(tree.findings).toEqual([expect.objectContaining({ file: 'big.yaml', line: 0, code: 'FILE_TOO_LARGE', severity: 'warning' })]);
+    expect(tree.findings).toEqual([expect.objectContaining({ file: 'big.yaml', line: 0, code: 'LIMIT_EXCEEDED', severity: 'error', message: expect.stringContaining('MAX_FILE_BYTES') })]);
   });
 
   it('skips large JSON silently but keeps small JSON', async () => {
@@ -93,12 +93,14 @@ describe('local directory source', () => {
     expect(tree.findings).toEqual([]);
   });
 
-  it('stops at the total cap with one SOURCE_ERROR finding, in path order', async () => {
+  it('stops at the total cap with one LIMIT_EXCEEDED finding naming MAX_TOTAL_BYTES, in path order', async () => {
     const root = tempDir();
     write(root, { 'a.yaml': 'x'.repeat(400), 'b.yaml': 'x'.repeat(400), 'c.yaml': 'x'.repeat(400), 'd.yaml': 'x'.repeat(10) });
     const tree = await createLocalSource(root, { detectGit: false, maxTotalBytes: 1000 }).load();
     expect(tree.paths()).toEqual(['a.yaml', 'b.yaml']);
-    expect(tree.findings).toEqual([expect.objectContaining({ file: 'c.yaml', code: 'SOURCE_ERROR', severity: 'error' })]);
+    expect(tree.findings).toEqual([expect.objectContaining({ file: 'c.yaml', code: 'LIMIT_EXCEEDED', severity: 'error', message: expect.stringContaining('MAX_TOTAL_BYTES') })]);
+    // The Lambda reads it as a partly loaded source: drifts are kept, never closed as "no longer desired".
+    expect(truncatesSource(tree.findings[0]!)).toBe(true);
   });
 
   it('follows symlinks inside the root and refuses ones that escape it', async () => {

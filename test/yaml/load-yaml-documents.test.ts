@@ -88,8 +88,26 @@ describe('loadYamlDocuments', () => {
     const { documents, findings } = loadYamlDocuments('bomb.yaml', `ok: 1\n---\n${lines.join('\n')}\n`);
     expect(documents.map((d) => d.value)).toEqual([{ ok: 1 }]);
     expect(findings).toHaveLength(1);
-    expect(findings[0]).toMatchObject({ code: 'YAML_ERROR', line: 3 });
-    expect(findings[0]?.message).toMatch(/alias bomb/);
+    expect(findings[0]).toMatchObject({ file: 'bomb.yaml', code: 'LIMIT_EXCEEDED', severity: 'error', line: 3 });
+    expect(findings[0]?.message).toContain('alias expansion exceeds the cap of 100 (MAX_YAML_ALIAS_COUNT');
+  });
+
+  it('skips a file with more documents than the cap (10,000) with a finding naming the cap, on both parsers', () => {
+    const many = 'a: 1\n---\n'.repeat(10_001);
+    for (const fastPath of [true, false]) {
+      const { documents, findings } = loadYamlDocuments('many.yaml', many, { fastPath });
+      expect(documents).toEqual([]);
+      expect(findings).toEqual([
+        {
+          file: 'many.yaml',
+          line: 0,
+          code: 'LIMIT_EXCEEDED',
+          severity: 'error',
+          message: 'file holds 10002 YAML documents, over the cap of 10000 per file (MAX_YAML_DOCUMENTS); skipped, so what it declares is unknown',
+        },
+      ]);
+    }
+    expect(loadYamlDocuments('ok.yaml', 'a: 1\n---\n'.repeat(9_999)).documents).toHaveLength(9_999);
   });
 
   it('reports binary content instead of parsing it', () => {
@@ -115,7 +133,7 @@ describe('loadYamlDocuments', () => {
     const { documents, findings } = loadYamlDocuments('big.yaml', 'a: 12345\n', { maxBytes: 4 });
     expect(documents).toEqual([]);
     expect(findings).toEqual([
-      { file: 'big.yaml', line: 0, code: 'FILE_TOO_LARGE', message: 'file is 9 bytes, over the 4-byte limit; skipped', severity: 'warning' },
+      { file: 'big.yaml', line: 0, code: 'LIMIT_EXCEEDED', message: 'file is 9 bytes, over the cap of 4 bytes per file (MAX_FILE_BYTES); skipped, so what it declares is unknown', severity: 'error' },
     ]);
   });
 

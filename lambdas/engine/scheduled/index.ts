@@ -24,6 +24,7 @@ import type { Notifier } from '../notify/types.js';
 import { makeCredential, RegistryCredentials } from '../registry/credentials.js';
 import { ecrHostsFromConfig } from '../registry/ecr.js';
 import { createGitHubSource } from '../sources/github.js';
+import { truncatesSource } from '../sources/relevance.js';
 
 /** What the state machine carries per repository: small, so 100 of them stay far below 256 KB. */
 export interface RepositoryOutcome {
@@ -76,10 +77,10 @@ export async function auditRepository(repository: RepositoryConfig, index: numbe
       // helm from the function's layer (/opt/helm/helm); remote charts cached under the cache dir (/tmp) across warm invocations.
       charts: setUpChartRendering({ cacheDir: context.cacheDir, credentials: registryOptions.credentials, registries: registryOptions.registries }),
     });
-    // The resolver reports an unreadable (or partly read) repository as a SOURCE_ERROR finding, not by
-    // throwing. Its desired state is then incomplete: an error, so that the images it did not yield are
-    // kept as they are instead of closing as "no longer desired".
-    const sourceError = report.findings.find((finding) => finding.code === 'SOURCE_ERROR');
+    // The resolver reports an unreadable (or partly read) repository as a SOURCE_ERROR finding, or a LIMIT_EXCEEDED
+    // naming a total or archive cap, not by throwing. Its desired state is then incomplete: an error, so that the
+    // images it did not yield are kept as they are instead of closing as "no longer desired".
+    const sourceError = report.findings.find(truncatesSource);
     return {
       index,
       repo: repository.repo,

@@ -58,9 +58,9 @@ const IGNORED_JSON_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 export interface RelevanceOptions {
-  /** Files larger than this are not kept; each gets a FILE_TOO_LARGE finding. Default 2 MiB. */
+  /** Files larger than this are not kept; each gets a LIMIT_EXCEEDED finding naming MAX_FILE_BYTES. Default 2 MiB. */
   maxFileBytes?: number;
-  /** Once the kept files add up to this, loading stops with a SOURCE_ERROR finding. Default 200 MiB. */
+  /** Once the kept files add up to this, loading stops with a LIMIT_EXCEEDED finding naming MAX_TOTAL_BYTES. Default 200 MiB. */
   maxTotalBytes?: number;
   /** `.json` files larger than this are skipped silently (they are data, not config). Default 256 KiB. */
   maxJsonBytes?: number;
@@ -190,8 +190,8 @@ export class LoadBudget {
       this.recorded.push({
         file: path,
         line: 0,
-        code: 'SOURCE_ERROR',
-        message: `the repository's relevant files exceed the ${formatBytes(this.maxTotalBytes)} total cap; ${path} and every file after it were not loaded`,
+        code: 'LIMIT_EXCEEDED',
+        message: `the repository's relevant files exceed the ${formatBytes(this.maxTotalBytes)} total cap (MAX_TOTAL_BYTES); ${path} and every file after it were not loaded, so what they declare is unknown`,
         severity: 'error',
         hint: 'Audit a subdirectory, or raise the total size cap.',
       });
@@ -206,9 +206,9 @@ export class LoadBudget {
     this.recorded.push({
       file: path,
       line: 0,
-      code: 'FILE_TOO_LARGE',
-      message: `${path} is ${formatBytes(size)}, over the ${formatBytes(this.maxFileBytes)} per-file cap; skipped`,
-      severity: 'warning',
+      code: 'LIMIT_EXCEEDED',
+      message: `${path} is ${formatBytes(size)}, over the ${formatBytes(this.maxFileBytes)} per-file cap (MAX_FILE_BYTES); skipped, so what it declares is unknown`,
+      severity: 'error',
       hint: 'Images declared in this file are not audited. Split the file or raise the per-file cap.',
     });
   }
@@ -234,6 +234,14 @@ export class LoadBudget {
   private leadsIntoScope(dir: string): boolean {
     return this.scopeRoots.some((root) => root.startsWith(`${dir}/`));
   }
+}
+
+/** Caps whose LIMIT_EXCEEDED means the source stopped loading: every file after it is missing from the tree. */
+export const SOURCE_TRUNCATING_CAPS: readonly string[] = ['MAX_TOTAL_BYTES', 'MAX_ARCHIVE_BYTES', 'MAX_ARCHIVE_ENTRIES'];
+
+/** True for a finding that says the source was only partly loaded (a total or archive cap), like a SOURCE_ERROR. */
+export function truncatesSource(finding: Finding): boolean {
+  return finding.code === 'SOURCE_ERROR' || (finding.code === 'LIMIT_EXCEEDED' && SOURCE_TRUNCATING_CAPS.some((cap) => finding.message.includes(`(${cap})`)));
 }
 
 export function formatBytes(bytes: number): string {

@@ -4,10 +4,12 @@ import { createFastYamlDocument, createYamlDocument, type YamlDocument } from '.
 import { fastParseYaml } from './fast-path.js';
 
 export interface LoadYamlOptions {
-  /** Files larger than this are skipped with FILE_TOO_LARGE. Default 2 MiB. */
+  /** Files larger than this are skipped with LIMIT_EXCEEDED naming MAX_FILE_BYTES. Default 2 MiB (the sources' cap). */
   maxBytes?: number;
   /** Alias expansions allowed per document before it counts as an alias bomb. Default 100 (the yaml package's). */
   maxAliasCount?: number;
+  /** Documents (empty ones included) a file may hold; past it the file is skipped with LIMIT_EXCEEDED. Default 10,000. */
+  maxDocuments?: number;
   /** Try the fast parser for plain manifests first (default true); false always uses the `yaml` package. */
   fastPath?: boolean;
 }
@@ -18,7 +20,13 @@ export interface LoadedYaml {
 }
 
 export const DEFAULT_MAX_YAML_BYTES = 2 * 1024 * 1024;
-const DEFAULT_MAX_ALIAS_COUNT = 100;
+/** SECURITY: alias expansions per document (the yaml package's measure); past it: LIMIT_EXCEEDED, MAX_YAML_ALIAS_COUNT. */
+export const MAX_YAML_ALIAS_COUNT = 100;
+/**
+ * SECURITY: documents per file. 2 MiB of `a: 1\n---\n` are 350,000 documents, each extracted, attributed and kept with
+ * its line map; past this many the file is skipped with LIMIT_EXCEEDED naming MAX_YAML_DOCUMENTS.
+ */
+export const MAX_YAML_DOCUMENTS = 10_000;
 
 // Reused across calls: with `fatal`, decode() throws on invalid UTF-8 instead of inserting U+FFFD.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -30,12 +38,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function loadYamlDocuments(file: string, content: Buffer | string, options: LoadYamlOptions = {}): LoadedYaml {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_YAML_BYTES;
-  const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
+  const maxAliasCount = options.maxAliasCount ?? MAX_YAML_ALIAS_COUNT;
+  const maxDocuments = options.maxDocuments ?? MAX_YAML_DOCUMENTS;
   const findings: Finding[] = [];
 
   const size = typeof content === 'string' ? Buffer.byteLength(content) : content.length;
   if (size > maxBytes) {
-    findings.push(finding(file, 0, 'FILE_TOO_LARGE', `file is ${size} bytes, over the ${maxBytes}-byte limit; skipped`, 'warning'));
+    findings.push(finding(file, 0, 'LIMIT_EXCEEDED', `file is ${size} bytes, over the cap of ${maxBytes} bytes per file (MAX_FILE_BYTES); skipped, so what it declares is unknown`, 'error'));
     return { documents: [], findings };
   }
 
@@ -46,6 +55,7 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
   if (options.fastPath !== false) {
     const fast = fastParseYaml(text);
     if (fast) {
+      if (fast.documents.length > maxDocuments) return tooManyDocuments(file, fast.documents.length, maxDocuments);
       for (const doc of fast.documents) {
         if (doc.value === null || doc.value === undefined) continue;
         documents.push(createFastYamlDocument(file, doc.index, doc.value, doc.startLine, doc.lines));
@@ -63,6 +73,7 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
     return { documents, findings };
   }
   if (!Array.isArray(parsed)) return { documents, findings }; // an empty stream
+  if (parsed.length > maxDocuments) return tooManyDocuments(file, parsed.length, maxDocuments);
 
   parsed.forEach((doc, index) => {
     const fatal = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
@@ -85,14 +96,18 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
     try {
       value = doc.toJS({ maxAliasCount });
     } catch (error) {
+      const line = doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 0;
+      const message = errorMessage(error);
       findings.push(
-        finding(
-          file,
-          doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 0,
-          'YAML_ERROR',
-          `document ${index + 1}: ${aliasAware(error, maxAliasCount)}; document skipped`,
-          'error',
-        ),
+        /alias/i.test(message)
+          ? finding(
+              file,
+              line,
+              'LIMIT_EXCEEDED',
+              `document ${index + 1}: alias expansion exceeds the cap of ${maxAliasCount} (MAX_YAML_ALIAS_COUNT; a "billion laughs" alias bomb?); document skipped`,
+              'error',
+            )
+          : finding(file, line, 'YAML_ERROR', `document ${index + 1}: ${message}; document skipped`, 'error'),
       );
       return;
     }
@@ -144,12 +159,9 @@ function lineOfError(error: YAMLError, lineCounter: LineCounter): number {
   return lineCounter.linePos(error.pos[0]).line;
 }
 
-function aliasAware(error: unknown, maxAliasCount: number): string {
-  const message = errorMessage(error);
-  if (/alias/i.test(message)) {
-    return `alias expansion exceeds ${maxAliasCount} (possible "billion laughs" alias bomb)`;
-  }
-  return message;
+function tooManyDocuments(file: string, count: number, cap: number): LoadedYaml {
+  const message = `file holds ${count} YAML documents, over the cap of ${cap} per file (MAX_YAML_DOCUMENTS); skipped, so what it declares is unknown`;
+  return { documents: [], findings: [finding(file, 0, 'LIMIT_EXCEEDED', message, 'error')] };
 }
 
 function firstLine(message: string): string {
