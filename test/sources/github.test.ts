@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
 import { SourceUnavailableError } from '../../lambdas/engine/sources/errors.js';
 import { createGitHubSource, type GitHubSourceOptions } from '../../lambdas/engine/sources/github.js';
+import { truncatesSource } from '../../lambdas/engine/sources/relevance.js';
 import { openSource, parseRepoSpec } from '../../lambdas/engine/sources/index.js';
 import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
@@ -207,6 +209,48 @@ describe('GitHub source', () => {
       expect.objectContaining({ file: 'a/huge.yaml', line: 0, code: 'LIMIT_EXCEEDED', message: expect.stringContaining('MAX_FILE_BYTES') }),
       expect.objectContaining({ file: 'c/two.yaml', line: 0, code: 'LIMIT_EXCEEDED', message: expect.stringContaining('MAX_TOTAL_BYTES') }),
     ]);
+  });
+
+  it('stops a gzip bomb at the archive cap (MAX_ARCHIVE_BYTES), counting entries it only skips through', async () => {
+    // 64 MiB of zeros in a file the audit does not even keep: ~64 KiB on the wire.
+    const bomb = await archive('acme', 'bomb', SHA_MAIN, {
+      'apps/a.yaml': 'a: 1\n',
+      'bin/blob.dat': Buffer.alloc(64 * 1024 * 1024),
+      'zz/b.yaml': 'b: 1\n',
+    });
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    github.addRepository({ owner: 'acme', name: 'bomb', defaultBranch: 'main', refs: { main: SHA_MAIN }, archives: { [SHA_MAIN]: bomb } });
+    const tree = await source({ repo: 'bomb', maxArchiveBytes: 8 * 1024 * 1024 }).load();
+    expect(tree.paths()).toEqual(['apps/a.yaml']);
+    expect(tree.findings).toEqual([
+      expect.objectContaining({ file: 'bin/blob.dat', code: 'LIMIT_EXCEEDED', severity: 'error', message: expect.stringContaining('8 MiB cap (MAX_ARCHIVE_BYTES)') }),
+    ]);
+    expect(truncatesSource(tree.findings[0]!)).toBe(true);
+  });
+
+  it('stops before inflating an entry that declares more than the default 1 GiB archive cap', async () => {
+    const tarball = gunzipSync(await archive('acme', 'huge', SHA_MAIN, { 'apps/a.yaml': 'a: 1\n', 'data/huge.bin': 'x' }));
+    // Rewrite the header of data/huge.bin to declare 2 GiB; the body that would follow is never sent.
+    const name = Buffer.from('/data/huge.bin');
+    const at = tarball.indexOf(name) - (tarball.indexOf(name) % 512);
+    tarball.write(`${(2 * 1024 ** 3).toString(8).padStart(11, '0')}\0`, at + 124, 'latin1');
+    tarball.fill(' ', at + 148, at + 156);
+    let sum = 0;
+    for (const byte of tarball.subarray(at, at + 512)) sum += byte;
+    tarball.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1');
+    github.addRepository({ owner: 'acme', name: 'huge', defaultBranch: 'main', refs: { main: SHA_MAIN }, archives: { [SHA_MAIN]: gzipSync(tarball.subarray(0, at + 512)) } });
+    const tree = await source({ repo: 'huge' }).load();
+    expect(tree.paths()).toEqual(['apps/a.yaml']);
+    expect(tree.findings).toEqual([expect.objectContaining({ file: 'data/huge.bin', code: 'LIMIT_EXCEEDED', message: expect.stringContaining('1024 MiB cap (MAX_ARCHIVE_BYTES)') })]);
+  });
+
+  it('stops at the entry-count cap (MAX_ARCHIVE_ENTRIES)', async () => {
+    const files = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${String(i).padStart(2, '0')}.yaml`, `i: ${i}\n`]));
+    github.addRepository({ owner: 'acme', name: 'many', defaultBranch: 'main', refs: { main: SHA_MAIN }, archives: { [SHA_MAIN]: await archive('acme', 'many', SHA_MAIN, files) } });
+    const tree = await source({ repo: 'many', maxArchiveEntries: 10 }).load();
+    // The top directory is an entry too (tar-stream reads the pax global header as a header, not an entry).
+    expect(tree.paths()).toHaveLength(9);
+    expect(tree.findings).toEqual([expect.objectContaining({ file: 'f09.yaml', code: 'LIMIT_EXCEEDED', message: expect.stringContaining('more than 10 entries (MAX_ARCHIVE_ENTRIES)') })]);
   });
 
   it('works under a GitHub Enterprise /api/v3 prefix and sends the token to archives served by the same host', async () => {

@@ -17,7 +17,7 @@ import jsYaml from 'js-yaml';
 import semver from 'semver';
 import { request, type Dispatcher } from '../http/undici-slim.js';
 import type { RegistryClient } from '../registry/client.js';
-import { LoadBudget } from '../sources/relevance.js';
+import { LoadBudget, truncatesSource } from '../sources/relevance.js';
 import { extractArchive } from '../sources/tarball.js';
 
 export interface ChartRequest {
@@ -290,7 +290,11 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
   async function unpack(content: Buffer, ref: CachedRef, display: string, cached: boolean): Promise<ChartFetchResult> {
     try {
       const budget = new LoadBudget({ maxTotalBytes: 4 * maxChart, maxFileBytes: maxChart });
-      const files = await extractArchive(Readable.from([content]), budget, { stripComponents: 1, gzip: true });
+      // A chart archive is at most maxChart bytes; 16 times that inflated is no chart but a gzip bomb.
+      const files = await extractArchive(Readable.from([content]), budget, { stripComponents: 1, gzip: true, maxArchiveBytes: 16 * maxChart });
+      // A chart with files left out would render wrong: a cap that stopped the archive makes it unusable.
+      const capped = budget.findings.find((finding) => truncatesSource(finding));
+      if (capped) return { ok: false, message: `${display}: ${capped.message}` };
       if (!files.has('Chart.yaml')) return { ok: false, message: `${display}: the archive holds no Chart.yaml` };
       return { ok: true, name: ref.name, version: ref.version, digest: ref.digest, display, files, cached };
     } catch (error) {

@@ -47,6 +47,10 @@ export interface GitHubSourceOptions extends RelevanceOptions {
   memoryCache?: boolean;
   /** fetch implementation for the API and the archive. Default globalThis.fetch. */
   fetch?: typeof globalThis.fetch;
+  /** Decompressed bytes the archive may inflate to (MAX_ARCHIVE_BYTES). Default 1 GiB. */
+  maxArchiveBytes?: number;
+  /** Entries the archive may hold (MAX_ARCHIVE_ENTRIES). Default 200,000. */
+  maxArchiveEntries?: number;
 }
 
 interface Snapshot {
@@ -114,7 +118,11 @@ class GitHubSource implements RepoSource {
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.useMemory = options.memoryCache !== false;
     this.tokenKey = options.token ? createHash('sha256').update(options.token).digest('hex').slice(0, 16) : 'anonymous';
-    this.rulesKey = createHash('sha256').update(LoadBudget.cacheKey(options)).digest('hex').slice(0, 12);
+    this.rulesKey = createHash('sha256')
+      .update(LoadBudget.cacheKey(options))
+      .update(options.maxArchiveBytes === undefined && options.maxArchiveEntries === undefined ? '' : JSON.stringify([options.maxArchiveBytes, options.maxArchiveEntries]))
+      .digest('hex')
+      .slice(0, 12);
     this.octokit = new Octokit({
       ...(options.token !== undefined && { auth: options.token }),
       baseUrl: this.apiBase,
@@ -304,7 +312,13 @@ class GitHubSource implements RepoSource {
       }
       try {
         const body = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
-        const files = await extractArchive(body, budget, { stripComponents: 1, gzip: true, onStop: () => abort.abort() });
+        const files = await extractArchive(body, budget, {
+          stripComponents: 1,
+          gzip: true,
+          onStop: () => abort.abort(),
+          ...(this.options.maxArchiveBytes !== undefined && { maxArchiveBytes: this.options.maxArchiveBytes }),
+          ...(this.options.maxArchiveEntries !== undefined && { maxArchiveEntries: this.options.maxArchiveEntries }),
+        });
         const snapshot: Snapshot = { files, findings: budget.findings, bytes: budget.keptBytes };
         await this.writeDiskSnapshot(commit, snapshot);
         return snapshot;

@@ -4,12 +4,22 @@
  * a plain tar for the on-disk snapshot cache.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import type { LoadBudget } from './relevance.js';
-import { normalizeRepoPath } from './relevance.js';
+import { formatBytes, normalizeRepoPath } from './relevance.js';
+
+/**
+ * SECURITY: bytes an archive may inflate to, every entry counted (the files we keep and the ones we only skip
+ * through: tar is sequential, so a skipped entry is still decompressed). A gzip bomb (a few MiB of download, many
+ * GiB of zeros) stops here instead of burning the Lambda's time. Larger than the 200 MiB of kept files
+ * (MAX_TOTAL_BYTES) because a repository's archive also holds sources, images and binaries we skip.
+ */
+export const DEFAULT_MAX_ARCHIVE_BYTES = 1024 * 1024 * 1024;
+/** SECURITY: entries (files, directories, links) an archive may hold. */
+export const DEFAULT_MAX_ARCHIVE_ENTRIES = 200_000;
 
 export interface ExtractOptions {
   /** Leading path segments to drop (GitHub archives: 1). */
@@ -17,23 +27,75 @@ export interface ExtractOptions {
   gzip: boolean;
   /** Called when extraction stops early (total cap reached) so the caller can abort the download. */
   onStop?: () => void;
+  /** Decompressed bytes of the whole archive (MAX_ARCHIVE_BYTES). Default DEFAULT_MAX_ARCHIVE_BYTES. */
+  maxArchiveBytes?: number;
+  /** Entries of the archive (MAX_ARCHIVE_ENTRIES). Default DEFAULT_MAX_ARCHIVE_ENTRIES. */
+  maxArchiveEntries?: number;
 }
+
+/** Thrown inside the pipeline when the inflated bytes pass the cap; never leaves extractArchive. */
+class ArchiveCapError extends Error {}
 
 /**
  * Extracts the regular files the budget admits. Bodies of skipped entries are drained, never
- * buffered; once the total cap is hit the stream is abandoned.
+ * buffered; once the total cap or an archive cap is hit the stream is abandoned, with a LIMIT_EXCEEDED
+ * finding in the budget naming the cap (MAX_TOTAL_BYTES, MAX_ARCHIVE_BYTES, MAX_ARCHIVE_ENTRIES).
  */
 export async function extractArchive(source: Readable, budget: LoadBudget, options: ExtractOptions): Promise<Map<string, Buffer>> {
+  const maxBytes = options.maxArchiveBytes ?? DEFAULT_MAX_ARCHIVE_BYTES;
+  const maxEntries = options.maxArchiveEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES;
   const files = new Map<string, Buffer>();
   const extract = tar.extract();
   let stoppedEarly = false;
   let streamError: unknown;
-  const piped = (options.gzip ? pipeline(source, createGunzip(), extract) : pipeline(source, extract)).catch((error: unknown) => {
+  let inflated = 0;
+  let capped = false;
+  const stopAtCap = (file: string, message: string): void => {
+    if (capped) return;
+    capped = true;
+    budget.record({
+      file,
+      line: 0,
+      code: 'LIMIT_EXCEEDED',
+      severity: 'error',
+      message,
+      hint: 'Audit a smaller repository or a subdirectory; the archive was abandoned at this point.',
+    });
+  };
+  const bytesCap = (file: string): string =>
+    `the repository archive inflates past the ${formatBytes(maxBytes)} cap (MAX_ARCHIVE_BYTES)${file ? ` at ${file}` : ''}; it and every file after it were not loaded, so what they declare is unknown`;
+  // Counts what the decompressor hands to tar: every byte of every entry, headers and padding included.
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      inflated += chunk.length;
+      if (inflated > maxBytes) {
+        stopAtCap('', bytesCap(''));
+        callback(new ArchiveCapError());
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+  const piped = (options.gzip ? pipeline(source, createGunzip(), counter, extract) : pipeline(source, counter, extract)).catch((error: unknown) => {
     streamError = error;
   });
+  let entries = 0;
   try {
     for await (const entry of extract) {
       const { header } = entry;
+      entries += 1;
+      const name = stripPath(header.name, options.stripComponents) ?? header.name;
+      if (entries > maxEntries) {
+        stopAtCap(name, `the repository archive holds more than ${maxEntries} entries (MAX_ARCHIVE_ENTRIES) at ${name}; it and every file after it were not loaded, so what they declare is unknown`);
+        stoppedEarly = true;
+        break;
+      }
+      // An entry that declares more than is left of the budget stops before a byte of it is inflated.
+      if ((header.size ?? 0) > maxBytes - inflated) {
+        stopAtCap(name, bytesCap(name));
+        stoppedEarly = true;
+        break;
+      }
       const path = header.type === 'file' || header.type === 'contiguous-file' ? stripPath(header.name, options.stripComponents) : undefined;
       if (path === undefined || !budget.admit(path, header.size ?? 0)) {
         if (budget.exhausted) {
@@ -48,11 +110,13 @@ export async function extractArchive(source: Readable, budget: LoadBudget, optio
       files.set(path, Buffer.concat(chunks));
     }
   } catch (error) {
-    if (!stoppedEarly) streamError ??= error;
+    if (!stoppedEarly && !capped) streamError ??= error;
   }
+  if (capped) stoppedEarly = true;
   if (stoppedEarly) {
     options.onStop?.();
     source.destroy();
+    extract.destroy();
   }
   await piped;
   if (streamError !== undefined && !stoppedEarly) throw streamError;
