@@ -32,6 +32,8 @@ export interface SourceFlags {
   dir?: string;
   repo?: string;
   githubApiUrl?: string;
+  /** `--exclude GLOB` (repeatable), added to the config's `exclude:`. */
+  exclude?: string[];
 }
 
 export interface RegistryFlags {
@@ -72,8 +74,10 @@ export function openCliSource(flags: SourceFlags, env: Env, config: AuditorConfi
   const token = env.GITHUB_TOKEN || env.GH_TOKEN;
   registerSecret(token);
   const baseUrl = flags.githubApiUrl ?? config.github.baseUrl;
+  const exclude = [...config.exclude, ...(flags.exclude ?? [])];
   try {
     return openSource({
+      ...(exclude.length > 0 ? { exclude } : {}),
       ...(flags.dir ? { dir: flags.dir } : {}),
       ...(flags.repo ? { repo: flags.repo } : {}),
       ...(token ? { token } : {}),

@@ -229,6 +229,8 @@ export interface FileTree {
   read(path: string): Buffer | undefined;
   /** Files that were skipped or truncated while loading (too large, unreadable...). */
   readonly findings: readonly Finding[];
+  /** What the load rules left out on purpose (`exclude:` globs: how many files). */
+  readonly notes?: readonly string[];
 }
 
 export interface RepoSource {

@@ -58,6 +58,7 @@ describe('AuditorConfigSchema defaults', () => {
       ignore: [],
       github: {},
       sources: [],
+      exclude: [],
       historyRetentionDays: 90,
     });
     expect(DEFAULT_FAIL_ON).toEqual(parseConfig({}).failOn);
@@ -82,6 +83,7 @@ describe('AuditorConfigSchema defaults', () => {
       ignore: [{ image: 'ghcr.io/acme/legacy-*', app: 'legacy', path: 'clusters/dev/**', reason: 'retired, OPS-123', until: '2027-03-31' }],
       github: { baseUrl: 'https://github.example.com/api/v3', packagesTokenSeesAllPackages: true },
       sources: [{ repo: 'acme/api@main', images: ['ghcr.io/acme/api', 'ghcr.io/acme/api-*'] }],
+      exclude: ['test/', '**/docker-compose.test.yml'],
       concurrency: 4,
       lambda: { memoryMb: 1024, timeoutSeconds: 900 },
       historyRetentionDays: 365,
@@ -93,6 +95,7 @@ describe('AuditorConfigSchema defaults', () => {
 describe('AuditorConfigSchema messages name the field and the fix', () => {
   it.each([
     [{ repositories: [{ repo: 'gitops' }] }, 'repositories[0].repo: must be a GitHub repository as "owner/name" (got "gitops")'],
+    [{ exclude: ['a\\b'] }, 'exclude[0]: must be a repository-relative glob with "/" separators and no ".." (got "a\\\\b")'],
     [{ ignore: [{ image: 'ghcr.io/a/*' }] }, 'ignore[0].reason: required: say why this image is not alerted on (it appears in the warnings once the entry expires)'],
     [{ ignore: [{ image: 'ghcr.io/a/*', reason: 'x', until: '2027-02-30' }] }, 'ignore[0].until: is not a calendar date (got "2027-02-30")'],
     [{ alertOn: ['BROKEN'] }, expect.stringMatching(/^alertOn\[0\]: must be a verdict or drift state, one of /)],

@@ -378,6 +378,21 @@ export const AuditorConfigSchema = z
       )
       .default([])
       .describe('Where the CI of images built outside the audited repository lives: its workflows are read (same token, ETag cache) to tell which tags CI can ever push (CI_NEVER_PUSHES_TAG). Default: [].'),
+    exclude: z
+      .array(
+        z
+          .string({ error: 'must be a path glob such as "test/**" or "**/docker-compose.test.yml"' })
+          .min(1, { error: 'must not be empty' })
+          .refine((glob) => !glob.includes('\\') && !glob.split('/').includes('..'), {
+            error: (iss) => `must be a repository-relative glob with "/" separators and no ".." (got ${JSON.stringify(iss.input)})`,
+          }),
+      )
+      .default([])
+      .describe(
+        'Repository-relative path globs (like Renovate\'s ignorePaths) of files no audit should read: a file is left out when a glob matches its path ' +
+          'or one of its directories ("test", "**/e2e", "dev/docker-compose.yml", "**/*.test.yaml"; dot files match). Applied while loading every source ' +
+          '(directory, git revision, GitHub tarball): excluded files are never read, and a note says how many there were. The CLI adds --exclude. Default: [].',
+      ),
     concurrency: z
       .int({ error: 'must be a whole number' })
       .min(1, { error: 'must be at least 1' })

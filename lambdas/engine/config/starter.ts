@@ -59,6 +59,12 @@ ignore: []
 #    reason: retired in Q1, see OPS-123
 #    until: "2027-03-31"                # after this day the image alerts again and every run warns
 
+# Paths no audit reads (like Renovate's ignorePaths): a glob matching a file or one of its directories.
+# Excluded files are never loaded; a note counts them. The CLI adds --exclude GLOB.
+exclude: []
+#  - test/                          # a directory and everything under it
+#  - "**/docker-compose.test.yml"   # a file name at any depth
+
 # github:
 #   baseUrl: https://github.example.com/api/v3   # GitHub Enterprise Server
 #   packagesTokenSeesAllPackages: false          # true only for an org-owner token

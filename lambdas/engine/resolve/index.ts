@@ -86,6 +86,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
     ...(options.pullRequestBase !== undefined && { pullRequestBase: options.pullRequestBase }),
   });
   const run = new ResolveRun(source, ws, options.repoUrls, findings, policy);
+  run.notes.push(...(tree.notes ?? []));
   useChartRendering(run, options.charts);
   const found = discover(ws, createPathFilter(options.paths));
 

@@ -220,6 +220,7 @@ function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secre
     ...(repository.ref ? { ref: repository.ref } : {}),
     ...(secret.githubToken ? { token: secret.githubToken } : {}),
     ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+    ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
     ...(endAt !== undefined ? { fetch: fetchUntil(endAt) } : {}),
     cacheDir,
   });

@@ -56,6 +56,8 @@ export interface GitHubSourceOptions extends RelevanceOptions {
 interface Snapshot {
   files: ReadonlyMap<string, Buffer>;
   findings: readonly Finding[];
+  /** The load rules' notes (files `exclude:` kept out). */
+  notes: readonly string[];
   bytes: number;
 }
 
@@ -185,7 +187,7 @@ class GitHubSource implements RepoSource {
     const commit = await this.resolveCommit(ref, revision !== undefined);
     const snapshot = await this.snapshot(commit);
     if (revision === undefined) this.defaultCommit = commit;
-    return new MemoryFileTree({ kind: 'github', location: this.location, ref, commit }, snapshot.files, snapshot.findings);
+    return new MemoryFileTree({ kind: 'github', location: this.location, ref, commit }, snapshot.files, snapshot.findings, snapshot.notes);
   }
 
   // ─── Ref → commit ─────────────────────────────────────────────────────────────────────────
@@ -319,7 +321,7 @@ class GitHubSource implements RepoSource {
           ...(this.options.maxArchiveBytes !== undefined && { maxArchiveBytes: this.options.maxArchiveBytes }),
           ...(this.options.maxArchiveEntries !== undefined && { maxArchiveEntries: this.options.maxArchiveEntries }),
         });
-        const snapshot: Snapshot = { files, findings: budget.findings, bytes: budget.keptBytes };
+        const snapshot: Snapshot = { files, findings: budget.findings, notes: budget.notes, bytes: budget.keptBytes };
         await this.writeDiskSnapshot(commit, snapshot);
         return snapshot;
       } catch (error) {
@@ -395,7 +397,7 @@ class GitHubSource implements RepoSource {
       if (files.size !== meta.files) return undefined;
       let bytes = 0;
       for (const content of files.values()) bytes += content.length;
-      return { files, findings: meta.findings, bytes };
+      return { files, findings: meta.findings, notes: meta.notes ?? [], bytes };
     } catch {
       return undefined;
     }
@@ -410,7 +412,7 @@ class GitHubSource implements RepoSource {
       await writeTar(temporary, snapshot.files);
       await rename(temporary, paths.tar);
       // The metadata is written last: its presence says the tar is complete.
-      await writeAtomically(paths.meta, JSON.stringify({ version: 1, commit, files: snapshot.files.size, findings: snapshot.findings }));
+      await writeAtomically(paths.meta, JSON.stringify({ version: 1, commit, files: snapshot.files.size, findings: snapshot.findings, notes: snapshot.notes }));
       await pruneSnapshots(paths.dir, this.options.keepSnapshots ?? 2);
     } catch {
       // A cache that cannot be written only costs a download next time.
@@ -532,6 +534,7 @@ interface SnapshotMeta {
   commit: string;
   files: number;
   findings: Finding[];
+  notes?: string[];
 }
 
 function isSnapshotMeta(value: unknown): value is SnapshotMeta {
@@ -545,7 +548,8 @@ function isSnapshotMeta(value: unknown): value is SnapshotMeta {
     'files' in value &&
     typeof value.files === 'number' &&
     'findings' in value &&
-    Array.isArray(value.findings)
+    Array.isArray(value.findings) &&
+    (!('notes' in value) || (Array.isArray(value.notes) && value.notes.every((note) => typeof note === 'string')))
   );
 }
 

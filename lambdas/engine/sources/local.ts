@@ -121,7 +121,7 @@ class LocalSource implements RepoSource {
     );
     // Walking and reading run in parallel: sort findings (stable) so that every run reports them in the same order.
     const findings = [...walker.findings, ...budget.findings].sort((a, b) => compareCodeUnits(a.file, b.file));
-    return new MemoryFileTree(this.description, files, findings);
+    return new MemoryFileTree(this.description, files, findings, budget.notes);
   }
 
   private async loadRevision(revision: string): Promise<FileTree> {
@@ -139,7 +139,7 @@ class LocalSource implements RepoSource {
     }
     const budget = new LoadBudget(this.options);
     const files = await readGitRevision(this.checkout, commit, budget);
-    return new MemoryFileTree({ kind: 'git', location: this.dir, ref: revision, commit }, files, budget.findings);
+    return new MemoryFileTree({ kind: 'git', location: this.dir, ref: revision, commit }, files, budget.findings, budget.notes);
   }
 }
 

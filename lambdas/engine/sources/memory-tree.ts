@@ -8,14 +8,16 @@ import { normalizeRepoPath } from './relevance.js';
 export class MemoryFileTree implements FileTree {
   readonly description: SourceDescription;
   readonly findings: readonly Finding[];
+  readonly notes: readonly string[];
   private readonly files: ReadonlyMap<string, Buffer>;
   private readonly sorted: readonly string[];
 
-  constructor(description: SourceDescription, files: Iterable<readonly [string, Buffer]>, findings: readonly Finding[] = []) {
+  constructor(description: SourceDescription, files: Iterable<readonly [string, Buffer]>, findings: readonly Finding[] = [], notes: readonly string[] = []) {
     this.description = Object.freeze({ ...description });
     this.files = new Map(files);
     this.sorted = Object.freeze([...this.files.keys()].sort(compareCodeUnits));
     this.findings = Object.freeze([...findings]);
+    this.notes = Object.freeze([...notes]);
   }
 
   paths(): readonly string[] {

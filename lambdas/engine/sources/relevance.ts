@@ -4,14 +4,15 @@
  * tree whichever way it is read.
  *
  * Two different filters live here, on purpose:
- * - the load rules (`LoadBudget`): file names, skipped directories, size caps, and the optional
- *   `restrictTo` option. They decide which files are in the FileTree at all.
+ * - the load rules (`LoadBudget`): file names, skipped directories, size caps, the config's
+ *   `exclude:` globs and the optional `restrictTo` option. They decide which files are in the FileTree at all.
  * - the audit scope (`createPathFilter`): the `paths` a user asked to audit. Argo CD apps and
  *   kustomizations may point anywhere in the repository (`../../base`), so the audit scope must
  *   not shrink the tree; the resolver applies it to the apps and directories it reports on.
  *   Use `restrictTo` only when the repository is too big to load and a MISSING_FILE for a
  *   reference outside the restricted paths is acceptable.
  */
+import picomatch from 'picomatch';
 import type { Finding } from '../model.js';
 
 export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
@@ -73,6 +74,29 @@ export interface RelevanceOptions {
   restrictTo?: readonly string[];
   /** Do not keep `.github/workflows/*.yml` (the CI model then sees no workflow of this repository). Default false. */
   skipCiWorkflows?: boolean;
+  /**
+   * Repository-relative path globs (the config's `exclude:`, like Renovate's `ignorePaths`): a file is
+   * not loaded (never read) when a glob matches its path or one of its directories (`test`, `**\/e2e`,
+   * `dev/docker-compose.yml`, `**\/*.test.yaml`). Dot files match. Default: none.
+   */
+  exclude?: readonly string[];
+}
+
+/** A predicate for `exclude:` globs: true when a glob matches the path or one of its parent directories. */
+export function createExcludeFilter(globs: readonly string[] | undefined): (path: string) => boolean {
+  const patterns = (globs ?? []).map(normalizeGlob).filter((glob) => glob !== '');
+  if (patterns.length === 0) return () => false;
+  const matches = picomatch(patterns, { dot: true });
+  return (path) => {
+    const segments = path.split('/');
+    for (let end = 1; end <= segments.length; end++) if (matches(segments.slice(0, end).join('/'))) return true;
+    return false;
+  };
+}
+
+/** `./test/`, `/test` and `test/` all mean the directory `test` at the root. */
+function normalizeGlob(glob: string): string {
+  return glob.trim().replace(/^\.\//, '').replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
 export type RelevantKind = 'yaml' | 'json' | 'chart';
@@ -127,6 +151,9 @@ export class LoadBudget {
   private readonly inScope: (path: string) => boolean;
   private readonly scopeRoots: readonly string[];
   private readonly skipsCi: boolean;
+  private readonly isExcluded: (path: string) => boolean;
+  private readonly excludedFiles = new Set<string>();
+  private readonly excludeGlobs: readonly string[];
   private readonly recorded: Finding[] = [];
   private total = 0;
   private stopped = false;
@@ -140,6 +167,8 @@ export class LoadBudget {
     this.inScope = createPathFilter(options.restrictTo);
     this.scopeRoots = (options.restrictTo ?? []).map((p) => normalizeRepoPath(p) ?? '');
     this.skipsCi = options.skipCiWorkflows === true;
+    this.excludeGlobs = options.exclude ?? [];
+    this.isExcluded = createExcludeFilter(this.excludeGlobs);
   }
 
   /** A key that changes whenever the rules would keep different files (for snapshot caches). */
@@ -152,6 +181,7 @@ export class LoadBudget {
       [...budget.skipped].sort(),
       [...(options.restrictTo ?? [])].map((p) => normalizeRepoPath(p) ?? '').sort(),
       budget.skipsCi ? 'no-ci' : 'ci-workflows',
+      ...(budget.excludeGlobs.length > 0 ? [[...budget.excludeGlobs].sort()] : []),
     ]);
   }
 
@@ -164,13 +194,30 @@ export class LoadBudget {
     return this.inScope(path) || this.leadsIntoScope(path);
   }
 
-  /** Whether a path could be kept, judged by its name and directories alone (no finding). */
+  /**
+   * Whether a path could be kept, judged by its name and directories alone (no finding). A file the
+   * load rules would keep but an `exclude:` glob matches is counted (see `notes`) and not kept.
+   */
   wantsFile(path: string): boolean {
+    if (!this.loadable(path)) return false;
+    if (!this.isExcluded(path)) return true;
+    this.excludedFiles.add(path);
+    return false;
+  }
+
+  private loadable(path: string): boolean {
     if (relevantKind(path) === undefined || !this.inScope(path)) return false;
     if (!this.skipsCi && isCiWorkflowPath(path)) return true;
     const segments = path.split('/');
     segments.pop();
     return !segments.some((segment) => this.skipped.has(segment));
+  }
+
+  /** What the rules left out on purpose, for the run's notes: how many files `exclude:` kept out. */
+  get notes(): string[] {
+    const count = this.excludedFiles.size;
+    if (count === 0) return [];
+    return [`exclude: ${count} file${count === 1 ? '' : 's'} matching ${this.excludeGlobs.join(', ')} ${count === 1 ? 'was' : 'were'} not loaded`];
   }
 
   /**
