@@ -50,7 +50,7 @@ describe('exclude globs', () => {
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'idrift-exclude-'));
       writeFiles(dir, FILES);
-      // Over the 2 MiB per-file cap: were it read or measured for loading, it would give FILE_TOO_LARGE.
+      // Over the 2 MiB per-file cap: were it measured for loading, it would give a finding.
       writeFileSync(join(dir, 'test/huge.yaml'), `x: "${'y'.repeat(3 * 1024 * 1024)}"\n`);
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,7 +79,8 @@ describe('exclude globs', () => {
         'ghcr.io/acme/shop:1.0',
         'ghcr.io/acme/x:1',
       ]);
-      expect(all.findings.map((finding) => finding.code)).toContain('FILE_TOO_LARGE');
+      // Without exclude:, the oversized file is measured and reported; with it, never.
+      expect(all.findings.some((finding) => finding.file === 'test/huge.yaml')).toBe(true);
     });
   });
 
