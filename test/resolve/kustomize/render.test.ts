@@ -476,3 +476,38 @@ describe('renderKustomization: options and trees', () => {
     expect(isKustomizationDir(tree, 'incident')).toBe(false);
   });
 });
+
+describe('renderKustomization: bounded builds', () => {
+  /** Two overlays per level, each including both of the level below under its own name prefix: 2^(levels+1) resources. */
+  function diamond(levels: number): Record<string, string> {
+    const files: Record<string, string> = {};
+    const deployment = (name: string) => `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/${name}:1.0\n`;
+    for (const side of ['a', 'b']) {
+      files[`l0/${side}/kustomization.yaml`] = 'resources:\n  - deploy.yaml\n';
+      files[`l0/${side}/deploy.yaml`] = deployment(side);
+    }
+    for (let level = 1; level <= levels; level++) {
+      for (const side of ['a', 'b']) {
+        files[`l${level}/${side}/kustomization.yaml`] = `namePrefix: ${side}-\nresources:\n  - ../../l${level - 1}/a\n  - ../../l${level - 1}/b\n`;
+      }
+    }
+    files['kustomization.yaml'] = `resources:\n  - l${levels}/a\n`;
+    return files;
+  }
+
+  it('renders a small diamond of overlays in full: every path through it is a resource', () => {
+    const render = renderKustomization(memoryTree(diamond(3)), '');
+    expect(render.images).toHaveLength(2 ** 4 / 2);
+    expect(render.findings).toEqual([]);
+  });
+
+  it('stops a 60-level diamond (2^60 resources from 242 small files) at MAX_KUSTOMIZE_RESOURCES, with one finding per capped build and no images', () => {
+    const render = renderKustomization(memoryTree(diamond(60)), '');
+    expect(render.images).toEqual([]);
+    const caps = render.findings.filter((finding) => finding.code === 'LIMIT_EXCEEDED');
+    expect(caps.length).toBeGreaterThan(0);
+    expect(caps[0]?.message).toContain('more than the cap of 10000 resources (MAX_KUSTOMIZE_RESOURCES)');
+    // Each capped build is reported once, however many paths lead to it.
+    expect(new Set(caps.map((finding) => `${finding.file}:${finding.line}`)).size).toBe(caps.length);
+  });
+});

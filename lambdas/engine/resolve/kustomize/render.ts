@@ -171,6 +171,8 @@ interface Build {
   files: string[];
   /** False when the result depends on who included it (a cycle was cut short). */
   cacheable: boolean;
+  /** MAX_KUSTOMIZE_RESOURCES was passed: the build's resources are dropped (unknown), whatever follows. */
+  capped?: boolean;
 }
 
 /** Finished builds of kustomization directories, per tree; handed out as copies. */
@@ -205,6 +207,13 @@ export function looksRemote(path: string): boolean {
  * iteratively (includes.ts), whatever the chain's length.
  */
 export const MAX_KUSTOMIZE_DEPTH = 100;
+
+/**
+ * SECURITY: resources one build may accumulate. Bases included through several paths multiply (each level of a
+ * diamond of overlays doubles them: 2^30 from 30 small files); past this many the build stops with a
+ * LIMIT_EXCEEDED finding and yields no resources (what it would deploy is unknown, never half-transformed).
+ */
+export const MAX_KUSTOMIZE_RESOURCES = 10_000;
 
 class Renderer {
   constructor(private readonly tree: FileTree) {}
@@ -266,6 +275,21 @@ class Renderer {
     return true;
   }
 
+  /** The resource cap, checked after everything that adds resources; a capped build stays empty. */
+  private tooMany(k: Kustomization, line: number, build: Build): boolean {
+    if (!build.capped && build.resources.length <= MAX_KUSTOMIZE_RESOURCES) return false;
+    if (!build.capped) {
+      build.findings.push(
+        finding(k.file, line, 'LIMIT_EXCEEDED', `kustomize build of ${k.dir || '.'} accumulates more than the cap of ${MAX_KUSTOMIZE_RESOURCES} resources (MAX_KUSTOMIZE_RESOURCES); none of its resources are audited`, 'error', 'Split the kustomization, or include each base once.'),
+      );
+    }
+    // Still cacheable: the cap does not depend on who includes the build, and a cached capped base keeps a
+    // diamond of overlays from rebuilding it once per path.
+    build.capped = true;
+    build.resources.length = 0;
+    return true;
+  }
+
   private checkAmbiguous(dir: string, file: string, build: Build): void {
     const all = KUSTOMIZATION_FILE_NAMES.map((name) => (dir === '' ? name : `${dir}/${name}`)).filter((f) => isFile(this.tree, f));
     if (all.length > 1) {
@@ -277,14 +301,23 @@ class Renderer {
 
   /** accumulateTarget: resources, components, then this kustomization's transformers, into `build.resources`. */
   private accumulate(k: Kustomization, build: Build, stack: string[]): void {
-    for (const entry of k.resources) this.accumulateResource(k, entry, build, stack);
+    for (const entry of k.resources) {
+      this.accumulateResource(k, entry, build, stack);
+      if (this.tooMany(k, entry.line, build)) return;
+    }
     for (const remote of k.remote) {
       build.findings.push(
         finding(k.file, remote.line, 'REMOTE_RESOURCE', `${remote.what} is not rendered offline; its images are not audited`, 'warning', 'Audit the chart\'s values separately, or render it into the repository.'),
       );
     }
-    for (const entry of k.generators) this.runPlugins(k, entry, 'generators', build, stack);
-    for (const entry of k.components) this.accumulateComponent(k, entry, build, stack);
+    for (const entry of k.generators) {
+      this.runPlugins(k, entry, 'generators', build, stack);
+      if (this.tooMany(k, entry.line, build)) return;
+    }
+    for (const entry of k.components) {
+      this.accumulateComponent(k, entry, build, stack);
+      if (this.tooMany(k, entry.line, build)) return;
+    }
 
     this.applyStrategicMergePatches(k, k.patchesStrategicMerge, build);
     for (const entry of k.patches) this.applyPatch(k, entry, build);
@@ -804,11 +837,36 @@ function copyResource(resource: Resource): Resource {
   return { ...resource, value: provenance.clone(resource.value), prevIds: resource.prevIds.map((id: ResId) => ({ ...id })) };
 }
 
+/**
+ * Adds what a nested build read and found. Each once: a base reached through several paths (a diamond of
+ * overlays) would otherwise double these lists at every level (2^n entries from 2n directories).
+ */
 function mergeBuildInfo(into: Build, from: Build): void {
-  into.findings.push(...from.findings);
-  into.dirs.push(...from.dirs);
-  into.files.push(...from.files);
+  const seen = new Set(into.findings.map(findingKey));
+  for (const found of from.findings) {
+    const key = findingKey(found);
+    if (!seen.has(key)) {
+      seen.add(key);
+      into.findings.push(found);
+    }
+  }
+  appendNew(into.dirs, from.dirs);
+  appendNew(into.files, from.files);
   if (!from.cacheable) into.cacheable = false;
+}
+
+function findingKey(found: Finding): string {
+  return `${found.file}\0${found.line}\0${found.code}\0${found.message}`;
+}
+
+function appendNew(into: string[], values: readonly string[]): void {
+  const seen = new Set(into);
+  for (const value of values) {
+    if (!seen.has(value)) {
+      seen.add(value);
+      into.push(value);
+    }
+  }
 }
 
 function unique(values: string[]): string[] {
