@@ -150,8 +150,9 @@ describe('verdicts against a real registry behind a GHCR-like token server', () 
       expect(r.evidence.anonymous).toMatchObject({ http: 403, code: 'DENIED', stage: 'token' });
       expect(r.hint).toMatch(/classic PAT with read:packages/);
     }
-    // The token step answers: no manifest request is sent (only the endpoint's one /v2/ ping).
-    expect(checker.lastStats()).toMatchObject({ tokenRequests: 2, registryRequests: 1 });
+    // The token step answers: no manifest request is sent (only the endpoint's one /v2/ ping). Tokens: the two
+    // repositories' joint request, refused as a whole, then one each (each refusal is its own evidence).
+    expect(checker.lastStats()).toMatchObject({ tokenRequests: 3, registryRequests: 1 });
   });
 
   it('reports NOT_VISIBLE_ANONYMOUSLY when GHCR issues an anonymous token and the manifest then answers 401', async () => {
@@ -263,12 +264,13 @@ describe('verdicts against a real registry behind a GHCR-like token server', () 
 });
 
 describe('probe plan and efficiency', () => {
-  it('sends one token per repository and one HEAD per image for present images', async () => {
+  it('sends one token request for all repositories and one HEAD per image for present images', async () => {
     const checker = credentialedChecker();
     const results = await checker.check([ref('ghcr.io/acme/web:v1'), ref('ghcr.io/acme/web:latest'), ref('ghcr.io/acme/web:3f2a1bc'), ref('ghcr.io/acme/both:v1')]);
     expect(results.every((r) => r.status === 'OK')).toBe(true);
     const stats = checker.lastStats();
-    expect(stats?.tokenRequests).toBe(2);
+    // Both repositories' scopes in one token request.
+    expect(stats?.tokenRequests).toBe(1);
     // one /v2/ ping for the mapped endpoint, 4 HEADs, 1 GET of the index for its platforms
     expect(stats?.registryRequests).toBe(6);
     // One page of the owner's package listing gives both packages' visibility.

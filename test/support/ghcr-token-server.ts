@@ -10,6 +10,9 @@
  * - Basic with an unknown token: 401 `UNAUTHORIZED`.
  * - The internal push credential gets whatever it asks for (push helpers).
  * - No `expires_in` in the answer, as reported for GHCR.
+ * - Several `scope` parameters in one request (the spec's repeated scope): every scope is checked as above and one
+ *   refused repository refuses the whole request (GHCR-like); `scopesHonoured: 'first'` instead plays a token
+ *   server that reads only the first `scope` parameter (the token then covers one repository).
  * Tokens are RS256 JWTs with the self-signed certificate in `x5c`; the registry trusts it via rootcertbundle.
  */
 import { createSign, randomUUID } from 'node:crypto';
@@ -47,6 +50,8 @@ export interface GhcrTokenServerOptions {
    * `empty-token` (a token without access, so the registry answers 401 on the manifest; also reported for GHCR).
    */
   anonymousHidden?: () => 'deny' | 'empty-token';
+  /** `all` (default): every `scope` parameter counts; `first`: only the first one (a server without multi-scope). */
+  scopesHonoured?: () => 'all' | 'first';
 }
 
 export interface GhcrTokenServer {
@@ -75,8 +80,11 @@ export async function startGhcrTokenServer(opts: GhcrTokenServerOptions): Promis
   const requests: TokenServerRequest[] = [];
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://token.invalid');
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
-    const record: TokenServerRequest = { method: req.method ?? 'GET', path: url.pathname, scopes, outcome: 'granted' };
+    const split = (list: string[]) => list.flatMap((s) => s.split(' ')).filter(Boolean);
+    const asked = url.searchParams.getAll('scope');
+    const scopes = split(opts.scopesHonoured?.() === 'first' ? asked.slice(0, 1) : asked);
+    // The record shows what was asked, whatever this server then reads of it.
+    const record: TokenServerRequest = { method: req.method ?? 'GET', path: url.pathname, scopes: split(asked), outcome: 'granted' };
     if (req.headers.authorization) record.authorization = req.headers.authorization;
     requests.push(record);
     const finish = (status: number, code: string, message: string) => {

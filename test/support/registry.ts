@@ -29,6 +29,8 @@ export interface LocalRegistryOptions {
   users?: Record<string, string>;
   /** Anonymous token requests for private or missing repositories: `deny` (default, 403) or `empty-token`. */
   anonymousHidden?: 'deny' | 'empty-token';
+  /** Token requests with several `scope` parameters: `all` honoured (default) or only the `first`. */
+  scopesHonoured?: 'all' | 'first';
 }
 
 export interface PushedManifest {
@@ -57,6 +59,7 @@ export interface LocalRegistry {
   setPrivate(repository: string, isPrivate: boolean): void;
   setTokens(tokens: Array<string | TokenGrant>): void;
   setAnonymousHidden(mode: 'deny' | 'empty-token'): void;
+  setScopesHonoured(mode: 'all' | 'first'): void;
   stop(): Promise<void>;
 }
 
@@ -102,6 +105,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   let grants: TokenGrant[] = (options.tokens ?? []).map((t) => (typeof t === 'string' ? { password: t } : t));
   const pushPassword = randomBytes(16).toString('hex');
   let anonymousHidden = options.anonymousHidden ?? 'deny';
+  let scopesHonoured = options.scopesHonoured ?? 'all';
   const repositoryExists = (name: string) => existsSync(join(storageDir, 'docker/registry/v2/repositories', name, '_manifests'));
 
   const htpasswd = options.auth === 'htpasswd';
@@ -115,6 +119,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     tokens: () => grants,
     pushPassword,
     anonymousHidden: () => anonymousHidden,
+    scopesHonoured: () => scopesHonoured,
   });
   const tokenUrl = tokenServer ? `${tokenServer.url}/token` : '';
   const htpasswdPath = join(dir, 'htpasswd');
@@ -296,6 +301,9 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     setPrivate(repository, isPrivate) {
       if (isPrivate) privateRepos.add(repository);
       else privateRepos.delete(repository);
+    },
+    setScopesHonoured(mode) {
+      scopesHonoured = mode;
     },
     setAnonymousHidden(mode) {
       anonymousHidden = mode;

@@ -1,7 +1,7 @@
 /**
  * createImageChecker: probes every unique image as the cluster would and turns the probes into one verdict each.
  * The probe plan (per registry, then per repository; see README.md) keeps the cost near one registry request per
- * image plus one token per repository.
+ * image plus one token request per 25 repositories.
  */
 import type { ImageCheckResult, ImageChecker, ImageReference } from '../model.js';
 import { RegistryClient, type AuthMode } from '../registry/client.js';
@@ -27,6 +27,8 @@ export interface RegistryHostOptions {
   directToken?: boolean;
   /** `n` for tags/list (default 10000 on ghcr.io, unset elsewhere). */
   tagPageSize?: number;
+  /** One token request for up to 25 repositories (repeated `scope=`), per-repository where not honoured (default true). */
+  multiScopeTokens?: boolean;
 }
 
 export interface RegistryCheckOptions {
@@ -189,6 +191,7 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
           ...(realmHosts.length ? { allowedRealmHosts: realmHosts } : {}),
           directToken: hostOpts.directToken ?? host === 'ghcr.io',
           ...(hostOpts.tagPageSize ? { tagPageSize: hostOpts.tagPageSize } : {}),
+          ...(hostOpts.multiScopeTokens === false ? { multiScopeTokens: false } : {}),
           // Docker Hub counts GETs against the pull quota the cluster shares: HEAD only, or GETs only while the
           // quota stays above the reserve (the auditor must never be what exhausts it).
           headOnly: isDockerHub(host) ? (options.dockerHub?.allowGet ? () => quotaLow(host) : true) : false,
@@ -217,6 +220,23 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
       const credentials = options.credentials;
       const hosts = new Set([...groups.values()].map((g) => g.host));
       await Promise.all([...hosts].map(async (host) => resolvedCredentials.set(host, await credentials.resolve(host))));
+    }
+
+    // The primary probes' tokens come in batches of repositories, in the order the groups are probed.
+    const reposByHost = new Map<string, string[]>();
+    for (const g of groups.values()) {
+      if (!policy.registryHostDecision(g.host).allowed) continue;
+      const list = reposByHost.get(g.host);
+      if (list) list.push(g.repository);
+      else reposByHost.set(g.host, [g.repository]);
+    }
+    for (const [host, repositories] of reposByHost) {
+      const client = clientFor(host);
+      client.declareRepositories(repositories, client.credential ? 'authenticated' : 'anonymous');
+      // With a credential, the anonymous probe reaches every repository when asked to, or for visibility when the
+      // Packages API cannot give it (see checkRepository).
+      const anonymousEverywhere = options.anonymousProbe === 'always' || (visibilityHosts.has(host) && !(api && host === 'ghcr.io'));
+      if (client.credential && anonymousEverywhere) client.declareRepositories(repositories, 'anonymous');
     }
 
     const results = new Map<string, ImageCheckResult>();
@@ -387,8 +407,8 @@ const isHttp = (o: ProbeOutcome | undefined, ...statuses: number[]) =>
 /**
  * The probe plan for one repository (documented in README.md):
  * 1. Primary probe of every reference: authenticated when a credential exists, else anonymous. One token for the
- *    repository, one HEAD per reference; a GET only after a 404/401/403 (to read the error code) and for indexes
- *    (platforms; cached by digest).
+ *    repository (one request for up to 25 repositories: RegistryClient.declareRepositories), one HEAD per
+ *    reference; a GET only after a 404/401/403 (to read the error code) and for indexes (platforms; cached by digest).
  * 2. tags/list once, only when some reference answered 404 (missing tag vs missing repository; hints).
  * 3. Packages API (ghcr.io, token available): the package once when visibility matters or something failed;
  *    versions when a tag is missing or not visible; the owner's packages when the package is not found.

@@ -3,6 +3,13 @@
  * (one anonymous `/v2/` ping per registry, skipped for ghcr.io and docker.io when not remapped), bearer tokens
  * per repository, Basic for htpasswd registries, retries, and the OCI error type.
  *
+ * Tokens for many repositories come in batches: the caller declares the repositories it will probe, and one token
+ * request asks for up to SCOPE_BATCH of them at once (repeated `scope=`, as the token spec allows). A registry that
+ * refuses the batch, or answers a repository 401/403 under a batch token (the token did not cover it), is asked
+ * again with that repository's own scope, and the repository keeps its own token for the rest of the run; so
+ * every verdict rests on the same per-repository answers as without batching. A realm whose batch tokens keep
+ * failing gets no more batches.
+ *
  * Two modes per repository: `anonymous` (what a cluster without a pull secret sees) and `authenticated` (with
  * the configured credential). Credentials are never sent to `/v2/` for bearer registries (GHCR rejects them there
  * without a challenge): the token endpoint gets Basic `user:token`, the registry gets the bearer token.
@@ -41,6 +48,23 @@ export interface RegistryClientOptions {
   maxTagPages?: number;
   /** Send no GET to this registry (Docker Hub: GETs count against the pull limit); a function is asked each time. */
   headOnly?: boolean | (() => boolean);
+  /** One token request for several declared repositories (default true); see declareRepositories. */
+  multiScopeTokens?: boolean;
+}
+
+/**
+ * Repositories per multi-scope token request. GHCR's JWT lists every granted repository, so 25 keep the token
+ * (sent on every request) near 3 KB and the token URL near 1.5 KB.
+ */
+export const SCOPE_BATCH = 25;
+/** Refusals under batch tokens after which a mode's batches stop, when they outnumber the answers they served. */
+const BATCH_GIVE_UP_AFTER = 8;
+
+interface Authorization {
+  header?: string;
+  tokenReq?: TokenRequest;
+  /** The token is a batch token: a 401/403 may mean it did not cover this repository. */
+  batched?: boolean;
 }
 
 export interface ManifestFound {
@@ -61,6 +85,11 @@ export class RegistryClient {
   #discovery: Promise<Discovery> | undefined;
   readonly #withheld = new Map<string, string>();
   readonly #rechallenged = new Set<string>();
+  /** Per mode: each declared repository's batch (the repositories sharing one token request). */
+  readonly #batches = new Map<AuthMode, Map<string, readonly string[]>>();
+  /** `mode\0repository` that use their own token from now on. */
+  readonly #solo = new Set<string>();
+  readonly #batchHealth = new Map<AuthMode, { served: number; refused: number; granted: number; failed: number }>();
 
   constructor(options: RegistryClientOptions) {
     this.#o = options;
@@ -150,14 +179,72 @@ export class RegistryClient {
     return req;
   }
 
+  /**
+   * The repositories about to be probed in a mode, in the order they will be: consecutive ones share a token
+   * request (SCOPE_BATCH at a time). Bookkeeping only; nothing is sent until a repository needs its token.
+   */
+  declareRepositories(repositories: readonly string[], mode: AuthMode): void {
+    if (this.#o.multiScopeTokens === false) return;
+    // An identity token is exchanged by POST (OAuth2 refresh grant): one scope per exchange, as before.
+    if (mode === 'authenticated' && this.credential?.kind === 'identity-token') return;
+    const unique = [...new Set(repositories)];
+    let byRepository = this.#batches.get(mode);
+    if (!byRepository) {
+      byRepository = new Map();
+      this.#batches.set(mode, byRepository);
+    }
+    for (let i = 0; i < unique.length; i += SCOPE_BATCH) {
+      const batch = unique.slice(i, i + SCOPE_BATCH);
+      if (batch.length > 1) for (const repository of batch) byRepository.set(repository, batch);
+    }
+  }
+
+  #health(mode: AuthMode) {
+    let h = this.#batchHealth.get(mode);
+    if (!h) {
+      h = { served: 0, refused: 0, granted: 0, failed: 0 };
+      this.#batchHealth.set(mode, h);
+    }
+    return h;
+  }
+
+  /** The batch this repository's token comes from, unless it uses its own (or batches stopped for the mode). */
+  #batchOf(repository: string, mode: AuthMode): readonly string[] | undefined {
+    if (this.#solo.has(`${mode}\0${repository}`)) return undefined;
+    const h = this.#health(mode);
+    if ((h.refused >= BATCH_GIVE_UP_AFTER && h.refused > h.served) || (h.failed >= 3 && h.granted === 0)) return undefined;
+    return this.#batches.get(mode)?.get(repository);
+  }
+
+  /** From now on this repository asks for its own token in this mode. */
+  #goSolo(repositories: readonly string[], mode: AuthMode): void {
+    for (const repository of repositories) this.#solo.add(`${mode}\0${repository}`);
+  }
+
   /** The Authorization header for a repository in a mode (fetching a token when needed). */
-  async authorization(repository: string, mode: AuthMode, tally?: Tally): Promise<{ header?: string; tokenReq?: TokenRequest }> {
+  async authorization(repository: string, mode: AuthMode, tally?: Tally): Promise<Authorization> {
     const d = await this.discover(tally);
     if (d.scheme === 'none') return {};
     if (d.scheme === 'basic') {
       return mode === 'authenticated' && this.credential?.kind === 'basic' ? { header: basicAuthorization(this.credential) } : {};
     }
     const tokenReq = this.#tokenRequest(repository, mode, d.realm, d.service, tally);
+    const batch = this.#batchOf(repository, mode);
+    if (batch) {
+      const batchReq: TokenRequest = { ...tokenReq, scopes: batch.map((r) => `repository:${r}:pull`) };
+      try {
+        const t = await this.#o.tokens.get(batchReq);
+        this.#health(mode).granted++;
+        return { header: `Bearer ${t.token}`, tokenReq: batchReq, batched: true };
+      } catch {
+        // Refused as a whole (GHCR denies the request when one repository is hidden) or failed: every member
+        // asks on its own, so each one's refusal is its own evidence.
+        if (this.#batchOf(repository, mode) === batch) {
+          this.#health(mode).failed++;
+          this.#goSolo(batch, mode);
+        }
+      }
+    }
     const t = await this.#o.tokens.get(tokenReq);
     return { header: `Bearer ${t.token}`, tokenReq };
   }
@@ -179,15 +266,28 @@ export class RegistryClient {
         { method: init.method, url: init.url, headers, stage: init.stage, registryHost: this.host, endpoint: this.#base, ...(tally ? { tally } : {}) },
         this.#o.retry,
       );
+      const batched = auth.batched === true;
+      if (batched) {
+        const refused = res.status === 401 || res.status === 403;
+        this.#health(mode)[refused ? 'refused' : 'served']++;
+        if (refused) this.#goSolo([repository], mode);
+        // A 403 under a batch token: ask again once with the repository's own token (its answer is the evidence).
+        if (res.status === 403 && attempt === 0) {
+          auth = await this.authorization(repository, mode, tally);
+          continue;
+        }
+      }
       if (res.status !== 401 || attempt > 0) return res;
       const challenge = parseWwwAuthenticate(res.headers['www-authenticate']);
       if (challenge?.scheme === 'bearer' && challenge.params.realm) {
-        // Expired token, or a registry whose /v2/ did not ask for auth: fetch a token for our own scope, once per
-        // repository, mode and realm (a registry that keeps refusing fresh tokens is answered by the 401 itself).
+        // Expired token, a batch token that did not cover this repository, or a registry whose /v2/ did not ask
+        // for auth: fetch a token for our own scope, once per repository, mode and realm (a registry that keeps
+        // refusing fresh tokens is answered by the 401 itself).
         const key = `${repository}\0${mode}\0${challenge.params.realm}`;
         if (this.#rechallenged.has(key)) return res;
         this.#rechallenged.add(key);
-        if (auth.tokenReq) this.#o.tokens.invalidate(auth.tokenReq);
+        // A batch token stays: the other repositories of its batch still use it.
+        if (auth.tokenReq && !batched) this.#o.tokens.invalidate(auth.tokenReq);
         const tokenReq = this.#tokenRequest(repository, mode, challenge.params.realm, challenge.params.service, tally);
         const t = await this.#o.tokens.get(tokenReq);
         auth = { header: `Bearer ${t.token}`, tokenReq };

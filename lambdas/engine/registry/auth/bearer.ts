@@ -1,6 +1,8 @@
 /**
- * Docker token protocol: one `repository:<name>:pull` token per repository, built by us (never the scope of a
- * `/v2/` ping, which GHCR fills with a placeholder). Tokens are cached by (registry host, realm, service, scope,
+ * Docker token protocol: `repository:<name>:pull` scopes built by us (never the scope of a `/v2/` ping, which GHCR
+ * fills with a placeholder), one per repository, or several in one request (`scopes`, sent as repeated `scope=`
+ * parameters as the token spec allows; client.ts batches repositories this way and falls back to one scope per
+ * request where a registry does not honour it). Tokens are cached by (registry host, realm, service, scopes,
  * credential identity) and honour `expires_in` (60 s when absent, as the spec says). Concurrent callers share one
  * in-flight request. Deterministic refusals (401/403 at the token endpoint) are cached for the run, so a denied
  * repository costs one request however many tags it has; transient failures are not cached.
@@ -24,7 +26,13 @@ export interface TokenRequest {
   endpoint: URL;
   realm: string;
   service?: string;
+  /** The scope asked for (one repository). */
   scope: string;
+  /**
+   * A multi-repository request: every scope it asks for (repeated `scope=`; `scope` is one of them). The token
+   * answers for all of them only if the registry honours several scopes: the caller checks that on use.
+   */
+  scopes?: readonly string[];
   /** The registry's credential; omitted for an anonymous token. */
   credential?: RegistryCredential;
   allowedRealmHosts?: readonly string[];
@@ -56,7 +64,7 @@ export class TokenService {
   }
 
   #key(req: TokenRequest): string {
-    return [req.registryHost, req.realm, req.service ?? '', req.scope, req.credential?.identity ?? 'anonymous'].join('\u0000');
+    return [req.registryHost, req.realm, req.service ?? '', (req.scopes ?? [req.scope]).join(' '), req.credential?.identity ?? 'anonymous'].join('\u0000');
   }
 
   get(req: TokenRequest): Promise<TokenResult> {
@@ -110,13 +118,15 @@ export class TokenService {
     if (credential?.kind === 'identity-token') {
       // OAuth2 refresh-token grant (Docker config `identitytoken`).
       method = 'POST';
-      const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'image-drift-auditor', refresh_token: credential.secret.reveal(), scope: req.scope });
+      // OAuth2 scopes are one space-separated parameter.
+      const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'image-drift-auditor', refresh_token: credential.secret.reveal(), scope: (req.scopes ?? [req.scope]).join(' ') });
       if (req.service) form.set('service', req.service);
       body = form.toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     } else {
       if (req.service) url.searchParams.set('service', req.service);
-      url.searchParams.set('scope', req.scope);
+      url.searchParams.delete('scope');
+      for (const scope of req.scopes ?? [req.scope]) url.searchParams.append('scope', scope);
       if (credential) headers.authorization = basicAuthorization(credential);
     }
     if (withheld) {
