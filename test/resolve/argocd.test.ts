@@ -50,7 +50,7 @@ describe('Argo CD Applications', () => {
     ]);
   });
 
-  it('reports an Application that reads another repository as UNRESOLVED_APP, and a Helm repository chart as REMOTE_RESOURCE', async () => {
+  it('reports an Application that reads another repository, and a Helm repository chart, as REMOTE_RESOURCE', async () => {
     const state = await resolveFiles(
       {
         'apps/other.yaml': application('other', 'repoURL: https://github.com/acme/elsewhere\npath: x'),
@@ -61,9 +61,10 @@ describe('Argo CD Applications', () => {
       { repoUrls: [SELF] },
     );
     expect(rows(state)).toEqual(['self | Deployment/self-ns/a | a | ghcr.io/acme/a:1']);
-    expect(codes(state)).toEqual(['REMOTE_RESOURCE apps/chart.yaml:8', 'UNRESOLVED_APP apps/other.yaml:7']);
+    expect(codes(state)).toEqual(['REMOTE_RESOURCE apps/chart.yaml:8', 'REMOTE_RESOURCE apps/other.yaml:7']);
     expect(state.findings[0]?.message).toContain('Helm chart "redis"');
-    expect(state.findings[1]?.message).toContain('another repository (https://github.com/acme/elsewhere)');
+    expect(state.findings[1]?.message).toContain('1 app reads another repository, https://github.com/acme/elsewhere (other)');
+    expect(state.findings[1]?.severity).toBe('warning');
   });
 
   it('audits the images a remote chart gets from $ref values files of this repository, and says the chart is not fetched', async () => {
@@ -97,12 +98,20 @@ spec:
     expect(state.findings[0]?.message).toContain('only images set in the values it passes are audited');
   });
 
-  it('without repoUrls treats every git repoURL as this repository and says so in a note', async () => {
+  it('without repoUrls takes the one repoURL whose path exists to be this repository and says so in a note', async () => {
     const state = await resolveFiles({
       'apps/other.yaml': application('other', 'repoURL: https://github.com/acme/elsewhere\npath: m'),
       'm/a.yaml': deployment('a', 'ghcr.io/acme/a:1'),
     });
     expect(rows(state)).toEqual(['other | Deployment/other-ns/a | a | ghcr.io/acme/a:1']);
+    expect(state.notes?.[0]).toContain('the audited repository was taken to be https://github.com/acme/elsewhere');
+  });
+
+  it('without repoUrls and without any path to go by treats every git repoURL as this repository and says so in a note', async () => {
+    const state = await resolveFiles({
+      'apps/other.yaml': application('other', 'repoURL: https://github.com/acme/elsewhere\npath: gone'),
+    });
+    expect(codes(state)).toEqual(['MISSING_FILE apps/other.yaml:8']);
     expect(state.notes?.[0]).toContain('repoUrls was not given');
   });
 
@@ -391,7 +400,7 @@ spec:
     expect(codes(state)).toEqual(['UNSUPPORTED_GENERATOR apps/set.yaml:8']);
   });
 
-  it('reports a git generator over another repository as UNRESOLVED_APP and expands one at an unreadable revision over the audited tree, marked assumed', async () => {
+  it('reports a git generator over another repository as REMOTE_RESOURCE and expands one at an unreadable revision over the audited tree, marked assumed', async () => {
     const set = (name: string, git: string) => `apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata:
@@ -417,7 +426,8 @@ ${git}
       },
       { repoUrls: [SELF] },
     );
-    expect(codes(state)).toEqual(['REVISION_UNREADABLE apps/old.yaml:9', 'UNRESOLVED_APP apps/remote.yaml:8']);
+    expect(codes(state)).toEqual(['REVISION_UNREADABLE apps/old.yaml:9', 'REMOTE_RESOURCE apps/remote.yaml:8']);
+    expect(state.findings[1]?.message).toContain('another repository, https://github.com/acme/other (ApplicationSet remote (git generator))');
     expect(state.findings[0]?.message).toContain('ApplicationSet old (git generator)');
     expect(rows(state)).toEqual(['old-a | Deployment/-/a | a | ghcr.io/acme/a:1']);
     expect(state.images[0]?.revisionAssumed).toBe(true);

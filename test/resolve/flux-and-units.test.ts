@@ -85,7 +85,7 @@ spec:
     expect(codes(state)).toEqual(['UNRESOLVED_TEMPLATE svc/prod/d.yaml:14']);
   });
 
-  it('reports a Flux object whose GitRepository is another repository as UNRESOLVED_APP', async () => {
+  it('reports a Flux object whose GitRepository is another repository as REMOTE_RESOURCE', async () => {
     const state = await resolveFiles(
       {
         'flux/sources.yaml': `apiVersion: source.toolkit.fluxcd.io/v1
@@ -132,7 +132,7 @@ spec:
     );
     expect(rows(state)).toEqual(['mine | Deployment/-/a | a | ghcr.io/acme/a:1']);
     // The GitRepository follows branch main, which a plain tree cannot vouch for.
-    expect(codes(state)).toEqual(['UNRESOLVED_APP flux/apps.yaml:9', 'REVISION_UNREADABLE flux/sources.yaml:15']);
+    expect(codes(state)).toEqual(['REMOTE_RESOURCE flux/apps.yaml:9', 'REVISION_UNREADABLE flux/sources.yaml:15']);
     expect(state.findings[0]?.message).toContain('ssh://git@github.com/acme/team-apps');
   });
 

@@ -133,7 +133,7 @@ async function resolveHelmRelease(run: ResolveRun, audited: Workspace, doc: Yaml
   const app: AppRef = { name: release.name, kind: 'flux-helmrelease', definedAt };
   const other = chart?.sourceRef.kind === 'GitRepository' ? otherRepository(run, chart.sourceRef, release.namespace) : undefined;
   if (other !== undefined) {
-    emit('UNRESOLVED_APP', ['spec', 'chart', 'spec', 'sourceRef'], 'warning', `HelmRelease ${release.name} takes its chart from GitRepository ${chart?.sourceRef.name} (${other}), another repository; its images are not audited`);
+    run.readsOtherRepository(other, `HelmRelease ${release.name}`, { file: doc.file, line: doc.lineOf(['spec', 'chart', 'spec', 'sourceRef']) });
     return;
   }
   const gitSource = chart?.sourceRef.kind === 'GitRepository' ? chart.sourceRef : undefined;
@@ -197,7 +197,7 @@ async function resolveKustomization(run: ResolveRun, audited: Workspace, doc: Ya
   }
   const other = object.sourceRef ? otherRepository(run, object.sourceRef, object.namespace) : undefined;
   if (other !== undefined) {
-    emit('UNRESOLVED_APP', ['spec', 'sourceRef'], 'warning', `Kustomization ${name} reads GitRepository ${object.sourceRef?.name} (${other}), another repository; its images are not audited`);
+    run.readsOtherRepository(other, `Kustomization ${name}`, { file: doc.file, line: doc.lineOf(['spec', 'sourceRef']) });
     return;
   }
   const path = normalisePath(object.path);

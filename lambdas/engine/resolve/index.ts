@@ -17,6 +17,7 @@ import { resolveDocoCdConfigs } from './doco-cd.js';
 import { discover } from './discover.js';
 import { recordGitRepository, resolveFluxDocument } from './flux.js';
 import { reportUnrenderedCharts, useChartRendering, type ChartRendering } from './helm-render.js';
+import { decideRepoIdentity, repoUrlUses } from './repo-identity.js';
 import { RevisionPolicy, type RevisionsMode } from './revisions.js';
 import { ResolveRun, identityOf } from './run.js';
 import { resolveUnreferenced } from './unreferenced.js';
@@ -28,7 +29,11 @@ export interface ResolveOptions {
    * Apps may still render paths outside them (`../../base`).
    */
   paths?: string[] | undefined;
-  /** URLs of the audited repository, as apps write them; other repoURLs are reported, not followed. */
+  /**
+   * URLs of the audited repository, as apps write them (`--repo-url`), joined with the tree's own (git
+   * remotes, the GitHub source); other repoURLs are reported, not followed. Absent: the tree's own URLs
+   * when an app uses one, else the dominant repoURL of paths that exist (repo-identity.ts).
+   */
   repoUrls?: string[] | undefined;
   /** The tree at the audited revision, when the caller already loaded it. */
   tree?: FileTree | undefined;
@@ -85,10 +90,12 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
     ...(options.revisions !== undefined && { mode: options.revisions }),
     ...(options.pullRequestBase !== undefined && { pullRequestBase: options.pullRequestBase }),
   });
-  const run = new ResolveRun(source, ws, options.repoUrls, findings, policy);
-  run.notes.push(...(tree.notes ?? []));
-  useChartRendering(run, options.charts);
   const found = discover(ws, createPathFilter(options.paths));
+  const repository = decideRepoIdentity(options.repoUrls, identity, repoUrlUses(ws, found));
+  const run = new ResolveRun(source, ws, repository.identity, findings, policy);
+  run.notes.push(...(tree.notes ?? []));
+  if (repository.note !== undefined) run.notes.push(repository.note);
+  useChartRendering(run, options.charts);
 
   for (const doc of found.gitRepositories) recordGitRepository(run, doc);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
@@ -98,6 +105,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   resolveUnreferenced(run, ws, found);
   await reportUnrenderedCharts(run, run.findings);
   run.flushAssumptions();
+  run.flushOtherRepositories();
 
   const images = sortImages(dedupeDesiredImages(attachServiceAccounts(run.images, run.serviceAccounts)));
   // What CI can push, read offline from the workflows: evidence on each image and CI_NEVER_PUSHES_TAG.

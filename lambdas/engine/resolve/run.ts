@@ -18,7 +18,8 @@ import { RevisionPolicy, type RevisionRequest } from './revisions.js';
 import { attribute } from './attribution.js';
 import type { ServiceAccountPullSecrets } from '../extractors/kubernetes/index.js';
 import type { Emit, RenderResult, YamlPath } from './context.js';
-import { repoIdentity, type RepoIdentity } from './argocd/repo-url.js';
+import { normaliseRepoUrl, repoIdentity, type RepoIdentity } from './argocd/repo-url.js';
+import { UNKNOWN_REPOSITORY_NOTE } from './repo-identity.js';
 import { Workspace } from './workspace.js';
 
 export interface FluxGitRepository {
@@ -89,17 +90,20 @@ export class ResolveRun {
   private readonly workspaces = new Map<string, Promise<Workspace | RevisionUnavailableError>>();
   private readonly assumptions = new Map<string, Assumption>();
   private readonly byTree = new WeakMap<FileTree, Workspace>();
+  /** Other repositories apps read, by normalised URL: one REMOTE_RESOURCE finding each. */
+  private readonly otherRepositories = new Map<string, { url: string; where: SourceLocation; apps: Set<string> }>();
   private warnedRemote = false;
 
   constructor(
     readonly source: RepoSource,
     readonly audited: Workspace,
-    repoUrls: readonly string[] | undefined,
+    /** The audited repository's URLs (decideRepoIdentity), or the URLs given (`--repo-url`). */
+    repository: RepoIdentity | readonly string[] | undefined,
     /** Shared with the workspaces, which add YAML findings to it. */
     readonly findings: Finding[],
     readonly policy: RevisionPolicy = new RevisionPolicy(source, identityOf(audited.tree.description)),
   ) {
-    this.identity = repoIdentity(repoUrls);
+    this.identity = repository === undefined || isUrlList(repository) ? repoIdentity(repository) : repository;
     this.byTree.set(audited.tree, audited);
   }
 
@@ -208,13 +212,42 @@ export class ResolveRun {
   /** True when `url` is the audited repository; emits the one-time note when that is an assumption. */
   isSelf(url: string | undefined): boolean {
     const self = this.identity.isSelf(url);
-    if (self && !this.identity.known && url !== undefined && /:\/\/|@/.test(url) && !this.warnedRemote) {
+    if (self && this.identity.basis === 'unknown' && url !== undefined && /:\/\/|@/.test(url) && !this.warnedRemote) {
       this.warnedRemote = true;
-      this.notes.push(
-        'repoUrls was not given: every git repoURL of an app is taken to be the audited repository; pass the repository URLs to report apps that read other repositories',
-      );
+      this.notes.push(UNKNOWN_REPOSITORY_NOTE);
     }
     return self;
+  }
+
+  /**
+   * Records that `app` reads another repository (`url`): it is not read from the audited tree or its refs.
+   * One REMOTE_RESOURCE finding per repository lists its apps (flushOtherRepositories).
+   */
+  readsOtherRepository(url: string, app: string, where: SourceLocation): void {
+    const key = normaliseRepoUrl(url);
+    let entry = this.otherRepositories.get(key);
+    if (!entry) {
+      entry = { url: url.trim(), where, apps: new Set() };
+      this.otherRepositories.set(key, entry);
+    }
+    entry.apps.add(app);
+  }
+
+  /** One REMOTE_RESOURCE warning per other repository that apps read, listing the apps. */
+  flushOtherRepositories(): void {
+    const known = this.identity.known ? `the audited repository is ${this.identity.urls.join(', ')}` : 'it is not the audited repository';
+    for (const entry of this.otherRepositories.values()) {
+      const apps = [...entry.apps].sort();
+      const listed = apps.length > 8 ? `${apps.slice(0, 8).join(', ')} and ${apps.length - 8} more` : apps.join(', ');
+      this.findings.push({
+        ...entry.where,
+        code: 'REMOTE_RESOURCE',
+        severity: 'warning',
+        message: `${apps.length} app${apps.length === 1 ? ' reads' : 's read'} another repository, ${entry.url} (${listed}); ${apps.length === 1 ? 'its' : 'their'} images are not audited here (${known})`,
+        hint: `Audit ${entry.url} too; if it is this repository, pass --repo-url ${entry.url}.`,
+      });
+    }
+    this.otherRepositories.clear();
   }
 
   /** Records a render: its images under `app`, its findings, and what it covered. */
@@ -233,4 +266,8 @@ export class ResolveRun {
     for (const file of render.files) this.coveredFiles.add(file);
     render.kustomizationDirs.forEach((dir) => this.referencedDirs.add(dir));
   }
+}
+
+function isUrlList(value: RepoIdentity | readonly string[]): value is readonly string[] {
+  return Array.isArray(value);
 }

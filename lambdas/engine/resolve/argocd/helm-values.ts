@@ -45,7 +45,7 @@ export async function argoHelmLayers(
         continue;
       }
       if (!run.isSelf(named.repoURL)) {
-        emit('UNRESOLVED_APP', entry.at, 'warning', `values file ${file} comes from another repository (${named.repoURL}); its values are not applied`);
+        emit('REMOTE_RESOURCE', entry.at, 'warning', `values file ${file} comes from another repository (${named.repoURL}); its values are not applied`);
         continue;
       }
       const at = [...named.at, 'targetRevision'];

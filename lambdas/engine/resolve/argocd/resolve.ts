@@ -49,8 +49,9 @@ export async function resolveArgoDocument(run: ResolveRun, ws: Workspace, doc: Y
     emit,
     treeFor: async (repoURL, revision, at) => {
       const url = typeof repoURL === 'string' ? repoURL : undefined;
-      if (!run.isSelf(url)) {
-        emit('UNRESOLVED_APP', [...at, 'repoURL'], 'warning', `git generator reads another repository (${url}); the Applications it generates are not audited`);
+      if (url !== undefined && !run.isSelf(url)) {
+        // Another repository's tree and refs are not ours: the Applications it generates are not audited.
+        run.readsOtherRepository(url, `ApplicationSet ${appSetName} (git generator)`, { file: doc.file, line: locate([...at, 'repoURL']) });
         return undefined;
       }
       const where = [...at, 'revision'];
@@ -116,14 +117,9 @@ async function resolveSource(
     await resolveRemoteChart(run, app, source, definedAt, locate, emit);
     return;
   }
-  if (!run.isSelf(source.repoURL)) {
-    emit(
-      'UNRESOLVED_APP',
-      [...source.at, 'repoURL'],
-      'warning',
-      `${label} reads another repository (${source.repoURL}); its images are not audited`,
-      'Audit that repository too, or pass its URL in repoUrls if it is this one.',
-    );
+  if (source.repoURL !== undefined && !run.isSelf(source.repoURL)) {
+    // Never read from the audited tree or its refs (another repository's v1.0.0 is not ours).
+    run.readsOtherRepository(source.repoURL, app.name, { file: definedAt.file, line: locate([...source.at, 'repoURL']) });
     return;
   }
   const path = normalisePath(source.path ?? '');
