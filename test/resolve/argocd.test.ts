@@ -104,7 +104,9 @@ spec:
       'm/a.yaml': deployment('a', 'ghcr.io/acme/a:1'),
     });
     expect(rows(state)).toEqual(['other | Deployment/other-ns/a | a | ghcr.io/acme/a:1']);
-    expect(state.notes?.[0]).toContain('the audited repository was taken to be https://github.com/acme/elsewhere');
+    expect(state.notes?.[0]).toBe(
+      'the audited repository was taken to be github.com/acme/elsewhere (no --repo-url, no git remote; 1 app path of that URL exists in the tree); pass --repo-url to say otherwise',
+    );
   });
 
   it('without repoUrls and without any path to go by treats every git repoURL as this repository and says so in a note', async () => {

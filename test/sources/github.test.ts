@@ -264,6 +264,44 @@ describe('GitHub source', () => {
     expect(downloads).toHaveLength(1);
     expect(downloads[0]?.authorization).toBe(`token ${TOKEN}`);
   });
+
+  it('takes the commit from the archive\'s pax global header when the commit lookup answers without a SHA', async () => {
+    await github.close();
+    github = await startFakeGitHub({ token: TOKEN, commitLookup: 'empty' });
+    await addRepository();
+    const dir = cacheDir();
+    const repoSource = source({ cacheDir: dir });
+    const tree = await repoSource.load();
+    expect(tree.description).toEqual({ kind: 'github', location: 'acme/gitops', ref: 'main', commit: SHA_MAIN });
+    expect(tree.read('apps/web/deployment.yaml')?.toString()).toBe('image: ghcr.io/acme/web:1.0.0\n');
+    expect((await repoSource.identify?.())?.commit).toBe(SHA_MAIN);
+    // The ref's own archive was downloaded (GitHub resolves the ref), and cached under the commit it named.
+    expect(github.requests.filter((r) => r.path.includes('/tarball/')).map((r) => r.path)).toEqual(['/repos/acme/gitops/tarball/main']);
+    const again = await source({ cacheDir: dir }).load();
+    expect(again.description.commit).toBe(SHA_MAIN);
+  });
+
+  it('an archive without a pax commit, after a lookup without a SHA, is still SourceUnavailableError', async () => {
+    await github.close();
+    github = await startFakeGitHub({ token: TOKEN, commitLookup: 'empty' });
+    github.addRepository({
+      owner: 'acme',
+      name: 'gitops',
+      defaultBranch: 'main',
+      refs: { main: SHA_MAIN },
+      archives: { [SHA_MAIN]: await gitHubArchive('acme', 'gitops', SHA_MAIN, { 'a.yaml': 'a: 1\n' }, { paxComment: false }) },
+    });
+    await expect(source().load()).rejects.toThrow(/not a commit SHA/);
+  });
+
+  it('reads the commit from the JSON commit object of a server that ignores the sha media type', async () => {
+    await github.close();
+    github = await startFakeGitHub({ token: TOKEN, commitLookup: 'json' });
+    await addRepository();
+    const tree = await source().load();
+    expect(tree.description.commit).toBe(SHA_MAIN);
+    expect(archiveDownloads().map((r) => r.path)).toEqual([`/acme/gitops/legacy.tar.gz/${SHA_MAIN}`]);
+  });
 });
 
 describe('openSource and parseRepoSpec', () => {

@@ -10,7 +10,7 @@ export async function gitHubArchive(
   repo: string,
   sha: string,
   files: Record<string, string | Buffer>,
-  options: { symlinks?: Record<string, string> } = {},
+  options: { symlinks?: Record<string, string>; /** false: no pax global header (an archive that does not name its commit). */ paxComment?: boolean } = {},
 ): Promise<Buffer> {
   const pack = tar.pack();
   const top = `${owner}-${repo}-${sha.slice(0, 7)}`;
@@ -27,7 +27,8 @@ export async function gitHubArchive(
       else pack.entry(header, content, callback);
     });
   // tar-stream cannot write a pax global header: pack it as a file and retype it below.
-  await add({ name: 'pax_global_header', type: 'file', mode: 0o666, mtime: new Date(0) }, Buffer.from(`52 comment=${sha}\n`));
+  const pax = options.paxComment !== false;
+  if (pax) await add({ name: 'pax_global_header', type: 'file', mode: 0o666, mtime: new Date(0) }, Buffer.from(`52 comment=${sha}\n`));
   await add({ name: `${top}/`, type: 'directory' });
   for (const [path, content] of Object.entries(files)) {
     const body = Buffer.from(content);
@@ -39,7 +40,7 @@ export async function gitHubArchive(
   pack.finalize();
   await done;
   const tarball = Buffer.concat(chunks);
-  retypeAsPaxGlobalHeader(tarball.subarray(0, 512));
+  if (pax) retypeAsPaxGlobalHeader(tarball.subarray(0, 512));
   return gzipSync(tarball);
 }
 

@@ -52,6 +52,11 @@ export interface FakeGitHubOptions {
   /** Serve archives from the API host (`/_codeload/...`) instead of a second server. */
   archivesOnApiHost?: boolean;
   rateLimit?: number;
+  /**
+   * How "Get a commit" answers the `sha` media type: `sha` (GitHub), `json` (a server that ignores the
+   * media type and sends the commit object), `empty` (a proxy that drops the body: 200, nothing in it).
+   */
+  commitLookup?: 'sha' | 'json' | 'empty';
 }
 
 export interface FakeGitHub {
@@ -185,7 +190,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (resource === 'commits' && ref !== '') {
       if (sha === undefined) {
         error(request, response, path, 422, `No commit found for SHA: ${ref}`, `${DOCS}/commits/commits#get-a-commit`);
-      } else if (request.headers.accept === 'application/vnd.github.sha') {
+      } else if (options.commitLookup === 'empty') {
+        send(request, response, path, 200, '', 'application/vnd.github.sha; charset=utf-8', true);
+      } else if (request.headers.accept === 'application/vnd.github.sha' && options.commitLookup !== 'json') {
         send(request, response, path, 200, sha, 'application/vnd.github.sha; charset=utf-8', true);
       } else {
         send(request, response, path, 200, JSON.stringify({ sha, node_id: 'C_fake', commit: { message: 'commit', tree: { sha: sha.split('').reverse().join('') } } }), 'application/json; charset=utf-8', true);

@@ -51,7 +51,7 @@ export function decideRepoIdentity(
   const why = own.length > 0 ? 'no app uses the URL of its git remote or GitHub source' : 'no --repo-url, no git remote';
   return {
     identity,
-    note: `the audited repository was taken to be ${named} (${why}; ${dominant.votes} app path${dominant.votes === 1 ? '' : 's'} of that URL exist in the tree)${others > 0 ? `; ${others} other repositor${others === 1 ? 'y is' : 'ies are'} reported, not read` : ''}; pass --repo-url to say otherwise`,
+    note: `the audited repository was taken to be ${named} (${why}; ${dominant.votes} app path${dominant.votes === 1 ? '' : 's'} of that URL ${dominant.votes === 1 ? 'exists' : 'exist'} in the tree)${others > 0 ? `; ${others} other repositor${others === 1 ? 'y is' : 'ies are'} reported, not read` : ''}; pass --repo-url to say otherwise`,
   };
 }
 

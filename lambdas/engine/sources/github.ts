@@ -4,8 +4,9 @@
  * One load costs: `GET /repos/{o}/{r}` (only when no ref was given, for the default branch),
  * `GET /repos/{o}/{r}/commits/{ref}` (media type `sha`: the commit as 40 hex characters), and one
  * archive download (`GET /repos/{o}/{r}/tarball/{sha}`, redirected to codeload) streamed through
- * gunzip and tar-stream. Both API lookups are conditional (`If-None-Match`), and snapshots are
- * cached by commit, in memory (warm Lambda containers) and in `cacheDir`: an unchanged repository
+ * gunzip and tar-stream. The archive's pax global header names its commit (`comment=<sha>`): when the
+ * commit lookup answers without a SHA, the archive of the ref itself is downloaded and its commit taken
+ * from there. Both API lookups are conditional (`If-None-Match`), and snapshots are cached by commit, in memory (warm Lambda containers) and in `cacheDir`: an unchanged repository
  * costs only 304s, which do not count against GitHub's rate limit, and no download.
  *
  * The token is sent to the API host only. The archive redirect is followed by hand, and the token
@@ -59,7 +60,14 @@ interface Snapshot {
   /** The load rules' notes (files `exclude:` kept out). */
   notes: readonly string[];
   bytes: number;
+  /** The commit the archive's pax global header names (`comment=<sha>`), when it has one. */
+  archiveCommit?: string;
 }
+
+const FULL_SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** The commit lookup answered, but without a commit SHA (a proxy or server that drops the `sha` media type's body). */
+class CommitNotGivenError extends SourceUnavailableError {}
 
 interface ConditionalValue {
   etag: string;
@@ -184,8 +192,20 @@ class GitHubSource implements RepoSource {
 
   private async loadTree(revision: string | undefined): Promise<FileTree> {
     const ref = revision ?? this.options.ref ?? (await this.defaultBranch());
-    const commit = await this.resolveCommit(ref, revision !== undefined);
-    const snapshot = await this.snapshot(commit);
+    let commit: string;
+    let snapshot: Snapshot;
+    try {
+      commit = await this.resolveCommit(ref, revision !== undefined);
+      snapshot = await this.snapshot(commit);
+    } catch (error) {
+      if (!(error instanceof CommitNotGivenError)) throw error;
+      // The archive of the ref itself names its commit in its pax global header, as `git archive` writes it.
+      snapshot = await this.download(ref, false);
+      if (snapshot.archiveCommit === undefined) throw error;
+      commit = snapshot.archiveCommit;
+      this.snapshots.set(commit, Promise.resolve(snapshot));
+      await this.writeDiskSnapshot(commit, snapshot);
+    }
     if (revision === undefined) this.defaultCommit = commit;
     return new MemoryFileTree({ kind: 'github', location: this.location, ref, commit }, snapshot.files, snapshot.findings, snapshot.notes);
   }
@@ -213,9 +233,10 @@ class GitHubSource implements RepoSource {
           headers: { ...headers, accept: 'application/vnd.github.sha' },
         });
         const data: unknown = response.data;
-        const sha = typeof data === 'string' ? data.trim() : '';
-        if (!/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(sha)) {
-          throw new SourceUnavailableError(this.location, 'server-error', `GitHub answered the commit lookup for ${ref} with something that is not a commit SHA`);
+        // The SHA as text; the JSON commit object from a server that ignores the media type.
+        const sha = typeof data === 'string' ? data.trim() : typeof data === 'object' && data !== null && 'sha' in data && typeof data.sha === 'string' ? data.sha : '';
+        if (!FULL_SHA.test(sha)) {
+          throw new CommitNotGivenError(this.location, 'server-error', `GitHub answered the commit lookup for ${ref} with something that is not a commit SHA`);
         }
         return { etag: response.headers.etag, value: sha };
       });
@@ -277,12 +298,13 @@ class GitHubSource implements RepoSource {
     const memoryKey = `${this.apiBase}|${this.location}|${commit}|${this.rulesKey}`;
     const inMemory = this.useMemory ? memorySnapshots.get(memoryKey) : undefined;
     if (inMemory) return inMemory;
-    const snapshot = (await this.readDiskSnapshot(commit)) ?? (await this.download(commit));
+    const snapshot = (await this.readDiskSnapshot(commit)) ?? (await this.download(commit, true));
     if (this.useMemory) rememberSnapshot(memoryKey, snapshot);
     return snapshot;
   }
 
-  private async download(commit: string): Promise<Snapshot> {
+  /** Downloads the archive of `commit` (a SHA, or a ref when the commit lookup gave none); `store`: write it to the disk cache under `commit`. */
+  private async download(commit: string, store: boolean): Promise<Snapshot> {
     const budget = new LoadBudget(this.options);
     const apiOrigin = new URL(this.apiBase).origin;
     const abort = new AbortController();
@@ -314,15 +336,20 @@ class GitHubSource implements RepoSource {
       }
       try {
         const body = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
+        let archiveCommit: string | undefined;
         const files = await extractArchive(body, budget, {
           stripComponents: 1,
           gzip: true,
           onStop: () => abort.abort(),
           ...(this.options.maxArchiveBytes !== undefined && { maxArchiveBytes: this.options.maxArchiveBytes }),
           ...(this.options.maxArchiveEntries !== undefined && { maxArchiveEntries: this.options.maxArchiveEntries }),
+          onPaxGlobal: (records) => {
+            const comment = records.comment?.trim();
+            if (comment !== undefined && FULL_SHA.test(comment)) archiveCommit = comment;
+          },
         });
-        const snapshot: Snapshot = { files, findings: budget.findings, notes: budget.notes, bytes: budget.keptBytes };
-        await this.writeDiskSnapshot(commit, snapshot);
+        const snapshot: Snapshot = { files, findings: budget.findings, notes: budget.notes, bytes: budget.keptBytes, ...(archiveCommit !== undefined && { archiveCommit }) };
+        if (store) await this.writeDiskSnapshot(commit, snapshot);
         return snapshot;
       } catch (error) {
         if (error instanceof SourceUnavailableError) throw error;

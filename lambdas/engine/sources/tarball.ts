@@ -31,6 +31,11 @@ export interface ExtractOptions {
   maxArchiveBytes?: number;
   /** Entries of the archive (MAX_ARCHIVE_ENTRIES). Default DEFAULT_MAX_ARCHIVE_ENTRIES. */
   maxArchiveEntries?: number;
+  /**
+   * Called with the records of a leading pax global header (`git archive` and GitHub's tarballs write
+   * `comment=<commit sha>` there), which tar-stream reads but does not hand out.
+   */
+  onPaxGlobal?: (records: Record<string, string>) => void;
 }
 
 /** Thrown inside the pipeline when the inflated bytes pass the cap; never leaves extractArchive. */
@@ -76,7 +81,9 @@ export async function extractArchive(source: Readable, budget: LoadBudget, optio
       callback(null, chunk);
     },
   });
-  const piped = (options.gzip ? pipeline(source, createGunzip(), counter, extract) : pipeline(source, counter, extract)).catch((error: unknown) => {
+  const stages: NodeJS.ReadWriteStream[] = options.gzip ? [createGunzip(), counter] : [counter];
+  if (options.onPaxGlobal) stages.push(paxGlobalSniffer(options.onPaxGlobal));
+  const piped = pipeline([source, ...stages, extract]).catch((error: unknown) => {
     streamError = error;
   });
   let entries = 0;
@@ -121,6 +128,52 @@ export async function extractArchive(source: Readable, budget: LoadBudget, optio
   await piped;
   if (streamError !== undefined && !stoppedEarly) throw streamError;
   return files;
+}
+
+const BLOCK = 512;
+/** Pax headers larger than this are not what git writes; they are passed on unread. */
+const MAX_PAX_GLOBAL_BYTES = 64 * 1024;
+
+/**
+ * Passes a tar stream through unchanged, reading the pax global header when it is the first entry
+ * (typeflag `g`): records are `<length> <key>=<value>\n`.
+ */
+function paxGlobalSniffer(onRecords: (records: Record<string, string>) => void): Transform {
+  let head = Buffer.alloc(0);
+  let done = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!done) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length >= BLOCK) {
+          const size = head[156] === 0x67 /* g */ ? parseInt(head.subarray(124, 136).toString('latin1').replace(/[\0 ]+/g, ''), 8) : NaN;
+          if (!Number.isFinite(size) || size <= 0 || size > MAX_PAX_GLOBAL_BYTES) done = true;
+          else if (head.length >= BLOCK + size) {
+            done = true;
+            onRecords(parsePaxRecords(head.subarray(BLOCK, BLOCK + size)));
+          }
+          if (done) head = Buffer.alloc(0);
+        }
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+function parsePaxRecords(body: Buffer): Record<string, string> {
+  const records: Record<string, string> = {};
+  let offset = 0;
+  while (offset < body.length) {
+    const space = body.indexOf(0x20, offset);
+    if (space < 0) break;
+    const length = Number(body.subarray(offset, space).toString('latin1'));
+    if (!Number.isInteger(length) || length <= space - offset + 1 || offset + length > body.length) break;
+    const record = body.subarray(space + 1, offset + length - 1).toString('utf8');
+    const equals = record.indexOf('=');
+    if (equals > 0) records[record.slice(0, equals)] = record.slice(equals + 1);
+    offset += length;
+  }
+  return records;
 }
 
 function stripPath(name: string, components: number): string | undefined {
