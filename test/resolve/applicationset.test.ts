@@ -352,7 +352,9 @@ ${elements}
     expect(caps).toHaveLength(1);
     expect(caps[0]?.message).toContain('MAX_GENERATED_APPS_PER_RUN');
     expect(caps[0]?.file).toBe('sets/set10.yaml');
-    // The first ten were generated and followed (each reads another repository: one finding per Application).
-    expect(state.findings.filter((finding) => finding.code === 'UNRESOLVED_APP')).toHaveLength(10_000);
+    // The first ten were generated and followed: each reads another repository, one finding lists them all.
+    const remote = state.findings.filter((finding) => finding.code === 'REMOTE_RESOURCE');
+    expect(remote).toHaveLength(1);
+    expect(remote[0]?.message).toContain('10000 apps read another repository, https://github.com/acme/elsewhere (s0-n0, s0-n1, ');
   }, 120_000);
 });
