@@ -13,6 +13,7 @@ import { AlertPolicy } from '../../lambdas/engine/notify/policy.js';
 import { gitHubWebUrl } from '../../lambdas/engine/notify/render.js';
 import type { NotificationSource, Notifier, OutgoingMessage } from '../../lambdas/engine/notify/types.js';
 import { resolveDesiredState } from '../../lambdas/engine/resolve/index.js';
+import { normaliseRepoUrl } from '../../lambdas/engine/resolve/argocd/repo-url.js';
 import type { AuditReport, DesiredState, RepoSource, TreeIdentity } from '../../lambdas/engine/model.js';
 import { RevisionUnavailableError } from '../../lambdas/engine/model.js';
 import { auditReportToMarkdown } from '../../lambdas/engine/report/markdown.js';
@@ -201,15 +202,18 @@ async function writePreview(file: string, messages: PreviewMessage[]): Promise<v
   });
 }
 
-/** The repository as the deployed auditor names it: `owner/name` with links when a --repo-url is on GitHub. */
+/**
+ * The repository as the deployed auditor names it: `owner/name` with links when the repository is on GitHub
+ * (a --repo-url, else what the run decided: the git remote or the dominant repoURL); the directory otherwise.
+ */
 function previewSource(report: AuditReport, repoUrls: readonly string[], config: AuditorConfig): NotificationSource {
   const commit = report.source.commit;
   const webUrl = gitHubWebUrl(config.github.baseUrl);
   if (report.source.kind === 'github') return { repository: report.source.location, ...(commit ? { commit } : {}), webUrl };
-  const webHost = new URL(webUrl).host;
-  for (const url of repoUrls) {
-    const match = /^(?:https:\/\/|git@|ssh:\/\/git@)([^/:]+)[/:]([^/]+\/[^/]+?)(?:\.git)?\/?$/.exec(url);
-    if (match && match[1] === webHost) return { repository: match[2] ?? '', ...(commit ? { commit } : {}), webUrl };
+  const webHost = new URL(webUrl).host.toLowerCase();
+  for (const url of [...repoUrls, ...(report.repositoryUrls ?? [])]) {
+    const [host, owner, name, ...rest] = normaliseRepoUrl(url).split('/');
+    if (host === webHost && owner && name && rest.length === 0) return { repository: `${owner}/${name}`, ...(commit ? { commit } : {}), webUrl };
   }
   return { repository: report.source.location, ...(commit ? { commit } : {}) };
 }

@@ -72,6 +72,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     findings: redactDeep(desired.findings),
     desired: audited,
     notes: redactDeep(notes),
+    ...(desired.repositoryUrls && { repositoryUrls: desired.repositoryUrls }),
   };
   return { report, desired };
 }

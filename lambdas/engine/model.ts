@@ -206,6 +206,11 @@ export interface DesiredState {
   findings: Finding[];
   /** Notes that say what was not done (e.g. "Helm templates are not rendered; images come from values"). */
   notes?: string[];
+  /**
+   * The audited repository's URLs as the run decided them (`--repo-url`, git remotes, the GitHub source, or the
+   * dominant repoURL), normalised as `host/owner/name`; absent when nothing said which repository it is.
+   */
+  repositoryUrls?: string[];
 }
 
 // ─── Sources ───────────────────────────────────────────────────────────────
@@ -407,4 +412,6 @@ export interface AuditReport {
   findings: Finding[];
   desired: DesiredImage[];
   notes?: string[];
+  /** See DesiredState.repositoryUrls. */
+  repositoryUrls?: string[];
 }

@@ -2,10 +2,11 @@
  * `image-drift history` and `image-drift open` after real audits: two audits share a state
  * directory (the embedded store), and between them a tag is deleted from the real local registry.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
-import { deployment, useCli, writeTree } from './harness.js';
+import { deployment, git, useCli, writeTree } from './harness.js';
 
 let registry: LocalRegistry;
 
@@ -109,6 +110,35 @@ describe('image-drift history and open', () => {
     const text = await cli.run(['runs', '--state-dir', state, '--limit', '1']);
     expect(text.stdout).toMatch(/2 image\(s\), \d+ transition\(s\)/);
     expect(text.stdout).toContain('1 run(s)');
+  });
+
+  it('alerts of a --dir audit name the repository its git remote is (owner/name with links), never the local path', async () => {
+    const dir = join(cli.dir, 'checkout');
+    writeTree(dir, {
+      'apps/api.yaml': [
+        'apiVersion: argoproj.io/v1alpha1',
+        'kind: Application',
+        'metadata: {name: api}',
+        'spec:',
+        '  source: {repoURL: https://github.com/acme/gitops.git, path: deploy, targetRevision: HEAD}',
+        '  destination: {namespace: api}',
+        '',
+      ].join('\n'),
+      'deploy/api.yaml': deployment('api', ['ghcr.io/acme/api:never-pushed']),
+    });
+    git(dir, 'init', '--quiet', '--initial-branch=main');
+    git(dir, 'remote', 'add', 'origin', 'git@github.com:Acme/GitOps.git');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '--quiet', '-m', 'initial');
+    const preview = join(cli.dir, 'preview.json');
+    const audit = await cli.run(['audit', '--dir', dir, '--registry-endpoint', `ghcr.io=${registry.url}`, '--state-dir', join(cli.dir, 'state-remote'), '--alerts-preview', preview, '--json']);
+    expect(audit.code).toBe(1);
+    const messages = JSON.parse(readFileSync(preview, 'utf8')) as Array<{ subject: string; message: string }>;
+    expect(messages).toHaveLength(1);
+    const text = `${messages[0]!.subject}\n${messages[0]!.message}`;
+    expect(text).toContain('acme/gitops');
+    expect(text).toContain('https://github.com/acme/gitops/');
+    expect(text).not.toContain(cli.dir);
   });
 
   it('history refuses an unknown --status and an unreadable --since with exit 2', async () => {

@@ -114,6 +114,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   const all = dedupeFindings([...run.findings, ...referenceFindings(images), ...ci.findings, ...ciFindings]).sort(compareFindings);
   const state: DesiredState = { source: tree.description, images, findings: all };
   if (run.notes.length > 0) state.notes = [...new Set(run.notes)];
+  if (repository.identity.known) state.repositoryUrls = [...repository.identity.urls];
   return state;
 }
 
