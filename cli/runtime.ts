@@ -19,13 +19,13 @@ import { credentialFromEnv } from '../lambdas/engine/config/secret.js';
 import { createImageChecker, type DiagnosingImageChecker, type ExchangeEvent } from '../lambdas/engine/diagnose/index.js';
 import { loadRegistryCredentials, makeCredential, type RegistryCredentials } from '../lambdas/engine/registry/credentials.js';
 import { ecrHostsFromConfig } from '../lambdas/engine/registry/ecr.js';
-import { openSource, SourceUnavailableError } from '../lambdas/engine/sources/index.js';
+import { openSource, SourceUnavailableError, workflowReader } from '../lambdas/engine/sources/index.js';
 import { createPathFilter } from '../lambdas/engine/sources/relevance.js';
 import type { AuditReport, AuditResult, FileTree, Finding, RepoSource } from '../lambdas/engine/model.js';
 import { unresolvedNote, unverifiedNote } from '../lambdas/engine/completeness.js';
 import { registerSecret } from '../lambdas/engine/hygiene.js';
 import { ExitCode, UsageError } from './exit-codes.js';
-import { extractCiModel, type CiModel } from '../lambdas/engine/ci/index.js';
+import { CiSourceReader, configSourceModels, type CiModel } from '../lambdas/engine/ci/index.js';
 import { parseEndpointMapping, parsePlatform, parsePositiveInteger } from './parse.js';
 
 export interface SourceFlags {
@@ -228,33 +228,17 @@ export function failingCiFindings(report: Pick<AuditReport, 'desired' | 'results
 /**
  * Config `sources:`: the CI models of the repositories that build images outside the audited one,
  * read through the GitHub API with the audit's token and ETag cache. A repository that cannot be
- * read is a warning, and its images get no CI verdict (we say nothing rather than guess).
+ * read is a warning, and its images get no CI verdict (we say nothing rather than guess). The reader
+ * is returned for the audit to follow ghcr.io package links with (each repository read once).
  */
 export async function loadCiSources(
   config: AuditorConfig,
   env: Env,
   stateDir: string,
   githubApiUrl: string | undefined,
-): Promise<{ models: CiModel[]; findings: Finding[] }> {
-  const models: CiModel[] = [];
-  const findings: Finding[] = [];
+): Promise<{ models: CiModel[]; findings: Finding[]; reader: CiSourceReader }> {
   const token = env.GITHUB_TOKEN || env.GH_TOKEN;
   const baseUrl = githubApiUrl ?? config.github.baseUrl;
-  for (const entry of config.sources) {
-    const repository = entry.repo.replace(/@.*$/, '');
-    try {
-      const tree = await openSource({ repo: entry.repo, ...(token ? { token } : {}), ...(baseUrl ? { baseUrl } : {}), cacheDir: resolve(stateDir, 'cache') }).load();
-      const extracted = extractCiModel(tree, { repository, external: true, appliesTo: entry.images });
-      models.push(extracted.model);
-    } catch (error) {
-      findings.push({
-        file: '',
-        line: 0,
-        code: 'SOURCE_ERROR',
-        severity: 'warning',
-        message: `sources: cannot read the workflows of ${entry.repo}: ${error instanceof Error ? error.message : String(error)}; no CI verdict for ${entry.images.join(', ')}`,
-      });
-    }
-  }
-  return { models, findings };
+  const reader = new CiSourceReader(workflowReader({ ...(token ? { token } : {}), ...(baseUrl ? { baseUrl } : {}), cacheDir: resolve(stateDir, 'cache') }));
+  return { ...(await configSourceModels(config.sources, reader)), reader };
 }

@@ -99,6 +99,7 @@ export async function auditCommand(flags: AuditFlags, env: Env = process.env): P
     ...(flags.repoUrl?.length ? { repoUrls: flags.repoUrl } : {}),
     ...(baseline ? { baseline } : {}),
     charts,
+    ciSources: ciSources.reader,
     onProgress: (done, total) => progress.update(done, total),
   });
   progress.done();

@@ -36,6 +36,7 @@ import { TRANSIENT_VERDICTS, type AuditResult } from '../engine/model.js';
 import { SnsNotifier } from '../engine/notify/sns.js';
 import {
   auditRepository,
+  ciSourceReader,
   countByStatus,
   describeError,
   outcomeOf,
@@ -158,9 +159,11 @@ export function createHandler(overrides: Partial<HandlerDependencies> = {}): Aud
         const startedAt = d.clock();
         const secret = await secretFor(d, env.secretArn);
         const audits: RepositoryAudit[] = [];
+        // Other repositories' workflows (`sources:`, package links) are read once for the whole run.
+        const ciSources = ciSourceReader(env.config, secret, d.cacheDir, checksEndAt);
         // Repositories one after another: the registry client already works in parallel.
         for (const [index, repository] of env.config.repositories.entries()) {
-          const audit = await auditRepository(repository, index, { config: env.config, secret, cacheDir: d.cacheDir, ...(checksEndAt !== undefined ? { checksEndAt } : {}) });
+          const audit = await auditRepository(repository, index, { config: env.config, secret, cacheDir: d.cacheDir, ciSources, ...(checksEndAt !== undefined ? { checksEndAt } : {}) });
           logAudit(d.logger, audit);
           audits.push(audit);
         }

@@ -6,6 +6,7 @@
 import type {
   AuditReport,
   AuditResult,
+  CheckRequest,
   DesiredImage,
   DesiredState,
   FileTree,
@@ -19,7 +20,7 @@ import { resolveDesiredState, type ResolveOptions } from './resolve/index.js';
 import type { ChartRendering } from './resolve/helm-render.js';
 import { selectChangedImages } from './changes.js';
 import { redactDeep } from './hygiene.js';
-import { locationText } from './ci/index.js';
+import { followPackageLinks, githubRepositoryOf, locationText, unclaimedGhcrRepositories, type CiSourceReader } from './ci/index.js';
 
 export interface AuditOptions {
   source: RepoSource;
@@ -38,6 +39,11 @@ export interface AuditOptions {
   clock?: () => Date;
   /** Chart rendering with helm (resolve/helm-render.ts); absent: charts are read from values. */
   charts?: ChartRendering;
+  /**
+   * Reads other repositories' workflows (ci/remote.ts). Given: a ghcr.io image with a missing tag that no
+   * workflow read so far pushes is judged by the workflows of the repository its package links to.
+   */
+  ciSources?: CiSourceReader;
 }
 
 export interface AuditOutcome {
@@ -56,8 +62,20 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     ...options.resolve,
   });
   const audited = options.baseline ? selectChangedImages(options.baseline, desired) : desired.images;
-  const results = await checkDesiredImages(audited, options.checker, options.onProgress);
+  const sourceLinks = options.ciSources ? unclaimedGhcrRepositories(audited) : new Set<string>();
+  let results = await checkDesiredImages(audited, options.checker, options.onProgress, sourceLinks.size > 0 ? { sourceLinks } : {});
   const notes = [...(desired.notes ?? [])];
+  const findings = [...desired.findings];
+  if (options.ciSources && sourceLinks.size > 0) {
+    const auditedRepository = desired.source.kind === 'github' ? desired.source.location : options.repoUrls?.map(githubRepositoryOf).find((name) => name !== undefined);
+    const linked = await followPackageLinks({ images: audited, results, reader: options.ciSources, auditedRepository });
+    findings.push(...linked.findings);
+    notes.push(...linked.notes);
+    if (linked.judged.size > 0) {
+      const groups = groupByImage(audited);
+      results = results.map((result) => (linked.judged.has(result.image) ? { ...result, ...withCiEvidence(result, groups.get(result.image) ?? []) } : result));
+    }
+  }
   if (options.baseline) {
     notes.push(
       `pull-request mode: ${audited.length} of ${desired.images.length} desired image entries are new or changed`,
@@ -69,7 +87,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     durationMs: clock().getTime() - startedAt.getTime(),
     results,
     // A manifest or a YAML error quoting one may hold a credential we also hold: never print or store it.
-    findings: redactDeep(desired.findings),
+    findings: redactDeep(findings),
     desired: audited,
     notes: redactDeep(notes),
     ...(desired.repositoryUrls && { repositoryUrls: desired.repositoryUrls }),
@@ -85,6 +103,7 @@ export async function checkDesiredImages(
   images: readonly DesiredImage[],
   checker: ImageChecker,
   onProgress?: (done: number, total: number) => void,
+  request: CheckRequest = {},
 ): Promise<AuditResult[]> {
   const byImage = groupByImage(images);
   const references = new Map<string, ImageReference>();
@@ -92,7 +111,7 @@ export async function checkDesiredImages(
     const first = group[0];
     if (first && first.reference.ok) references.set(key, first.reference.ref);
   }
-  const verdicts = await checker.check([...references.values()], onProgress);
+  const verdicts = await checker.check([...references.values()], onProgress, request);
   const verdictByImage = new Map(verdicts.map((verdict) => [verdict.image, verdict]));
 
   const results: AuditResult[] = [];

@@ -354,9 +354,32 @@ export interface ImageEvidence {
   credentialProblem?: { kind: 'denied' | 'unavailable' | 'transient'; source: string; message: string; missingPermission?: string };
   /** What CI can push to this repository, when a workflow we understood pushes it. Read offline, never used to judge existence. */
   ci?: CiEvidence;
+  /**
+   * The source repository a ghcr.io package links to: the Packages API's `repository`, or the
+   * `org.opencontainers.image.source` label of an existing tag's config. Its workflows are read for `ci`.
+   */
+  sourceLink?: SourceLink;
 }
 
 /** The verdict for one unique normalised image. */
+export interface SourceLink {
+  /** `owner/name` on GitHub. */
+  repository: string;
+  from: 'packages-api' | 'image-label';
+  /** The existing tag whose config carried the label (`image-label`). */
+  tag?: string;
+}
+
+/** What the pipeline asks of a check beyond the verdicts. */
+export interface CheckRequest {
+  /**
+   * Image repositories (`ghcr.io/owner/name`) whose source repository matters (no workflow read so far
+   * pushes them): for a missing tag, the checker reads the source label of an existing tag when the
+   * Packages API did not name the linked repository.
+   */
+  sourceLinks?: ReadonlySet<string>;
+}
+
 export interface ImageCheckResult {
   image: string;
   status: Verdict;
@@ -370,6 +393,7 @@ export interface ImageChecker {
   check(
     images: readonly ImageReference[],
     onProgress?: (done: number, total: number) => void,
+    request?: CheckRequest,
   ): Promise<ImageCheckResult[]>;
 }
 

@@ -30,6 +30,8 @@ export interface FakePackage {
   name: string;
   visibility: 'public' | 'private' | 'internal';
   versions: FakeVersion[];
+  /** `owner/name` of the repository the package is linked to (GitHub then answers a `repository` object). */
+  repository?: string;
 }
 
 export interface FakeOwner {
@@ -117,12 +119,17 @@ export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tok
       return { slice, headers };
     };
     const ownerJson = { login: owner.login, type: owner.type };
+    const linked = (p: FakePackage) => {
+      if (!p.repository) return {};
+      const [login = '', name = ''] = p.repository.split('/');
+      return { repository: { id: 7, name, full_name: p.repository, private: p.visibility !== 'public', owner: { login } } };
+    };
 
     if (!nameRaw) {
       if (url.searchParams.get('package_type') !== 'container') return send(400, { message: 'Invalid argument', status: '400' });
       const visible = owner.packages.filter(canSee);
       const { slice, headers } = paginate(visible);
-      return send(200, slice.map((p, i) => ({ id: 1000 + i, name: p.name, package_type: 'container', owner: ownerJson, visibility: p.visibility })), headers);
+      return send(200, slice.map((p, i) => ({ id: 1000 + i, name: p.name, package_type: 'container', owner: ownerJson, visibility: p.visibility, ...linked(p) })), headers);
     }
     const name = decodeURIComponent(nameRaw);
     const pkg = owner.packages.find((p) => p.name === name);
@@ -135,6 +142,7 @@ export async function startGitHubPackagesServer(init: { owners: FakeOwner[]; tok
         owner: ownerJson,
         visibility: pkg.visibility,
         url: `${base}/${kind}/${owner.login}/packages/container/${encodeURIComponent(pkg.name)}`,
+        ...linked(pkg),
       });
     }
     const state = url.searchParams.get('state') ?? 'active';

@@ -48,10 +48,10 @@ export interface LocalRegistry {
   storageDir: string;
   /** Every request the token server saw (authorization header included, for isolation tests). */
   tokenRequests: TokenServerRequest[];
-  /** Push a single-platform OCI image manifest (distinct digest per tag). */
-  pushImage(repository: string, tag: string, options?: { platform?: string }): Promise<PushedManifest>;
+  /** Push a single-platform OCI image manifest (distinct digest per tag); `labels` go into the config (`config.Labels`). */
+  pushImage(repository: string, tag: string, options?: { platform?: string; labels?: Record<string, string> }): Promise<PushedManifest>;
   /** Push an OCI index with one manifest per platform; `attestation` adds an `unknown/unknown` entry. */
-  pushIndex(repository: string, tag: string, platforms: string[], options?: { attestation?: boolean }): Promise<PushedManifest>;
+  pushIndex(repository: string, tag: string, platforms: string[], options?: { attestation?: boolean; labels?: Record<string, string> }): Promise<PushedManifest>;
   /** Push an OCI artifact (a Helm chart: config `application/vnd.cncf.helm.config.v1+json`, one chart layer). */
   pushArtifact(repository: string, tag: string, artifact: { config: { mediaType: string; content: Buffer }; layers: { mediaType: string; content: Buffer }[] }): Promise<PushedManifest>;
   /** Resolve the tag's digest and delete that manifest (registry 2.8 cannot delete by tag). */
@@ -221,13 +221,13 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     return { digest: sha256(bytes), mediaType };
   }
 
-  async function platformManifest(repository: string, platform: string, note: string, tag?: string): Promise<{ digest: string; size: number; mediaType: string }> {
+  async function platformManifest(repository: string, platform: string, note: string, tag?: string, labels?: Record<string, string>): Promise<{ digest: string; size: number; mediaType: string }> {
     const [os = 'linux', architecture = 'amd64', variant] = platform.split('/');
     const layerRaw = Buffer.from(`layer for ${platform}\n`);
     const layer = await pushBlob(repository, gzipSync(layerRaw));
     const config = await pushBlob(
       repository,
-      Buffer.from(JSON.stringify({ architecture, os, ...(variant ? { variant } : {}), rootfs: { type: 'layers', diff_ids: [sha256(layerRaw)] }, config: {} })),
+      Buffer.from(JSON.stringify({ architecture, os, ...(variant ? { variant } : {}), rootfs: { type: 'layers', diff_ids: [sha256(layerRaw)] }, config: labels ? { Labels: labels } : {} })),
     );
     const manifest = {
       schemaVersion: 2,
@@ -248,13 +248,13 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     storageDir,
     tokenRequests: tokenServer?.requests ?? [],
     async pushImage(repository, tag, opts = {}) {
-      const m = await platformManifest(repository, opts.platform ?? 'linux/amd64', `${repository}:${tag}`, tag);
+      const m = await platformManifest(repository, opts.platform ?? 'linux/amd64', `${repository}:${tag}`, tag, opts.labels);
       return { digest: m.digest, mediaType: m.mediaType };
     },
     async pushIndex(repository, tag, platforms, opts = {}) {
       const manifests: unknown[] = [];
       for (const p of platforms) {
-        const m = await platformManifest(repository, p, `${repository}:${tag}:${p}`);
+        const m = await platformManifest(repository, p, `${repository}:${tag}:${p}`, undefined, opts.labels);
         const [os, architecture, variant] = p.split('/');
         manifests.push({ mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { os, architecture, ...(variant ? { variant } : {}) } });
       }

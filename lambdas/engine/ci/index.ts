@@ -4,6 +4,7 @@
  */
 export { extractCiModel, isWorkflowFile, WORKFLOW_DIR, type CiModel, type CiPush, type CiExtractOptions } from './workflow.js';
 export { applyCiModel, ciEvidenceFor, locationText } from './verdict.js';
+export { CiSourceReader, configSourceModels, followPackageLinks, unclaimedGhcrRepositories, MAX_LINKED_REPOSITORIES, type RepositoryReader, type PackageLinkOutcome } from './remote.js';
 
 import type { FileTree, Finding } from '../model.js';
 import { extractCiModel as extract, type CiModel as Model } from './workflow.js';

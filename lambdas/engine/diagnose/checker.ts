@@ -3,7 +3,8 @@
  * The probe plan (per registry, then per repository; see README.md) keeps the cost near one registry request per
  * image plus one token request per 25 repositories.
  */
-import type { ImageCheckResult, ImageChecker, ImageReference } from '../model.js';
+import type { CheckRequest, ImageCheckResult, ImageChecker, ImageReference, SourceLink } from '../model.js';
+import { githubRepositoryOf } from '../ci/index.js';
 import { RegistryClient, type AuthMode } from '../registry/client.js';
 import type { CredentialProblem } from '../registry/credential-problem.js';
 import type { RegistryCredentials, ResolvedCredential, Secret } from '../registry/credentials.js';
@@ -59,6 +60,8 @@ export interface RegistryCheckOptions {
     /** The fetch the API client uses (default the global fetch); tests stub DNS through it. */
     fetch?: typeof fetch;
   };
+  /** Source labels (`org.opencontainers.image.source`) read per check() for CheckRequest.sourceLinks (default 20; 3 GETs each). */
+  maxSourceLabelReads?: number;
   /** Hosts where "exists but anonymous pull denied" is PRIVATE (default ['ghcr.io']). Elsewhere a credentialed 200 is OK. */
   visibilityCheckHosts?: readonly string[];
   /** 'auto' (default): anonymous probes only when they can change the verdict; 'always': every image both ways. */
@@ -96,6 +99,8 @@ export interface DiagnosingImageChecker extends ImageChecker {
 }
 
 const DEFAULT_QUOTA_RESERVE = 10;
+const DEFAULT_SOURCE_LABEL_READS = 20;
+const SOURCE_LABEL = 'org.opencontainers.image.source';
 
 /** What a low Docker Hub quota means for the cluster, which pulls from its own address with its own credential. */
 function dockerHubQuotaHint(quota: RateLimitState, authenticated: boolean): string {
@@ -142,8 +147,9 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     ...(options.outbound?.resolve ? { resolve: options.outbound.resolve } : {}),
   });
 
-  async function check(images: readonly ImageReference[], onProgress?: (done: number, total: number) => void): Promise<ImageCheckResult[]> {
+  async function check(images: readonly ImageReference[], onProgress?: (done: number, total: number) => void, request: CheckRequest = {}): Promise<ImageCheckResult[]> {
     const started = Date.now();
+    const labelReads = { left: options.maxSourceLabelReads ?? DEFAULT_SOURCE_LABEL_READS };
     const transport = new Transport({
       ...(options.concurrencyPerRegistry ? { concurrencyPerRegistry: options.concurrencyPerRegistry } : {}),
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
@@ -282,10 +288,13 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
           platforms,
           visibilityMatters: visibilityHosts.has(g.host),
           anonymousProbe: options.anonymousProbe ?? 'auto',
+          sourceLinkWanted: request.sourceLinks?.has(`${g.host}/${g.repository}`) ?? false,
+          labelReads,
         });
         for (const f of facts) {
           const d = diagnose(f);
-          results.set(f.ref.canonical, { image: f.ref.canonical, status: d.status, evidence: d.evidence, hint: d.hint });
+          const evidence = f.sourceLink ? { ...d.evidence, sourceLink: f.sourceLink } : d.evidence;
+          results.set(f.ref.canonical, { image: f.ref.canonical, status: d.status, evidence, hint: d.hint });
           progress();
         }
       } catch (err) {
@@ -364,6 +373,10 @@ interface RepoContext {
   platforms: readonly string[];
   visibilityMatters: boolean;
   anonymousProbe: 'auto' | 'always';
+  /** The caller wants the source repository of this image repository (CheckRequest.sourceLinks). */
+  sourceLinkWanted: boolean;
+  /** Image-label reads left for this check (shared by all repositories). */
+  labelReads: { left: number };
 }
 
 async function probe(
@@ -514,9 +527,28 @@ async function checkRepository(
     }
   }
 
+  // 5. Source link (ghcr.io, evidence only): the repository the package links to. The Packages API answer above
+  //    names it for free; else, for a missing tag of a repository the caller asked about, the source label of the
+  //    most recent existing tag's config (capped per check).
+  let sourceLink: SourceLink | undefined;
+  if (pkg?.sourceRepository) sourceLink = { repository: pkg.sourceRepository, from: 'packages-api' };
+  else if (isGhcr && ctx.sourceLinkWanted && some404 && ctx.labelReads.left > 0) {
+    const existing = tags?.recent?.[0] ?? tags?.list?.[tags.list.length - 1];
+    if (existing !== undefined) {
+      ctx.labelReads.left--;
+      try {
+        const labels = await client.configLabels(g.repository, existing, primaryMode, ctx.platforms, { requests: 0 });
+        const repository = githubRepositoryOf(labels[SOURCE_LABEL] ?? '');
+        if (repository) sourceLink = { repository, from: 'image-label', tag: existing };
+      } catch {
+        // The link is extra evidence: without it the image simply gets no CI verdict.
+      }
+    }
+  }
+
   const withheld = hasCredential ? client.withheldFor(g.repository) : undefined;
   return g.refs.map((ref, i) => {
-    const f: ImageFacts = { ref, visibilityMatters: ctx.visibilityMatters, platformsWanted: ctx.platforms, isGhcr };
+    const f: ImageFacts = { ref, visibilityMatters: ctx.visibilityMatters, platformsWanted: ctx.platforms, isGhcr, ...(sourceLink ? { sourceLink } : {}) };
     const p = primary[i];
     if (hasCredential) {
       if (p) f.authenticated = p;

@@ -16,7 +16,7 @@
  *    rejected (401 at the token step) or the image is public anyway; NOT_VISIBLE_ANONYMOUSLY when nobody can see
  *    it and the API cannot settle it.
  */
-import type { ImageEvidence, ImageReference, PackagesApiEvidence, ProbeEvidence, Verdict } from '../model.js';
+import type { ImageEvidence, ImageReference, PackagesApiEvidence, ProbeEvidence, SourceLink, Verdict } from '../model.js';
 import type { CredentialProblem } from '../registry/credential-problem.js';
 import { missingIamAction } from '../registry/ecr.js';
 import type { RegistryError } from '../registry/errors.js';
@@ -46,6 +46,8 @@ export interface ImageFacts {
   visibilityMatters: boolean;
   platformsWanted: readonly string[];
   isGhcr: boolean;
+  /** The source repository the package links to (Packages API or image label); evidence, never a verdict. */
+  sourceLink?: SourceLink;
 }
 
 export interface Diagnosis {

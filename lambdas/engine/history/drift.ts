@@ -77,6 +77,16 @@ export function boundEvidence(e: ImageEvidence): ImageEvidence {
         }
       : {}),
     ...(e.candidates ? { candidates: e.candidates.slice(0, LIST_CAP) } : {}),
+    // What CI can push (the "CI never pushes this tag" provenance) and the package's source repository.
+    ...(e.ci
+      ? {
+          ci: {
+            ...(e.ci.tagPushed !== undefined ? { tagPushed: e.ci.tagPushed } : {}),
+            pushes: e.ci.pushes.slice(0, LIST_CAP).map((push) => ({ ...push, tags: push.tags.slice(0, LIST_CAP).map((tag) => tag.slice(0, TEXT_CAP)) })),
+          },
+        }
+      : {}),
+    ...(e.sourceLink ? { sourceLink: e.sourceLink } : {}),
   };
 }
 

@@ -359,6 +359,33 @@ export class RegistryClient {
     return { platforms, ...(type ? { mediaType: type } : {}) };
   }
 
+  /**
+   * The labels of an image's config (`config.Labels`). For an index, of the entry for the first wanted platform
+   * (else its first image entry, attestations excluded). Three GETs at most: manifest, platform manifest, config
+   * blob (read at the `manifest` stage: it is part of the image description). Throws RegistryError.
+   */
+  async configLabels(repository: string, reference: string, mode: AuthMode, platforms: readonly string[], tally?: Tally): Promise<Record<string, string>> {
+    const getJson = async (url: URL, accept: string): Promise<{ type: string | undefined; json: unknown }> => {
+      const res = await this.request(repository, mode, { method: 'GET', url, stage: 'manifest', accept }, tally);
+      if (res.status < 200 || res.status >= 300) throw this.#errorFrom(res, 'manifest', `GET ${url.pathname} answered HTTP ${res.status}`);
+      try {
+        return { type: res.headers['content-type']?.split(';')[0]?.trim(), json: JSON.parse(res.body) as unknown };
+      } catch {
+        throw new RegistryError({ kind: 'http', stage: 'manifest', status: res.status, message: `${url.pathname} is not JSON` });
+      }
+    };
+    let manifest = await getJson(this.#manifestUrl(repository, reference), MANIFEST_ACCEPT);
+    if (isIndexMediaType(manifest.type) || isIndexMediaType(mediaTypeOf(manifest.json))) {
+      const digest = imageEntryOf(manifest.json, platforms);
+      if (!digest) throw new RegistryError({ kind: 'http', stage: 'manifest', message: 'the index has no image entry' });
+      manifest = await getJson(this.#manifestUrl(repository, digest), MANIFEST_ACCEPT);
+    }
+    const configDigest = configDigestOf(manifest.json);
+    if (!configDigest) throw new RegistryError({ kind: 'http', stage: 'manifest', message: 'the manifest names no config blob' });
+    const config = await getJson(this.#url(`v2/${repository}/blobs/${configDigest}`), 'application/json, */*');
+    return labelsOf(config.json);
+  }
+
   /** All tags, following Link pagination. Throws RegistryError (404 `NAME_UNKNOWN` for a missing repository). */
   async listTags(repository: string, mode: AuthMode, tally?: Tally): Promise<string[]> {
     const pageSize = this.#o.tagPageSize ?? (this.host === 'ghcr.io' ? 10_000 : undefined);
@@ -376,4 +403,39 @@ export class RegistryClient {
     }
     return tags;
   }
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function mediaTypeOf(json: unknown): string | undefined {
+  return typeof json === 'object' && json !== null && typeof (json as { mediaType?: unknown }).mediaType === 'string' ? (json as { mediaType: string }).mediaType : undefined;
+}
+
+/** The digest of the index entry for the first wanted platform, else of its first image entry (attestations excluded). */
+function imageEntryOf(index: unknown, platforms: readonly string[]): string | undefined {
+  const manifests = (index as { manifests?: unknown })?.manifests;
+  if (!Array.isArray(manifests)) return undefined;
+  const entries = manifests
+    .filter((m): m is { digest: string; platform?: { os?: string; architecture?: string; variant?: string }; annotations?: Record<string, string> } => typeof m?.digest === 'string' && DIGEST.test(m.digest))
+    .filter((m) => m.platform?.os !== 'unknown' && m.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest');
+  const platformOf = (m: (typeof entries)[number]) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/');
+  for (const wanted of platforms) {
+    const hit = entries.find((m) => platformOf(m) === wanted);
+    if (hit) return hit.digest;
+  }
+  return entries[0]?.digest;
+}
+
+function configDigestOf(manifest: unknown): string | undefined {
+  const digest = (manifest as { config?: { digest?: unknown } })?.config?.digest;
+  return typeof digest === 'string' && DIGEST.test(digest) ? digest : undefined;
+}
+
+/** `config.Labels` of an image config (string values only). */
+function labelsOf(config: unknown): Record<string, string> {
+  const labels = (config as { config?: { Labels?: unknown } })?.config?.Labels;
+  const out: Record<string, string> = {};
+  if (typeof labels !== 'object' || labels === null) return out;
+  for (const [key, value] of Object.entries(labels)) if (typeof value === 'string') out[key] = value;
+  return out;
 }

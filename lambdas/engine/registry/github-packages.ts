@@ -47,9 +47,12 @@ export type ListingCache = Map<string, { etag: string; body: unknown; hasNext: b
 const SHARED_LISTING_CACHE: ListingCache = new Map();
 const LISTING_CACHE_LIMIT = 2_000;
 
+/** The repository a package is linked to (`repository.full_name`), as package and listing answers carry it. */
+const linkedRepositorySchema = z.object({ full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/) }).nullable().optional().catch(undefined);
 const packageSchema = z.object({
   name: z.string(),
   visibility: z.enum(['public', 'private', 'internal']).optional(),
+  repository: linkedRepositorySchema,
 });
 const versionSchema = z.object({
   id: z.number(),
@@ -62,7 +65,7 @@ const versionSchema = z.object({
     .optional(),
 });
 const versionsSchema = z.array(versionSchema);
-const packagesSchema = z.array(z.object({ name: z.string(), visibility: z.enum(['public', 'private', 'internal']).optional() }));
+const packagesSchema = z.array(packageSchema);
 type Version = z.infer<typeof versionSchema>;
 
 export interface PackageLookup {
@@ -72,6 +75,8 @@ export interface PackageLookup {
   ownerKind?: 'org' | 'user';
   /** true: the package exists; false: an authoritative absence; undefined: cannot tell. */
   exists: boolean | undefined;
+  /** `owner/name` of the repository the package is linked to, when the answer named one. */
+  sourceRepository?: string;
 }
 
 /** An owner's container packages as its listing shows them to this token. */
@@ -79,6 +84,8 @@ export interface OwnerListing {
   ownerKind: 'org' | 'user';
   /** Package name → visibility (undefined when the listing did not say). */
   packages: Map<string, 'public' | 'private' | 'internal' | undefined>;
+  /** Package name → `owner/name` of the repository it is linked to, for the packages the listing shows linked. */
+  sources: Map<string, string>;
   /** False when the page cap cut the listing short. */
   complete: boolean;
 }
@@ -235,12 +242,15 @@ export class GitHubPackagesClient {
 
   async #ownerListing(owner: string): Promise<OwnerListing | undefined> {
     const collect = async (ownerKind: 'org' | 'user'): Promise<OwnerListing> => {
-      const listing: OwnerListing = { ownerKind, packages: new Map(), complete: false };
+      const listing: OwnerListing = { ownerKind, packages: new Map(), sources: new Map(), complete: false };
       for (let page = 1; page <= 50; page++) {
         const { body, hasNext } = await this.#listingPage(ownerKind, owner, page);
         const parsed = packagesSchema.safeParse(body);
         if (!parsed.success) return listing;
-        for (const p of parsed.data) listing.packages.set(p.name, p.visibility);
+        for (const p of parsed.data) {
+          listing.packages.set(p.name, p.visibility);
+          if (p.repository) listing.sources.set(p.name, p.repository.full_name);
+        }
         if (!hasNext) {
           listing.complete = true;
           return listing;
@@ -270,6 +280,8 @@ export class GitHubPackagesClient {
     const out: PackageLookup = { http: 200, ownerKind: listing.ownerKind, exists: true };
     const visibility = listing.packages.get(name);
     if (visibility) out.visibility = visibility;
+    const source = listing.sources.get(name);
+    if (source) out.sourceRepository = source;
     return out;
   }
 
@@ -290,6 +302,7 @@ export class GitHubPackagesClient {
       const parsed = packageSchema.safeParse(data);
       const out: PackageLookup = { http, ownerKind, exists: true };
       if (parsed.success && parsed.data.visibility) out.visibility = parsed.data.visibility;
+      if (parsed.success && parsed.data.repository) out.sourceRepository = parsed.data.repository.full_name;
       return out;
     };
     try {

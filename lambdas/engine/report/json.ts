@@ -63,6 +63,8 @@ export interface EvidenceJson {
   tags?: { nearest: string[]; recent: string[]; total?: number };
   candidates?: string[];
   ci?: CiJson;
+  /** The source repository the ghcr.io package links to (Packages API `repository` or the image's source label). */
+  sourceLink?: { repository: string; from: 'packages-api' | 'image-label'; tag?: string };
 }
 
 /** What CI can push to an image's repository (ci/): workflow locations and tag patterns. */
@@ -185,6 +187,7 @@ function evidenceToJson(evidence: AuditResult['evidence']): EvidenceJson {
   if (evidence.tags) out.tags = pick(evidence.tags, ['nearest', 'recent', 'total']);
   if (evidence.candidates) out.candidates = [...evidence.candidates];
   if (evidence.ci) out.ci = ciToJson(evidence.ci);
+  if (evidence.sourceLink) out.sourceLink = pick(evidence.sourceLink, ['repository', 'from', 'tag']);
   return out;
 }
 

@@ -25,6 +25,8 @@ import { makeCredential, RegistryCredentials } from '../registry/credentials.js'
 import { ecrHostsFromConfig } from '../registry/ecr.js';
 import { createGitHubSource } from '../sources/github.js';
 import { truncatesSource } from '../sources/relevance.js';
+import { workflowReader } from '../sources/index.js';
+import { CiSourceReader, configSourceModels } from '../ci/index.js';
 
 /** What the state machine carries per repository: small, so 100 of them stay far below 256 KB. */
 export interface RepositoryOutcome {
@@ -60,6 +62,23 @@ export interface RepositoryAuditContext {
   cacheDir: string;
   /** Epoch ms by which registry checks and GitHub reads must end (the invocation's budget); none: no limit. */
   checksEndAt?: number;
+  /**
+   * Reads the workflows of other repositories (config `sources:`, ghcr.io package links); share one between the
+   * repositories of a run so that each is read once. Default: one per repository audit.
+   */
+  ciSources?: CiSourceReader;
+}
+
+/** A reader of other repositories' workflows with the run's GitHub token, API root, cache directory and deadline. */
+export function ciSourceReader(config: AuditorConfig, secret: AuditorSecret, cacheDir: string, endAt?: number): CiSourceReader {
+  return new CiSourceReader(
+    workflowReader({
+      ...(secret.githubToken ? { token: secret.githubToken } : {}),
+      ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
+      ...(endAt !== undefined ? { fetch: fetchUntil(endAt) } : {}),
+      cacheDir,
+    }),
+  );
 }
 
 /** Audits one repository. Never throws: a repository that cannot be read becomes an outcome with `error`. */
@@ -70,9 +89,14 @@ export async function auditRepository(repository: RepositoryConfig, index: numbe
     const deadlineMs = checksEndAt === undefined ? undefined : Math.max(1, checksEndAt - Date.now());
     const registryOptions = checkerOptions(config, secret);
     const checker = createImageChecker({ ...registryOptions, ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
+    // What CI can push, as the CLI reads it: config `sources:`, then ghcr.io package links for the rest.
+    const ciSources = context.ciSources ?? ciSourceReader(config, secret, context.cacheDir, checksEndAt);
+    const sources = await configSourceModels(config.sources, ciSources);
     const { report } = await runAudit({
       source: gitHubSource(repository, config, secret, context.cacheDir, checksEndAt),
       checker,
+      resolve: { ciModels: sources.models },
+      ciSources,
       ...(repository.paths ? { paths: repository.paths } : {}),
       // helm from the function's layer (/opt/helm/helm); remote charts cached under the cache dir (/tmp) across warm invocations.
       charts: setUpChartRendering({ cacheDir: context.cacheDir, credentials: registryOptions.credentials, registries: registryOptions.registries }),
@@ -81,6 +105,8 @@ export async function auditRepository(repository: RepositoryConfig, index: numbe
     // naming a total or archive cap, not by throwing. Its desired state is then incomplete: an error, so that the
     // images it did not yield are kept as they are instead of closing as "no longer desired".
     const sourceError = report.findings.find(truncatesSource);
+    // An unreadable `sources:` repository only costs its images their CI verdict: a warning, not an incomplete audit.
+    report.findings.push(...sources.findings);
     return {
       index,
       repo: repository.repo,

@@ -2,7 +2,7 @@
  * Opening the source a run audits: `--dir PATH` (a directory, or a git checkout) or
  * `--repo OWNER/NAME[@REF]` (GitHub through the REST API).
  */
-import type { RepoSource } from '../model.js';
+import type { FileTree, RepoSource } from '../model.js';
 import { SourceUnavailableError } from './errors.js';
 import { createGitHubSource } from './github.js';
 import { createLocalSource } from './local.js';
@@ -79,4 +79,16 @@ export function openSource(spec: SourceSpec): RepoSource {
     ...(cacheDir !== undefined && { cacheDir }),
     ...(fetch !== undefined && { fetch }),
   });
+}
+
+/** What a CI model needs of a repository: its workflows and a GoReleaser config at the root. */
+export const WORKFLOW_FILES: readonly string[] = ['.github/workflows', '.goreleaser.yaml', '.goreleaser.yml', 'goreleaser.yaml', 'goreleaser.yml'];
+
+/**
+ * Reads the workflows of GitHub repositories (`owner/name[@ref]`) through the REST API, with the run's token,
+ * API root, cache directory (ETags, snapshots by commit) and fetch: one archive per repository and commit,
+ * of which only WORKFLOW_FILES are kept. For ci/remote.ts (`sources:` and ghcr.io package links).
+ */
+export function workflowReader(spec: Pick<SourceSpec, 'token' | 'baseUrl' | 'cacheDir' | 'fetch'>): (repo: string) => Promise<FileTree> {
+  return (repo) => openSource({ ...spec, repo, restrictTo: WORKFLOW_FILES }).load();
 }
