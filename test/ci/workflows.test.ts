@@ -88,6 +88,13 @@ describe('docker/build-push-action with literal tags', () => {
     const conditional = LITERAL_BUILD_PUSH.replace('push: true', "push: ${{ github.event_name != 'pull_request' }}");
     expect(verdict({ '.github/workflows/release.yml': conditional }, 'ghcr.io/acme/payments:edge')?.tagPushed).toBe(false);
   });
+
+  it('treats `outputs: ${{ steps.x.outputs.value }}` (type=image,push=true or a tarball, as dex chooses) as a push', () => {
+    const chosen = LITERAL_BUILD_PUSH.replace('push: true', 'outputs: ${{ steps.build-output.outputs.value }}');
+    expect(verdict({ '.github/workflows/release.yml': chosen }, 'ghcr.io/acme/payments:edge')?.tagPushed).toBe(false);
+    const tarball = LITERAL_BUILD_PUSH.replace('push: true', 'outputs: type=oci,dest=image.tar');
+    expect(verdict({ '.github/workflows/release.yml': tarball }, 'ghcr.io/acme/payments:edge')).toBeUndefined();
+  });
 });
 
 const METADATA = `name: ci

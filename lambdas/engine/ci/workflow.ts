@@ -244,12 +244,13 @@ class WorkflowExtractor {
   }
 }
 
-/** build-push-action pushes when `push` is true or an expression, or when an output is a registry. Default: no push. */
+/** build-push-action pushes when `push` is true or an expression, or when an output is a registry or an expression. Default: no push. */
 function pushes(inputs: Record<string, unknown>): boolean {
   const push = inputs['push'];
   if (push === true || (typeof push === 'string' && (push.trim() === 'true' || push.includes('${{')))) return true;
   const outputs = listInput(inputs['outputs']).join('\n');
-  return /type=registry|push=true/.test(outputs);
+  // `outputs: ${{ steps.x.outputs.value }}` (dex picks type=image,push=true or an OCI tarball): it may push.
+  return /type=registry|push=true/.test(outputs) || outputs.includes('${{');
 }
 
 /** build-push-action list inputs: newline- or comma-separated, commas inside `${{ }}` kept. */
