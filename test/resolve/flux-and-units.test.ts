@@ -136,6 +136,28 @@ spec:
     expect(state.findings[0]?.message).toContain('ssh://git@github.com/acme/team-apps');
   });
 
+  it('a patch of a Flux Kustomization in an overlay (flux2-multi-tenancy) is a fragment, not an object with a missing path', async () => {
+    const fluxKustomization = (name: string, spec: string) => `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: ${name}
+  namespace: apps
+spec:
+${spec}`;
+    const state = await resolveFiles({
+      'tenants/base/dev-team/kustomization.yaml': kustomization('resources:\n  - sync.yaml\n'),
+      'tenants/base/dev-team/sync.yaml': fluxKustomization('dev-team', '  path: ./deploy\n'),
+      'tenants/production/kustomization.yaml': kustomization('resources:\n  - ../base/dev-team\npatches:\n  - path: dev-team-patch.yaml\n'),
+      'tenants/production/dev-team-patch.yaml': fluxKustomization('dev-team', '  path: ./production\n'),
+      'tenants/staging/kustomization.yaml': kustomization('resources:\n  - ../base/dev-team\npatchesStrategicMerge:\n  - dev-team-patch.yaml\n'),
+      'tenants/staging/dev-team-patch.yaml': fluxKustomization('dev-team', '  path: ./staging\n'),
+      'deploy/d.yaml': deployment('web', 'ghcr.io/acme/web:1'),
+    });
+    expect(rows(state)).toEqual(['dev-team | Deployment/-/web | web | ghcr.io/acme/web:1']);
+    // Before: MISSING_FILE (./production, ./staging) and INVALID_RESOURCE (no sourceRef) for each patch file.
+    expect(state.findings.filter((f) => f.file.endsWith('dev-team-patch.yaml'))).toEqual([]);
+  });
+
   it('Kustomization over a plain directory takes every manifest below it, as Flux generates a kustomization', async () => {
     const state = await resolveFiles({
       'flux/app.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1

@@ -159,6 +159,34 @@ describe('repository identity inferred from the paths apps read', () => {
     expect(state.findings).toEqual([]);
   });
 
+  it('a Flux GitRepository whose Kustomization has no spec.path reads the root, which exists: its URL is inferred', async () => {
+    const tree = filesTree({
+      'tenants/sync.yaml': `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: dev-team
+  namespace: apps
+spec:
+  url: https://github.com/fluxcd/flux2-multi-tenancy
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: dev-team
+  namespace: apps
+spec:
+  sourceRef:
+    kind: GitRepository
+    name: dev-team
+`,
+      'deploy/d.yaml': deployment('a', 'ghcr.io/acme/a:1'),
+    });
+    const state = await resolveDesiredState(treeOnly(tree));
+    expect(state.notes).toEqual([
+      'the audited repository was taken to be github.com/fluxcd/flux2-multi-tenancy (no --repo-url, no git remote; 1 app path of that URL exists in the tree); pass --repo-url to say otherwise',
+    ]);
+  });
+
   it('ties between repoURLs keep all of them (no recall lost on an ambiguous tree)', () => {
     const decided = decideRepoIdentity(undefined, undefined, [
       { url: 'https://github.com/a/one', pathExists: true },

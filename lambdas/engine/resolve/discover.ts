@@ -8,7 +8,7 @@ import type { YamlDocument } from '../yaml/index.js';
 import { argoKind } from './argocd/resolve.js';
 import { isDocoCdConfig } from './doco-cd.js';
 import { fluxKind } from './flux.js';
-import { dirname, type Workspace } from './workspace.js';
+import { dirname, normalisePath, type Workspace } from './workspace.js';
 
 export interface Discovery {
   argo: YamlDocument[];
@@ -32,6 +32,7 @@ export function isComposeFile(file: string): boolean {
 }
 
 export function discover(ws: Workspace, inScope: (path: string) => boolean): Discovery {
+  const patchesByKustomization = new Map<string, Set<string>>();
   const found: Discovery = { argo: [], flux: [], gitRepositories: [], compose: [], docoCd: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
   for (const file of ws.tree.paths()) {
     if (!inScope(file)) continue;
@@ -53,8 +54,12 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
       continue;
     }
     // Files of a kustomization are parsed when (and if) it is rendered; here only apps matter.
-    const inKustomization = ws.kustomizationFile(dirname(file)) !== undefined;
+    const kustomization = ws.kustomizationFile(dirname(file));
+    const inKustomization = kustomization !== undefined;
     if (inKustomization && !declaresApps(ws.text(file) ?? '')) continue;
+    // A patch of an app object (an overlay setting a Flux Kustomization's path, an Application's revision) is a
+    // fragment: the kustomization applies it when rendered; on its own it is not an app.
+    if (kustomization !== undefined && patchFilesOf(ws, kustomization, patchesByKustomization).has(file)) continue;
     let hasImages = false;
     for (const doc of ws.documents(file)) {
       if (argoKind(doc.value)) found.argo.push(doc);
@@ -65,6 +70,32 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
     if (hasImages && !inKustomization) found.manifestsWithImages.push(file);
   }
   return found;
+}
+
+/** Files a kustomization applies as patches (`patches[].path`, `patchesStrategicMerge`, `patchesJson6902[].path`), repository paths. */
+function patchFilesOf(ws: Workspace, kustomization: string, cache: Map<string, Set<string>>): Set<string> {
+  let files = cache.get(kustomization);
+  if (files) return files;
+  files = new Set();
+  cache.set(kustomization, files);
+  const dir = dirname(kustomization);
+  for (const doc of ws.documents(kustomization)) {
+    const value: unknown = doc.value;
+    if (typeof value !== 'object' || value === null) continue;
+    const record = value as Record<string, unknown>;
+    const listed: unknown[] = [
+      ...(Array.isArray(record.patches) ? record.patches : []),
+      ...(Array.isArray(record.patchesJson6902) ? record.patchesJson6902 : []),
+      ...(Array.isArray(record.patchesStrategicMerge) ? record.patchesStrategicMerge : []),
+    ];
+    for (const entry of listed) {
+      const path = typeof entry === 'string' ? entry : typeof entry === 'object' && entry !== null && 'path' in entry ? entry.path : undefined;
+      if (typeof path !== 'string' || path.includes('\n')) continue;
+      const file = normalisePath(path, dir);
+      if (file !== undefined) files.add(file);
+    }
+  }
+  return files;
 }
 
 function declaresApps(text: string): boolean {

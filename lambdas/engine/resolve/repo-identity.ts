@@ -94,7 +94,8 @@ export function repoUrlUses(ws: Workspace, found: Pick<Discovery, 'argo' | 'flux
     const namespace = isRecord(value.metadata) && typeof value.metadata.namespace === 'string' ? value.metadata.namespace : '';
     const chartSpec = isRecord(value.spec.chart) && isRecord(value.spec.chart.spec) ? value.spec.chart.spec : undefined;
     const sourceRef = chartSpec?.sourceRef ?? value.spec.sourceRef;
-    const path = chartSpec ? chartSpec.chart : value.spec.path;
+    // A Kustomization without spec.path reads the repository's root, as Flux does.
+    const path = chartSpec ? chartSpec.chart : (value.spec.path ?? '');
     if (!isRecord(sourceRef) || sourceRef.kind !== 'GitRepository' || typeof sourceRef.name !== 'string') continue;
     const refNamespace = typeof sourceRef.namespace === 'string' ? sourceRef.namespace : namespace;
     const url = repositories.get(`${refNamespace}/${sourceRef.name}`) ?? repositories.get(`*/${sourceRef.name}`);
