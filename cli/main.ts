@@ -17,7 +17,7 @@ function sourceOptions(command: Command): Command {
     .option('--repo <owner/name[@ref]>', 'audit a GitHub repository through the REST API (token from GITHUB_TOKEN or GH_TOKEN)')
     .option('--path <subdir>', 'only apps under this repository path (repeatable)', collect)
     .option('--exclude <glob>', 'do not read files matching this repository path glob, or under a matching directory (repeatable; added to the config\'s exclude:)', collect)
-    .option('--repo-url <url>', 'a URL under which Argo CD apps refer to this repository (repeatable)', collect)
+    .option('--repo-url <url>', 'a URL under which Argo CD/Flux apps refer to this repository (repeatable; added to the git remotes or --repo URL; default: those, else the repoURL apps use most for paths that exist here)', collect)
     .option('--github-api-url <url>', 'GitHub API base URL (GitHub Enterprise: https://HOST/api/v3)')
     .option('--ref <name>', 'a branch or tag the audited tree is (repeatable; for plain trees and tarballs): apps following it read the audited tree', collect)
     .addOption(

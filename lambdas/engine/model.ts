@@ -42,7 +42,7 @@ export const FINDING_CODES = [
   'MISSING_FILE', // a file or directory referenced by a kustomization, app or values list is absent
   // kustomize / apps
   'KUSTOMIZE_CYCLE', // kustomizations include each other
-  'REMOTE_RESOURCE', // a remote base, chart or git URL that cannot be resolved offline
+  'REMOTE_RESOURCE', // a remote base, chart or git URL that cannot be resolved offline, or apps of another repository
   'UNSUPPORTED_GENERATOR', // an ApplicationSet generator that needs a live cluster or SCM API
   'UNRESOLVED_APP', // an app whose source could not be located (other repository, unknown revision...)
   'REVISION_UNAVAILABLE', // targetRevision points at a revision this source cannot read (--revisions strict)

@@ -207,7 +207,7 @@ export const FINDING_DESCRIPTIONS: Record<FindingCode, string> = {
   FILE_TOO_LARGE: 'A file over the size cap was skipped.',
   MISSING_FILE: 'A file or directory referenced by a kustomization, app or values list is absent.',
   KUSTOMIZE_CYCLE: 'Kustomizations include each other.',
-  REMOTE_RESOURCE: 'A remote base, chart or git URL that cannot be resolved offline.',
+  REMOTE_RESOURCE: 'A remote base, chart or git URL that cannot be resolved offline, or apps that read another repository.',
   UNSUPPORTED_GENERATOR: 'An ApplicationSet generator that needs a live cluster or SCM API.',
   UNRESOLVED_APP: 'An app whose source could not be located.',
   REVISION_UNAVAILABLE: 'An app\u2019s targetRevision cannot be read from this source.',
