@@ -31,5 +31,6 @@ export async function cliChartRendering(flags: ChartFlags, stateDir: string, env
     credentials: await loadCliCredentials(config, env),
     registries,
     env,
+    ...(config.registries.allow ? { outbound: { allow: config.registries.allow } } : {}),
   });
 }

@@ -82,6 +82,7 @@ export function openCliSource(flags: SourceFlags, env: Env, config: AuditorConfi
       ...(flags.repo ? { repo: flags.repo } : {}),
       ...(token ? { token } : {}),
       ...(baseUrl ? { baseUrl } : {}),
+      ...(config.registries.allow ? { outbound: { allow: config.registries.allow } } : {}),
       cacheDir: resolve(stateDir, 'cache'),
     });
   } catch (error) {
@@ -239,6 +240,13 @@ export async function loadCiSources(
 ): Promise<{ models: CiModel[]; findings: Finding[]; reader: CiSourceReader }> {
   const token = env.GITHUB_TOKEN || env.GH_TOKEN;
   const baseUrl = githubApiUrl ?? config.github.baseUrl;
-  const reader = new CiSourceReader(workflowReader({ ...(token ? { token } : {}), ...(baseUrl ? { baseUrl } : {}), cacheDir: resolve(stateDir, 'cache') }));
+  const reader = new CiSourceReader(
+    workflowReader({
+      ...(token ? { token } : {}),
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(config.registries.allow ? { outbound: { allow: config.registries.allow } } : {}),
+      cacheDir: resolve(stateDir, 'cache'),
+    }),
+  );
   return { ...(await configSourceModels(config.sources, reader)), reader };
 }

@@ -57,6 +57,8 @@ export interface FakeGitHubOptions {
    * media type and sends the commit object), `empty` (a proxy that drops the body: 200, nothing in it).
    */
   commitLookup?: 'sha' | 'json' | 'empty';
+  /** A hostile or misconfigured server: redirect archive downloads to this base URL instead of codeload. */
+  archiveRedirectBase?: string;
 }
 
 export interface FakeGitHub {
@@ -204,7 +206,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         error(request, response, path, 404, 'Not Found', `${DOCS}/repos/contents#download-a-repository-archive-tar`);
         return;
       }
-      let location = `${codeloadUrl}/${repository.owner}/${repository.name}/legacy.tar.gz/${sha}`;
+      let location = `${options.archiveRedirectBase ?? codeloadUrl}/${repository.owner}/${repository.name}/legacy.tar.gz/${sha}`;
       if (repository.private) {
         const signed = randomBytes(12).toString('hex');
         signedUrls.add(signed);

@@ -15,7 +15,8 @@ import { isIndexMediaType } from '../registry/manifests.js';
 import type { RetryPolicy } from '../registry/retry.js';
 import { TokenService } from '../registry/auth/bearer.js';
 import { Semaphore, Transport, type ExchangeEvent, type RateLimitState } from '../registry/transport.js';
-import { OutboundPolicy, type Resolver } from '../registry/outbound.js';
+import { guardedFetch } from '../http/guarded-fetch.js';
+import { operatorOutboundPolicy, type Resolver } from '../registry/outbound.js';
 import { nearestTags, repositoryCandidates } from './hints.js';
 import { diagnose, type ImageFacts, type ProbeOutcome } from './verdict.js';
 
@@ -132,19 +133,13 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     if (o.endpoint) for (const [h, u] of parseEndpointMap({ [host]: o.endpoint })) endpointMap.set(h, u);
   }
 
-  // Configured by the operator: registry keys, mapped hosts and the hosts (with port) of their endpoints.
-  const configured = new Set<string>(Object.keys(options.registries ?? {}));
-  for (const [host, url] of endpointMap) {
-    configured.add(host);
-    configured.add(new URL(url).host);
-  }
-  // Realm hosts the operator named for credentials are named for contact too.
-  const realmHosts = [...(options.allowedRealmHosts ?? []), ...Object.values(options.registries ?? {}).flatMap((o) => o.allowedRealmHosts ?? [])];
-  const policy = new OutboundPolicy({
-    configured: [...configured],
-    ...(options.outbound?.allow || realmHosts.length ? { allow: [...(options.outbound?.allow ?? []), ...realmHosts] } : {}),
-    ...(options.outbound?.refuseLinkLocal ? { refuseLinkLocal: true } : {}),
-    ...(options.outbound?.resolve ? { resolve: options.outbound.resolve } : {}),
+  // Configured by the operator: registry keys, mapped hosts and the hosts (with port) of their endpoints, the GitHub
+  // API of the Packages client. Realm hosts the operator named for credentials are named for contact too.
+  const policy = operatorOutboundPolicy({
+    hosts: [...Object.keys(options.registries ?? {}), ...endpointMap.keys()],
+    endpointUrls: [...endpointMap.values(), ...(options.github?.baseUrl ? [options.github.baseUrl] : [])],
+    realmHosts: [...(options.allowedRealmHosts ?? []), ...Object.values(options.registries ?? {}).flatMap((o) => o.allowedRealmHosts ?? [])],
+    settings: options.outbound,
   });
 
   async function check(images: readonly ImageReference[], onProgress?: (done: number, total: number) => void, request: CheckRequest = {}): Promise<ImageCheckResult[]> {
@@ -171,7 +166,12 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
             packagesTokenSeesAllPackages: options.github?.packagesTokenSeesAllPackages ?? false,
             requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
             ...(options.onExchange ? { onExchange: options.onExchange } : {}),
-            ...(options.github?.fetch ? { fetch: options.github.fetch } : {}),
+            // The Packages API goes through the same outbound decision as the registries (its base URL is configured).
+            fetch: guardedFetch({
+              policy,
+              endpoint: new URL(options.github?.baseUrl ?? 'https://api.github.com'),
+              ...(options.github?.fetch ? { fetch: options.github.fetch } : {}),
+            }),
             onUnavailable: (note) => notes.push(note),
           })
         : undefined;

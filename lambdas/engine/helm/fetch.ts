@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import jsYaml from 'js-yaml';
 import semver from 'semver';
-import { request, type Dispatcher } from '../http/undici-slim.js';
+import { Agent, request, type Dispatcher } from '../http/undici-slim.js';
+import type { OutboundPolicy } from '../registry/outbound.js';
 import type { RegistryClient } from '../registry/client.js';
 import { LoadBudget, truncatesSource } from '../sources/relevance.js';
 import { extractArchive } from '../sources/tarball.js';
@@ -68,6 +69,12 @@ export interface ChartFetcherOptions {
   rangeMaxAgeMs?: number;
   /** For tests: an undici dispatcher. */
   dispatcher?: Dispatcher;
+  /**
+   * The outbound policy (registry/outbound.ts): chart repository URLs come from manifests, so every index, archive
+   * and redirect URL is decided before a connection, and the connection goes to an address the policy checked.
+   * The OCI path is decided by the registry clients' transport (give them the same policy).
+   */
+  outbound?: OutboundPolicy;
 }
 
 export const DEFAULT_MAX_CHART_ARCHIVE_BYTES = 10 * 1024 * 1024;
@@ -130,20 +137,50 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
     return digest;
   }
 
-  /** One GET, redirects followed without any credential beyond the first origin, body capped. */
-  async function get(url: URL, headers: Record<string, string>, cap: number, what: string): Promise<Buffer> {
+  /** One agent per policy standing: its connector resolves through the policy's checked lookup. */
+  const agents = new Map<boolean, Dispatcher>();
+  function dispatcherFor(listed: boolean): Dispatcher | undefined {
+    if (options.dispatcher) return options.dispatcher;
+    const policy = options.outbound;
+    if (!policy) return undefined;
+    let agent = agents.get(listed);
+    if (!agent) {
+      agent = new Agent({ connect: { lookup: policy.lookup(listed) } });
+      agents.set(listed, agent);
+    }
+    return agent;
+  }
+
+  /** The policy's decision on a URL before anything is sent; a refusal is a FetchError that names the reason. */
+  async function decide(url: URL, what: string, endpoint: URL | undefined): Promise<boolean> {
+    const policy = options.outbound;
+    if (!policy) return false;
+    let decision;
+    try {
+      decision = await policy.decide(url, endpoint);
+    } catch (error) {
+      throw new FetchError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!decision.allowed) throw new FetchError(`${what}: ${url.host} is not allowed by the outbound policy: ${decision.reason}`);
+    return decision.listed;
+  }
+
+  /** One GET, every hop decided by the outbound policy, redirects followed without any credential beyond the first origin, body capped. */
+  async function get(url: URL, headers: Record<string, string>, cap: number, what: string, endpoint?: URL): Promise<Buffer> {
     let current = url;
     let sent = headers;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const listed = await decide(current, what, endpoint);
       stats.requests++;
       let res: Dispatcher.ResponseData;
       try {
+        const dispatcher = dispatcherFor(listed);
         res = await request(current, {
           method: 'GET',
           headers: sent,
           headersTimeout: options.requestTimeoutMs ?? 15_000,
           bodyTimeout: options.requestTimeoutMs ?? 15_000,
-          ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+          ...(dispatcher ? { dispatcher } : {}),
         });
       } catch (error) {
         throw new FetchError(`${what}: ${current.origin} cannot be reached (${error instanceof Error ? error.message : String(error)})`);
@@ -220,6 +257,9 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
   async function fromOciRegistry(req: ChartRequest): Promise<{ digest: string; name: string; version: string; content?: Buffer }> {
     const { host, repository } = ociRepository(req);
     if (!options.registryClient) throw new FetchError(`no registry client for ${host}`);
+    // With registries.allow set, a chart's registry must be configured or listed, as an image's must (rule 3).
+    const hostDecision = options.outbound?.registryHostDecision(host);
+    if (hostDecision && !hostDecision.allowed) throw new FetchError(`oci://${host}/${repository}: not allowed by the outbound policy: ${hostDecision.reason}`);
     const client = options.registryClient(host);
     const tally = { requests: 0 };
     try {
@@ -249,7 +289,7 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
       if (typeof layer.size === 'number' && layer.size > maxChart) throw new FetchError(`oci://${host}/${repository}:${tag} is ${layer.size} bytes, over the ${maxChart}-byte cap`);
       const auth = await client.authorization(repository, 'authenticated', tally);
       const blobUrl = new URL(`v2/${repository}/blobs/${digest}`, `${client.endpoint.baseUrl}/`);
-      const content = await get(blobUrl, auth.header ? { authorization: auth.header } : {}, maxChart, `oci://${host}/${repository}:${tag}`);
+      const content = await get(blobUrl, auth.header ? { authorization: auth.header } : {}, maxChart, `oci://${host}/${repository}:${tag}`, new URL(client.endpoint.baseUrl));
       await storeBlob(content, digest);
       return { digest, name: req.chart, version, content };
     } catch (error) {

@@ -8,6 +8,7 @@ import { RegistryClient } from '../registry/client.js';
 import type { RegistryCredentials } from '../registry/credentials.js';
 import { resolveEndpoint } from '../registry/endpoints.js';
 import { Transport } from '../registry/transport.js';
+import type { OutboundPolicy } from '../registry/outbound.js';
 
 export interface ChartRegistryOptions {
   credentials?: RegistryCredentials | undefined;
@@ -16,10 +17,12 @@ export interface ChartRegistryOptions {
   /** Realm hosts allowed to receive a host's credential besides its own site, by host. */
   allowedRealmHosts?: Readonly<Record<string, readonly string[]>>;
   requestTimeoutMs?: number;
+  /** The outbound policy the image checks use: every registry, realm and redirect URL decided before connecting. */
+  policy?: OutboundPolicy;
 }
 
 export function chartRegistryClients(options: ChartRegistryOptions = {}): (host: string) => RegistryClient {
-  const transport = new Transport({ concurrencyPerRegistry: 4, requestTimeoutMs: options.requestTimeoutMs ?? 15_000 });
+  const transport = new Transport({ concurrencyPerRegistry: 4, requestTimeoutMs: options.requestTimeoutMs ?? 15_000, ...(options.policy ? { policy: options.policy } : {}) });
   const tokens = new TokenService(transport);
   const clients = new Map<string, RegistryClient>();
   return (host) => {

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { RegistryCredentials } from '../registry/credentials.js';
 import { parseEndpointMap } from '../registry/endpoints.js';
+import { operatorOutboundPolicy, type OutboundSettings } from '../registry/outbound.js';
 import type { ChartRendering } from '../resolve/helm-render.js';
 import { createChartFetcher } from './fetch.js';
 import { chartRegistryClients } from './registry-clients.js';
@@ -20,6 +21,8 @@ export interface ChartSetupOptions {
   /** Per registry host: another endpoint, extra realm hosts (as the image checker takes them). */
   registries?: Readonly<Record<string, { endpoint?: string | undefined; allowedRealmHosts?: readonly string[] | undefined }>>;
   env?: Readonly<Record<string, string | undefined>>;
+  /** `registries.allow`, the Lambda's refusal of link-local/metadata: chart fetches share the image checks' policy. */
+  outbound?: OutboundSettings | undefined;
 }
 
 export function setUpChartRendering(options: ChartSetupOptions): ChartRendering {
@@ -31,10 +34,18 @@ export function setUpChartRendering(options: ChartSetupOptions): ChartRendering 
     if (registry.endpoint) for (const [h, url] of parseEndpointMap({ [host]: registry.endpoint })) endpoints.set(h, url);
     if (registry.allowedRealmHosts?.length) realms[host] = registry.allowedRealmHosts;
   }
+  // SECURITY: chart repositories are named by manifests; they get the image checks' outbound policy (docs/security.md).
+  const policy = operatorOutboundPolicy({
+    hosts: [...Object.keys(options.registries ?? {}), ...endpoints.keys()],
+    endpointUrls: endpoints.values(),
+    realmHosts: Object.values(realms).flat(),
+    settings: options.outbound,
+  });
   const fetcher = createChartFetcher({
     cacheDir: join(options.cacheDir, 'charts'),
     ...(options.offline ? { offline: true } : {}),
-    registryClient: chartRegistryClients({ credentials: options.credentials, endpoints, allowedRealmHosts: realms }),
+    registryClient: chartRegistryClients({ credentials: options.credentials, endpoints, allowedRealmHosts: realms, policy }),
+    outbound: policy,
   });
   return { helm, fetcher };
 }

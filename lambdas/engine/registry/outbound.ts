@@ -175,6 +175,14 @@ export class OutboundPolicy {
     return endpoint !== undefined && bare(endpoint.hostname) === bare(url.hostname) && this.listed(endpoint.hostname, endpoint.port);
   }
 
+  /**
+   * True when the decision on `url` cannot depend on its addresses: a configured or listed host (rule 1) while
+   * link-local is not refused always (rule 4). Clients without a checked connector skip the DNS query then.
+   */
+  decidedByName(url: URL, endpoint?: URL): boolean {
+    return !this.#refuseLinkLocal && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && this.#listedFor(url, endpoint);
+  }
+
   /** Whether an image's registry host may be contacted at all (rule 3), before any address is looked at. */
   registryHostDecision(registryHost: string): OutboundDecision {
     if (!this.#allowListed) return { allowed: true, reason: 'no registries.allow list: any host with public addresses' };
@@ -243,4 +251,40 @@ export class OutboundPolicy {
       );
     }) as unknown as LookupFunction;
   }
+}
+
+/** What the shells pass: `registries.allow`, the Lambda's always-refuse rule, a DNS stub for tests. */
+export interface OutboundSettings {
+  allow?: readonly string[];
+  refuseLinkLocal?: boolean;
+  resolve?: Resolver;
+}
+
+/**
+ * The operator's policy, one for every client that connects out (image checks, the Packages API, remote charts,
+ * the GitHub source): configured hosts (registry keys, mapped hosts, the `host:port` of every endpoint URL, the
+ * GitHub API), realm hosts named for credentials (listed for contact too) and `registries.allow`.
+ */
+export function operatorOutboundPolicy(input: {
+  hosts?: Iterable<string>;
+  endpointUrls?: Iterable<string>;
+  realmHosts?: readonly string[];
+  settings?: OutboundSettings | undefined;
+}): OutboundPolicy {
+  const configured = new Set<string>(input.hosts ?? []);
+  for (const url of input.endpointUrls ?? []) {
+    try {
+      configured.add(new URL(url).host);
+    } catch {
+      // Not a URL: nothing to list (the endpoint itself is refused where it is parsed).
+    }
+  }
+  const realmHosts = input.realmHosts ?? [];
+  const settings = input.settings ?? {};
+  return new OutboundPolicy({
+    configured: [...configured],
+    ...(settings.allow || realmHosts.length ? { allow: [...(settings.allow ?? []), ...realmHosts] } : {}),
+    ...(settings.refuseLinkLocal ? { refuseLinkLocal: true } : {}),
+    ...(settings.resolve ? { resolve: settings.resolve } : {}),
+  });
 }

@@ -76,6 +76,8 @@ export function ciSourceReader(config: AuditorConfig, secret: AuditorSecret, cac
       ...(secret.githubToken ? { token: secret.githubToken } : {}),
       ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
       ...(endAt !== undefined ? { fetch: fetchUntil(endAt) } : {}),
+      // The deployed auditor never connects to link-local or metadata addresses (docs/security.md).
+      outbound: { refuseLinkLocal: true, ...(config.registries.allow ? { allow: config.registries.allow } : {}) },
       cacheDir,
     }),
   );
@@ -99,7 +101,7 @@ export async function auditRepository(repository: RepositoryConfig, index: numbe
       ciSources,
       ...(repository.paths ? { paths: repository.paths } : {}),
       // helm from the function's layer (/opt/helm/helm); remote charts cached under the cache dir (/tmp) across warm invocations.
-      charts: setUpChartRendering({ cacheDir: context.cacheDir, credentials: registryOptions.credentials, registries: registryOptions.registries }),
+      charts: setUpChartRendering({ cacheDir: context.cacheDir, credentials: registryOptions.credentials, registries: registryOptions.registries, outbound: registryOptions.outbound }),
     });
     // The resolver reports an unreadable (or partly read) repository as a SOURCE_ERROR finding, or a LIMIT_EXCEEDED
     // naming a total or archive cap, not by throwing. Its desired state is then incomplete: an error, so that the
@@ -248,6 +250,8 @@ function gitHubSource(repository: RepositoryConfig, config: AuditorConfig, secre
     ...(config.github.baseUrl ? { baseUrl: config.github.baseUrl } : {}),
     ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
     ...(endAt !== undefined ? { fetch: fetchUntil(endAt) } : {}),
+    // The deployed auditor never connects to link-local or metadata addresses (docs/security.md).
+    outbound: { refuseLinkLocal: true, ...(config.registries.allow ? { allow: config.registries.allow } : {}) },
     cacheDir,
   });
 }

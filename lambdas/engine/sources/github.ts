@@ -25,6 +25,8 @@ import { SourceUnavailableError, type SourceUnavailableReason } from './errors.j
 import { MemoryFileTree } from './memory-tree.js';
 import { LoadBudget, type RelevanceOptions } from './relevance.js';
 import { extractArchive, readTar, writeTar } from './tarball.js';
+import { guardedFetch } from '../http/guarded-fetch.js';
+import { operatorOutboundPolicy, type OutboundSettings } from '../registry/outbound.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
 const API_VERSION = '2022-11-28';
@@ -52,6 +54,12 @@ export interface GitHubSourceOptions extends RelevanceOptions {
   maxArchiveBytes?: number;
   /** Entries the archive may hold (MAX_ARCHIVE_ENTRIES). Default 200,000. */
   maxArchiveEntries?: number;
+  /**
+   * The outbound policy's settings (registry/outbound.ts): every API request and archive redirect is decided before
+   * it is sent. The API host is configured (allowed whatever it resolves to, except link-local and metadata with
+   * `refuseLinkLocal`, the Lambda); redirects elsewhere must resolve to public addresses or be listed in `allow`.
+   */
+  outbound?: OutboundSettings;
 }
 
 interface Snapshot {
@@ -125,7 +133,11 @@ class GitHubSource implements RepoSource {
     }
     this.location = `${options.owner}/${options.repo}`;
     this.apiBase = (options.baseUrl ?? GITHUB_API_URL).replace(/\/+$/, '');
-    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.fetchImpl = guardedFetch({
+      policy: operatorOutboundPolicy({ endpointUrls: [this.apiBase], settings: options.outbound }),
+      endpoint: new URL(this.apiBase),
+      fetch: options.fetch ?? globalThis.fetch,
+    });
     this.useMemory = options.memoryCache !== false;
     this.tokenKey = options.token ? createHash('sha256').update(options.token).digest('hex').slice(0, 16) : 'anonymous';
     this.rulesKey = createHash('sha256')

@@ -7,7 +7,7 @@ import { SourceUnavailableError } from './errors.js';
 import { createGitHubSource } from './github.js';
 import { createLocalSource } from './local.js';
 import type { RelevanceOptions } from './relevance.js';
-
+import type { OutboundSettings } from '../registry/outbound.js';
 export { SourceUnavailableError, type SourceUnavailableReason } from './errors.js';
 export { createGitHubSource, clearGitHubMemoryCache, GITHUB_API_URL, type GitHubSourceOptions } from './github.js';
 export { createLocalSource, type LocalSourceOptions } from './local.js';
@@ -35,6 +35,8 @@ export interface SourceSpec extends RelevanceOptions {
   /** Where the GitHub source keeps ETags and snapshots. */
   cacheDir?: string;
   fetch?: typeof globalThis.fetch;
+  /** The GitHub source's outbound policy settings (`registries.allow`); see GitHubSourceOptions. */
+  outbound?: OutboundSettings;
 }
 
 export interface RepoSpec {
@@ -65,7 +67,7 @@ export function parseRepoSpec(spec: string): RepoSpec {
 
 /** The source for a run: exactly one of `dir` and `repo`. */
 export function openSource(spec: SourceSpec): RepoSource {
-  const { dir, repo, token, baseUrl, cacheDir, fetch, ...rules } = spec;
+  const { dir, repo, token, baseUrl, cacheDir, fetch, outbound, ...rules } = spec;
   if ((dir === undefined) === (repo === undefined)) {
     throw new SourceUnavailableError(dir ?? repo ?? '', 'invalid', 'give exactly one of a directory (--dir) and a GitHub repository (--repo)');
   }
@@ -78,6 +80,7 @@ export function openSource(spec: SourceSpec): RepoSource {
     ...(baseUrl !== undefined && { baseUrl }),
     ...(cacheDir !== undefined && { cacheDir }),
     ...(fetch !== undefined && { fetch }),
+    ...(outbound !== undefined && { outbound }),
   });
 }
 
@@ -89,6 +92,6 @@ export const WORKFLOW_FILES: readonly string[] = ['.github/workflows', '.gorelea
  * API root, cache directory (ETags, snapshots by commit) and fetch: one archive per repository and commit,
  * of which only WORKFLOW_FILES are kept. For ci/remote.ts (`sources:` and ghcr.io package links).
  */
-export function workflowReader(spec: Pick<SourceSpec, 'token' | 'baseUrl' | 'cacheDir' | 'fetch'>): (repo: string) => Promise<FileTree> {
+export function workflowReader(spec: Pick<SourceSpec, 'token' | 'baseUrl' | 'cacheDir' | 'fetch' | 'outbound'>): (repo: string) => Promise<FileTree> {
   return (repo) => openSource({ ...spec, repo, restrictTo: WORKFLOW_FILES }).load();
 }

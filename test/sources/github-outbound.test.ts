@@ -1,0 +1,93 @@
+/**
+ * The GitHub API client (the source's API requests and archive download, the Packages API through octokit) goes
+ * through the outbound policy (docs/security.md): the configured API host is allowed, but a redirect it sends to a
+ * loopback, private, link-local or metadata address is refused before any connection, and the Lambda refuses a
+ * link-local or metadata API host outright. Non-loopback addresses appear only as IP literals (decided without DNS),
+ * so no packet leaves 127.0.0.1.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { guardedFetch } from '../../lambdas/engine/http/guarded-fetch.js';
+import { OutboundPolicy } from '../../lambdas/engine/registry/outbound.js';
+import { createGitHubSource } from '../../lambdas/engine/sources/github.js';
+import { gitHubArchive } from '../support/github-archive.js';
+import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
+
+const SHA = 'a'.repeat(40);
+let github: FakeGitHub | undefined;
+const servers: Server[] = [];
+
+afterEach(async () => {
+  await github?.close();
+  github = undefined;
+  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+});
+
+async function hostileGitHub(archiveRedirectBase: string): Promise<FakeGitHub> {
+  github = await startFakeGitHub({ archiveRedirectBase });
+  github.addRepository({
+    owner: 'acme',
+    name: 'gitops',
+    defaultBranch: 'main',
+    refs: { main: SHA },
+    archives: { [SHA]: await gitHubArchive('acme', 'gitops', SHA, { 'a.yaml': 'a: 1\n' }) },
+  });
+  return github;
+}
+
+/** A loopback listener: records what reached it, and answers with `respond`. */
+async function listener(respond: (url: string, headers: Record<string, string | string[] | undefined>) => { status: number; location?: string }) {
+  const seen: Array<{ url: string; authorization?: string }> = [];
+  const server = createServer((request, response) => {
+    seen.push({ url: request.url ?? '', ...(request.headers.authorization ? { authorization: request.headers.authorization } : {}) });
+    const { status, location } = respond(request.url ?? '', request.headers);
+    response.writeHead(status, location ? { location } : {}).end('ok');
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe('the GitHub source obeys the outbound policy', () => {
+  it('refuses an archive redirect to the metadata address before connecting', async () => {
+    const server = await hostileGitHub('http://169.254.169.254/latest/meta-data');
+    const error = await createGitHubSource({ owner: 'acme', repo: 'gitops', baseUrl: server.baseUrl, memoryCache: false }).load().catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SourceUnavailableError' });
+    expect((error as Error).message).toContain('169.254.169.254 is not allowed by the outbound policy: resolves to 169.254.169.254 (metadata)');
+  });
+
+  it('refuses an archive redirect to a private address unless registries.allow lists it', async () => {
+    const server = await hostileGitHub('http://10.20.30.40:8080');
+    const error = await createGitHubSource({ owner: 'acme', repo: 'gitops', baseUrl: server.baseUrl, memoryCache: false }).load().catch((e: unknown) => e);
+    expect((error as Error).message).toContain('resolves to 10.20.30.40 (private); list the host in registries.allow');
+  });
+
+  it('in the Lambda, refuses a GitHub API base URL on a link-local address, configured or not', async () => {
+    const error = await createGitHubSource({ owner: 'acme', repo: 'gitops', baseUrl: 'http://169.254.169.254/api/v3', memoryCache: false, outbound: { refuseLinkLocal: true } })
+      .load()
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toContain('which the deployed auditor never connects to');
+  });
+});
+
+describe('guardedFetch (the GitHub clients\' fetch)', () => {
+  it('decides each redirect hop and drops Authorization when the redirect leaves the origin', async () => {
+    const target = await listener(() => ({ status: 200 }));
+    const origin = await listener((url) => (url === '/start' ? { status: 302, location: `${target.url}/next` } : { status: 404 }));
+    const policy = new OutboundPolicy({ allow: ['127.0.0.1:*'] });
+    const response = await guardedFetch({ policy })(`${origin.url}/start`, { headers: { authorization: 'token ghp_secret' } });
+    expect(response.status).toBe(200);
+    expect(origin.seen).toEqual([{ url: '/start', authorization: 'token ghp_secret' }]);
+    expect(target.seen).toEqual([{ url: '/next' }]);
+  });
+
+  it('refuses a redirect to an address the policy refuses, after the allowed first hop only', async () => {
+    const origin = await listener(() => ({ status: 307, location: 'http://[::ffff:127.0.0.1]:2375/containers/json' }));
+    const policy = new OutboundPolicy({ configured: [new URL(origin.url).host] });
+    const error = await guardedFetch({ policy })(`${origin.url}/api`).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'OutboundDeniedError', code: 'EOUTBOUNDDENIED' });
+    expect((error as Error).message).toContain('(loopback)');
+    expect(origin.seen).toHaveLength(1);
+  });
+});
