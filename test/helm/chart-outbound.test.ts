@@ -44,7 +44,9 @@ afterAll(async () => {
 function fetcher(extra: Partial<ChartSetupOptions> = {}) {
   const cacheDir = mkdtempSync(join(tmpdir(), 'image-drift-chart-outbound-'));
   dirs.push(cacheDir);
-  return setUpChartRendering({ cacheDir, ...extra }).fetcher;
+  const { fetcher: chartFetcher } = setUpChartRendering({ cacheDir, ...extra });
+  if (!chartFetcher) throw new Error('setUpChartRendering gave no chart fetcher');
+  return chartFetcher;
 }
 
 const stub =
