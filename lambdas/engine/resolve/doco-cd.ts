@@ -10,7 +10,9 @@
  * at or below `working_dir` holding one of those files a stack named after the directory, with a
  * `.doco-cd.y(a)ml` in that directory overriding its settings (one document); several files are merged
  * in order (a later file's `image:` for a service wins); services whose `profiles:` are not enabled
- * are not started; `environment` feeds compose interpolation; `reference` is the branch or tag deployed;
+ * are not started; `environment` feeds compose interpolation; `reference` is the branch or tag deployed
+ * (read through RevisionPolicy like a targetRevision; none = the default branch, as `HEAD`: doco-cd deploys
+ * the ref that triggers it, `refs/heads/main` by default);
  * `repository_url` of another repository, and `source: oci`, are not in this repository.
  *
  * Configs are read at the repository root and, for DEPLOY_CONFIG_BASE_DIR setups, in any directory, except
