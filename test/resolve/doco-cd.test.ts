@@ -131,6 +131,21 @@ describe('doco-cd stacks are deployed units; other compose files are unreference
     expect(state.findings.map((f) => `${f.code} ${f.file}:${f.line}`)).toEqual(['REVISION_UNREADABLE .doco-cd.yaml:2']);
   });
 
+  it('a reference the source can read is read at that revision, and its files count as deployed', async () => {
+    const state = await resolveFiles(
+      {
+        '.doco-cd.yaml': 'name: app\nreference: refs/heads/release-1\n',
+        'docker-compose.yml': compose('app', 'ghcr.io/acme/app:2-dev'),
+      },
+      {},
+      { 'release-1': { 'docker-compose.yml': compose('app', 'ghcr.io/acme/app:1.9') } },
+    );
+    expect(rows(state)).toEqual(['app | ComposeService/-/app | app | ghcr.io/acme/app:1.9']);
+    expect(state.images[0]?.app.revision).toBe('release-1');
+    expect(state.loads).toEqual(['', 'release-1']);
+    expect(codes(state)).toEqual([]);
+  });
+
   it('a config without name or auto_discovery is rejected as doco-cd rejects it', async () => {
     const state = await resolveFiles({
       '.doco-cd.yaml': 'working_dir: app\n',
@@ -140,5 +155,24 @@ describe('doco-cd stacks are deployed units; other compose files are unreference
       'error INVALID_RESOURCE .doco-cd.yaml:1',
       'info UNREFERENCED app/docker-compose.yml:0',
     ]);
+  });
+});
+
+describe('doco-cd stacks and the audit scope (paths)', () => {
+  it('reads the root config whatever the scope, reports the stacks in scope, and never calls a deployed file unreferenced', async () => {
+    const state = await resolveFiles(
+      {
+        '.doco-cd.yaml': 'working_dir: stacks\nauto_discovery: true\n',
+        'stacks/web/compose.yaml': compose('web', 'ghcr.io/acme/web:1'),
+        'stacks/api/compose.yaml': compose('api', 'ghcr.io/acme/api:1'),
+        'stacks/api/docker-compose.dev.yml': compose('api', 'ghcr.io/acme/api:dev'),
+      },
+      { paths: ['stacks/api'] },
+    );
+    expect(rows(state)).toEqual([
+      'api | ComposeService/-/api | api | ghcr.io/acme/api:1',
+      'stacks/api/docker-compose.dev.yml | ComposeService/-/api | api | ghcr.io/acme/api:dev',
+    ]);
+    expect(codes(state)).toEqual(['UNREFERENCED stacks/api/docker-compose.dev.yml:0']);
   });
 });

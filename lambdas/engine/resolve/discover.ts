@@ -35,6 +35,11 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
   const patchesByKustomization = new Map<string, Set<string>>();
   const found: Discovery = { argo: [], flux: [], gitRepositories: [], compose: [], docoCd: [], kustomizationDirs: [], chartDirs: [], manifestsWithImages: [] };
   for (const file of ws.tree.paths()) {
+    // doco-cd configs sit at the root and point anywhere: read whatever the scope, report stacks in scope.
+    if (isDocoCdConfig(file)) {
+      found.docoCd.push(file);
+      continue;
+    }
     if (!inScope(file)) continue;
     if (KUSTOMIZATION_FILE.test(file)) {
       found.kustomizationDirs.push(dirname(file));
@@ -45,10 +50,6 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
       continue;
     }
     if (!ws.isYamlFile(file) || ws.chartOf(file) !== undefined || ws.isHelmTemplate(file)) continue;
-    if (isDocoCdConfig(file)) {
-      found.docoCd.push(file);
-      continue;
-    }
     if (isComposeFile(file)) {
       found.compose.push(file);
       continue;

@@ -63,7 +63,13 @@ interface Written {
 }
 
 /** Resolves every doco-cd config of the audited tree into one app per stack. */
-export async function resolveDocoCdConfigs(run: ResolveRun, ws: Workspace, files: readonly string[]): Promise<void> {
+export async function resolveDocoCdConfigs(
+  run: ResolveRun,
+  ws: Workspace,
+  files: readonly string[],
+  /** The audit scope (`paths`): stacks outside it are not reported, but their files still count as deployed. */
+  inScope: (path: string) => boolean = () => true,
+): Promise<void> {
   const consumed = new Set<string>();
   // Root configs first, so that the per-directory overrides their auto-discovery reads are not taken for configs.
   const ordered = [...files].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
@@ -79,7 +85,7 @@ export async function resolveDocoCdConfigs(run: ResolveRun, ws: Workspace, files
         if (seen) {
           written.emit('INVALID_RESOURCE', ['name'], 'error', `doco-cd: stack name ${stack.settings.name} appears twice in ${file} (also at line ${seen.line}); doco-cd rejects the whole file`);
         } else names.set(stack.settings.name ?? '', { file, line: doc.lineOf(['name']) });
-        resolveStack(run, stack);
+        resolveStack(run, stack, inScope);
       }
     }
   }
@@ -167,10 +173,14 @@ async function stacksOf(run: ResolveRun, audited: Workspace, settings: DeploySet
   return stacks;
 }
 
-function resolveStack(run: ResolveRun, stack: Stack): void {
+function resolveStack(run: ResolveRun, stack: Stack, inScope: (path: string) => boolean): void {
   const { settings, ws, written } = stack;
   const name = settings.name ?? settings.workingDir;
   const render = composeRender(run, ws, settings, written);
+  if (!inScope(settings.workingDir) && !render.files.some(inScope)) {
+    for (const file of render.files) run.coveredFiles.add(file);
+    return;
+  }
   const app: AppRef = {
     name,
     kind: 'doco-cd',

@@ -90,7 +90,8 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
     ...(options.revisions !== undefined && { mode: options.revisions }),
     ...(options.pullRequestBase !== undefined && { pullRequestBase: options.pullRequestBase }),
   });
-  const found = discover(ws, createPathFilter(options.paths));
+  const inScope = createPathFilter(options.paths);
+  const found = discover(ws, inScope);
   const repository = decideRepoIdentity(options.repoUrls, identity, repoUrlUses(ws, found));
   const run = new ResolveRun(source, ws, repository.identity, findings, policy);
   run.notes.push(...(tree.notes ?? []));
@@ -100,7 +101,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   for (const doc of found.gitRepositories) recordGitRepository(run, doc);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
   for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
-  await resolveDocoCdConfigs(run, ws, found.docoCd);
+  await resolveDocoCdConfigs(run, ws, found.docoCd, inScope);
   resolveUnreferencedCompose(run, ws, found.compose);
   resolveUnreferenced(run, ws, found);
   await reportUnrenderedCharts(run, run.findings);
