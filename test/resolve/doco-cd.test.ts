@@ -108,16 +108,31 @@ describe('doco-cd stacks are deployed units; other compose files are unreference
     expect(state.notes?.some((note) => note.includes('"debug" only runs with profile debug'))).toBe(true);
   });
 
-  it('a stack of another repository (repository_url) is reported, not read from this one', async () => {
+  it('a stack of another repository (repository_url) is reported, not read from this one, even when this repository\'s URLs are unknown', async () => {
+    for (const repoUrls of [['https://github.com/acme/gitops'], undefined]) {
+      const state = await resolveFiles(
+        {
+          '.doco-cd.yaml': 'name: remote\nrepository_url: https://github.com/other/stacks.git\n',
+          'docker-compose.yml': compose('local', 'ghcr.io/acme/local:1'),
+        },
+        { repoUrls },
+      );
+      expect(rows(state)).toEqual(['docker-compose.yml | ComposeService/-/local | local | ghcr.io/acme/local:1']);
+      expect(codes(state)).toEqual(['REMOTE_RESOURCE .doco-cd.yaml:2', 'UNREFERENCED docker-compose.yml:0']);
+      expect(state.findings[0]?.message).toContain('remote');
+    }
+  });
+
+  it('a repository_url that is the audited repository is read from this tree', async () => {
     const state = await resolveFiles(
       {
-        '.doco-cd.yaml': 'name: remote\nrepository_url: https://github.com/other/stacks.git\n',
-        'docker-compose.yml': compose('local', 'ghcr.io/acme/local:1'),
+        '.doco-cd.yaml': 'name: self\nrepository_url: git@github.com:acme/gitops.git\n',
+        'docker-compose.yml': compose('app', 'ghcr.io/acme/app:1'),
       },
       { repoUrls: ['https://github.com/acme/gitops'] },
     );
-    expect(rows(state)).toEqual(['docker-compose.yml | ComposeService/-/local | local | ghcr.io/acme/local:1']);
-    expect(codes(state)).toEqual(['UNRESOLVED_APP .doco-cd.yaml:2', 'UNREFERENCED docker-compose.yml:0']);
+    expect(rows(state)).toEqual(['self | ComposeService/-/app | app | ghcr.io/acme/app:1']);
+    expect(codes(state)).toEqual([]);
   });
 
   it('a reference doco-cd cannot read falls back to the audited tree, marked assumed, with one finding', async () => {

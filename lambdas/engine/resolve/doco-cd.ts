@@ -13,7 +13,8 @@
  * are not started; `environment` feeds compose interpolation; `reference` is the branch or tag deployed
  * (read through RevisionPolicy like a targetRevision; none = the default branch, as `HEAD`: doco-cd deploys
  * the ref that triggers it, `refs/heads/main` by default);
- * `repository_url` of another repository, and `source: oci`, are not in this repository.
+ * `repository_url` (unless the audited repository's URLs are known and include it) and `source: oci` are not
+ * in this repository.
  *
  * Configs are read at the repository root and, for DEPLOY_CONFIG_BASE_DIR setups, in any directory, except
  * the per-directory overrides auto-discovery consumes. Not read: `env_files` (.env files are not loaded
@@ -108,8 +109,10 @@ async function stacksOf(run: ResolveRun, audited: Workspace, settings: DeploySet
     emit('UNRESOLVED_APP', ['source'], 'warning', `${label} deploys from an ${settings.source} artifact, not from this repository; its images are not audited`);
     return [];
   }
-  if (settings.repositoryUrl !== undefined && settings.repositoryUrl !== '' && !run.isSelf(settings.repositoryUrl)) {
-    emit('UNRESOLVED_APP', ['repository_url'], 'warning', `${label} deploys ${settings.repositoryUrl}, another repository; its images are not audited`);
+  // doco-cd users write repository_url to deploy another repository: unless the audited repository's URLs
+  // are known and name it, it is not read from this tree (one REMOTE_RESOURCE per repository).
+  if (settings.repositoryUrl !== undefined && settings.repositoryUrl !== '' && !(run.identity.known && run.isSelf(settings.repositoryUrl))) {
+    run.readsOtherRepository(settings.repositoryUrl, settings.name ?? label, { file: written.doc.file, line: written.doc.lineOf(['repository_url']) });
     return [];
   }
   // The working directory counts as pointed at even when its revision cannot be read.
