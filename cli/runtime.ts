@@ -161,7 +161,7 @@ export async function buildChecker(
  * before it is written, and said on stderr when it decides the exit code.
  */
 export function noteUnverified(report: AuditReport): string | undefined {
-  const notes = [unverifiedNote(report.results), unresolvedNote(report.findings)].filter((n): n is string => n !== undefined);
+  const notes = [unverifiedNote(report.results), unresolvedNote(report.findings, report.unknown)].filter((n): n is string => n !== undefined);
   if (notes.length) report.notes = [...(report.notes ?? []), ...notes];
   return notes[0];
 }
@@ -169,7 +169,7 @@ export function noteUnverified(report: AuditReport): string | undefined {
 export function exitCodeForReport(report: AuditReport, failOn: ReadonlySet<FailOnValue>, allowUnverified: boolean): ExitCode {
   // A tag CI can never push is known offline, whatever the registry answered: drift, not "incomplete".
   if (failingCiFindings(report, failOn).length > 0) return ExitCode.Drift;
-  const unresolved = unresolvedNote(report.findings);
+  const unresolved = unresolvedNote(report.findings, report.unknown);
   if (unresolved) {
     process.stderr.write(`image-drift: the audit is incomplete: ${unresolved}\n`);
     return ExitCode.Incomplete;

@@ -246,6 +246,7 @@ async function recordHistory(
         startedAt: new Date(report.startedAt),
         durationMs: report.durationMs,
         results: report.results,
+        ...(report.unknown ? { unknown: report.unknown } : {}),
         ...(setupIncomplete.length ? { setupIncomplete } : {}),
       },
       {
@@ -265,6 +266,13 @@ async function recordHistory(
     for (const result of report.results) {
       const drift = outcome.drift.get(result.image);
       if (drift) result.drift = drift;
+    }
+    if (outcome.heldUnknown.length > 0) {
+      const n = outcome.heldUnknown.length;
+      report.notes = [
+        ...(report.notes ?? []),
+        `history: ${n} ${n === 1 ? 'image' : 'images'} not desired in what could be read ${n === 1 ? 'is' : 'are'} held as ${n === 1 ? 'it was' : 'they were'} (the part of the desired state ${n === 1 ? 'it' : 'they'} came from is unknown), not closed as "no longer desired": ${outcome.heldUnknown.slice(0, 8).join(', ')}${n > 8 ? ` and ${n - 8} more` : ''}`,
+      ];
     }
     const changes = outcome.transitions.filter((transition) => transition.kind !== 'TRACKED' || transition.to !== 'PRESENT');
     if (changes.length > 0) {

@@ -91,6 +91,7 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
     desired: audited,
     notes: redactDeep(notes),
     ...(desired.repositoryUrls && { repositoryUrls: desired.repositoryUrls }),
+    ...(desired.unknown ? { unknown: redactDeep(desired.unknown) } : {}),
   };
   return { report, desired };
 }

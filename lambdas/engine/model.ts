@@ -200,10 +200,28 @@ export interface CiEvidence {
   tagPushed?: boolean;
 }
 
+/**
+ * The part of the desired state a run could not read (a file that cannot be parsed, a missing path, a failed
+ * build, an unreadable revision...; see completeness.ts). History neither opens nor closes drift on it: an image
+ * that was desired there is held as it is, never "no longer desired".
+ */
+export interface UnknownScope {
+  /** Apps whose desired state is unknown, each with the first finding that made it so (`YAML_ERROR at f:7`). */
+  apps: { name: string; cause: string }[];
+  /** Files that could not be read or resolved; `repo` when one run audits several repositories. */
+  files: { file: string; repo?: string }[];
+  /** Apps that resolved in full: an image only they desired before, and no longer do, may close. */
+  resolvedApps: string[];
+  /** Nothing can be said about any app (the source could not be read in full): every state is held. */
+  whole?: true;
+}
+
 export interface DesiredState {
   source: SourceDescription;
   images: DesiredImage[];
   findings: Finding[];
+  /** What could not be read this run; absent when everything was. */
+  unknown?: UnknownScope;
   /** Notes that say what was not done (e.g. "Helm templates are not rendered; images come from values"). */
   notes?: string[];
   /**
@@ -438,4 +456,6 @@ export interface AuditReport {
   notes?: string[];
   /** See DesiredState.repositoryUrls. */
   repositoryUrls?: string[];
+  /** The part of the desired state that could not be read (history holds it); absent when everything was. */
+  unknown?: UnknownScope;
 }

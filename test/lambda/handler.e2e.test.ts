@@ -31,6 +31,7 @@ const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-d
 const TABLE = 'image-drift-history-e2e';
 const COMMIT = '3f9c2e1a7b4d5e6f708192a3b4c5d6e7f8091a2b';
 const COMMIT_WITHOUT_WEB = '9a8b7c6d5e4f30211f2e3d4c5b6a79881726354a';
+const COMMIT_WITH_CONFLICT = 'c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ffe';
 const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
 const NEVER_PUSHED = 'ghcr.io/acme/auth-api:dev-latest';
@@ -544,6 +545,37 @@ describe('the scheduled Lambda handler over time', () => {
     tick();
     await container()({ id: 'e16', time: now.toISOString() });
     expect(await received()).toEqual([]);
+  });
+
+  it('a merge-conflict marker in the dev overlay holds its drifts: zero e-mails while it is there and once it is fixed; the run counts as failed', async () => {
+    const { 'apps/web.yaml': _web, 'services/web/deployment.yaml': _deployment, ...rest } = REPO_FILES;
+    const overlay = 'services/auth-api/overlays/dev/kustomization.yaml';
+    const conflicted = { ...rest, [overlay]: rest[overlay]?.replace('    newTag: dev-latest\n', '<<<<<<< HEAD\n    newTag: dev-latest\n=======\n    newTag: dev-next\n>>>>>>> bump\n') ?? '' };
+    const held = [NEVER_PUSHED, MIGRATIONS, ENVOY];
+    const before = await Promise.all(held.map((image) => store.getState(image)));
+    const eventCounts = (await Promise.all(held.map(eventsOf))).map((events) => events.length);
+    github.setRef('acme', 'gitops', 'main', COMMIT_WITH_CONFLICT, await gitHubArchive('acme', 'gitops', COMMIT_WITH_CONFLICT, conflicted));
+    const start = output.lines.length;
+    tick();
+    const broken = await container()({ id: 'e16c', time: now.toISOString() });
+    // The base is still read (now listed as an unreferenced kustomization); the overlay, and so the dev tag, is not.
+    expect(broken.repositories).toEqual([expect.objectContaining({ commit: COMMIT_WITH_CONFLICT, unknownApps: ['auth-api-dev'] })]);
+    expect(broken.errors).toEqual([expect.stringContaining(`auth-api-dev: YAML_ERROR at ${overlay}:7`)]);
+    expect(await received()).toEqual([]);
+    expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
+    const during = await Promise.all(held.map((image) => store.getState(image)));
+    expect(during.map((state) => [state?.tracked, state?.status, state?.statusVersion])).toEqual(before.map((state) => [state?.tracked, state?.status, state?.statusVersion]));
+
+    // Fixed: the same drifts, nothing new to say.
+    github.setRef('acme', 'gitops', 'main', COMMIT_WITHOUT_WEB);
+    tick();
+    const fixed = await container()({ id: 'e16d', time: now.toISOString() });
+    expect(fixed.errors).toEqual([]);
+    expect(await received()).toEqual([]);
+    const after = await Promise.all(held.map((image) => store.getState(image)));
+    expect(after.map((state) => [state?.tracked, state?.status, state?.statusVersion])).toEqual(before.map((state) => [state?.tracked, state?.status, state?.statusVersion]));
+    // No event at all for them over both runs: nothing closed, nothing reopened.
+    expect((await Promise.all(held.map(eventsOf))).map((events) => events.length)).toEqual(eventCounts);
   });
 
   it('a GitHub API that accepts connections but never answers cannot outlast the invocation: the run is recorded as failed', async () => {

@@ -12,7 +12,8 @@
  *   left. Copies of one message (a lost SNS reply, a crash after SNS accepted) carry the same `dedupId` attribute;
  * - a drift that began and ended while nothing could be announced is announced afterwards ("was briefly …").
  */
-import type { AuditResult, DriftStatus } from '../model.js';
+import type { AuditResult, DriftStatus, UnknownScope } from '../model.js';
+import { unknownHolds } from './unknown.js';
 import { createHash } from 'node:crypto';
 import type { NotificationChange, NotificationContext, Notifier, PublishError } from '../notify/types.js';
 import { renderNotification, renderSetupIncomplete } from '../notify/render.js';
@@ -63,6 +64,11 @@ export interface TrackDriftInput {
    */
   complete?: boolean;
   /**
+   * The part of the desired state this run could not read (completeness.ts): images last desired there are held
+   * as they are (see unknown.ts), never "no longer desired". Absent: everything was read.
+   */
+  unknown?: UnknownScope;
+  /**
    * Credentials this run lacked (an empty secret, a configured credential without its value). On a first run
    * (nothing in the history yet) they turn the per-image alerts into one "setup incomplete" message; the
    * alerts stay owed and go out with the next run.
@@ -100,6 +106,8 @@ export interface TrackDriftResult {
   errors: string[];
   /** Things the operator should fix that did not stop the run (expired ignore entries). */
   warnings: string[];
+  /** Images not desired this run that were held as they are because the part of the desired state they came from is unknown. */
+  heldUnknown: string[];
 }
 
 const MAX_CONFLICT_RETRIES = 5;
@@ -135,9 +143,16 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
 
   const work: Array<{ image: string; compute: (prev: ImageState | undefined) => Evolution }> = [];
   for (const [image, result] of results) work.push({ image, compute: (prev) => evolve(prev, result, ctx) });
+  const holdsUnknown = unknownHolds(input.unknown);
+  const heldUnknown: string[] = [];
   for (const s of loaded) {
     if (input.complete !== false && s.tracked && !results.has(s.image) && !held.has(s.image)) {
-      work.push({ image: s.image, compute: (prev) => (prev ? untrack(prev, ctx) : { events: [] }) });
+      if (holdsUnknown(s)) {
+        heldUnknown.push(s.image);
+        continue;
+      }
+      // Re-checked on the state the write is computed from: a concurrent run may have moved it into the unknown part.
+      work.push({ image: s.image, compute: (prev) => (prev && !holdsUnknown(prev) ? untrack(prev, ctx) : { events: [] }) });
     }
   }
 
@@ -216,6 +231,7 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
     drift,
     errors: errors.slice(input.errors?.length ?? 0),
     warnings,
+    heldUnknown: heldUnknown.sort(),
     ...(notification ? { notification } : {}),
   };
 }

@@ -121,6 +121,8 @@ export interface AuditReportJson {
   results: AuditResultJson[];
   findings: FindingJson[];
   notes?: string[];
+  /** The part of the desired state that could not be read (the run is incomplete; history holds it). */
+  unknown?: { apps: { name: string; cause: string }[]; files: string[]; whole?: true };
 }
 
 export interface DesiredImageJson {
@@ -244,6 +246,13 @@ export function auditReportToJson(report: AuditReport): AuditReportJson {
     findings: report.findings.map(findingToJson),
   };
   if (report.notes && report.notes.length > 0) out.notes = [...report.notes];
+  if (report.unknown) {
+    out.unknown = {
+      apps: report.unknown.apps.map((app) => ({ ...app })),
+      files: report.unknown.files.map((entry) => (entry.repo ? `${entry.repo}:${entry.file}` : entry.file)),
+      ...(report.unknown.whole ? { whole: true as const } : {}),
+    };
+  }
   return out;
 }
 

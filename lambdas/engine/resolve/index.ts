@@ -9,6 +9,7 @@
  */
 import type { DesiredImage, DesiredState, FileTree, Finding, RepoSource, TreeIdentity } from '../model.js';
 import { applyCiModel, ciModelOfTree, type CiModel } from '../ci/index.js';
+import { unknownScope } from '../completeness.js';
 import { createPathFilter } from '../sources/relevance.js';
 import { attachServiceAccounts, dedupeDesiredImages, dedupeFindings, referenceFindings } from './attribution.js';
 import { resolveArgoDocument } from './argocd/resolve.js';
@@ -76,11 +77,8 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
       tree = await source.load();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return {
-        source: source.description,
-        images: [],
-        findings: [{ file: '', line: 0, code: 'SOURCE_ERROR', severity: 'error', message: `cannot load the repository: ${message}` }],
-      };
+      const findings: Finding[] = [{ file: '', line: 0, code: 'SOURCE_ERROR', severity: 'error', message: `cannot load the repository: ${message}` }];
+      return { source: source.description, images: [], findings, ...withUnknown(findings, new Map()) };
     }
   }
   const findings: Finding[] = [...tree.findings];
@@ -113,10 +111,16 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   const ci = ciModelOfTree(tree, options.ciModels, options.repoUrls);
   const ciFindings = applyCiModel(images, ci.model);
   const all = dedupeFindings([...run.findings, ...referenceFindings(images), ...ci.findings, ...ciFindings]).sort(compareFindings);
-  const state: DesiredState = { source: tree.description, images, findings: all };
+  // Apps whose render met a file that could not be read are unknown: history holds them (completeness.ts).
+  const state: DesiredState = { source: tree.description, images, findings: all, ...withUnknown(all, run.renderedApps) };
   if (run.notes.length > 0) state.notes = [...new Set(run.notes)];
   if (repository.identity.known) state.repositoryUrls = [...repository.identity.urls];
   return state;
+}
+
+function withUnknown(findings: readonly Finding[], renders: ReadonlyMap<string, ReadonlySet<string>>): Pick<DesiredState, 'unknown'> {
+  const unknown = unknownScope(findings, renders);
+  return unknown ? { unknown } : {};
 }
 
 /** Sorted by app, namespace, workload, container and image; keys are built once per row. */

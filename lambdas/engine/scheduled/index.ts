@@ -19,7 +19,8 @@ import { AlertPolicy } from '../notify/policy.js';
 import { gitHubWebUrl } from '../notify/render.js';
 import type { NotificationSource } from '../notify/types.js';
 import type { HistoryStore } from '../history/types.js';
-import type { AuditResult, Verdict } from '../model.js';
+import type { AuditResult, UnknownScope, Verdict } from '../model.js';
+import { unresolvedNote } from '../completeness.js';
 import type { Notifier } from '../notify/types.js';
 import { makeCredential, RegistryCredentials } from '../registry/credentials.js';
 import { ecrHostsFromConfig } from '../registry/ecr.js';
@@ -44,6 +45,8 @@ export interface RepositoryOutcome {
 /** A repository's outcome and its images' verdicts (what the digest step reads back). */
 export interface RepositoryAudit extends RepositoryOutcome {
   results: AuditResult[];
+  /** The part of its desired state that could not be read (a file that cannot be parsed...): history holds it. */
+  unknown?: UnknownScope;
   /** Verdict counts, for the log line. */
   counts: Partial<Record<Verdict, number>>;
   findings: number;
@@ -117,6 +120,7 @@ export async function auditRepository(repository: RepositoryConfig, index: numbe
       failing: report.results.filter((result) => config.failOn.includes(result.status)).length,
       ...(sourceError ? { error: sourceError.message } : {}),
       results: report.results,
+      ...(report.unknown ? { unknown: report.unknown } : {}),
       counts: countByStatus(report.results),
       findings: report.findings.length,
     };
@@ -145,7 +149,7 @@ export interface RecordRunDeps {
 
 export interface RunSummaryOutput {
   runId: string;
-  repositories: { repo: string; commit?: string; images: number; failing: number; error?: string }[];
+  repositories: { repo: string; commit?: string; images: number; failing: number; error?: string; unknownApps?: string[] }[];
   transitions: number;
   notified: boolean;
   errors: string[];
@@ -185,8 +189,16 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
       images: audit.images,
       failing: audit.failing,
       ...(audit.error ? { error: audit.error } : {}),
+      ...(audit.unknown?.apps.length ? { unknownApps: audit.unknown.apps.map((app) => app.name) } : {}),
     });
   });
+  // A repository that could not be read at all holds every image; one read in part holds what it could not read.
+  const complete = errors.length === 0;
+  for (const audit of input.audits) {
+    // An unreadable repository is reported by its error already.
+    const note = audit.unknown && !audit.error ? unresolvedNote([], audit.unknown) : undefined;
+    if (note) errors.push(`${audit.repo}: ${note}`);
+  }
 
   // Several repositories in one history: each location says which repository holds its file (links, wording).
   const several = config.repositories.length > 1;
@@ -195,6 +207,7 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
       several ? audit.results.map((result) => ({ ...result, locations: result.locations.map((location) => ({ ...location, repo: audit.repo })) })) : audit.results,
     ),
   );
+  const unknown = mergeUnknown(input.audits, several);
   const only = sources.length === 1 ? sources[0] : undefined;
   const drift = await trackDrift(
     {
@@ -207,8 +220,9 @@ export async function recordRun(input: RecordRunInput, deps: RecordRunDeps): Pro
       durationMs: deps.clock().getTime() - input.startedAt.getTime(),
       results,
       errors,
-      // An unreadable repository must not turn its images into "no longer desired".
-      complete: errors.length === 0,
+      // An unreadable repository must not turn its images into "no longer desired", nor an unreadable part of one.
+      complete,
+      ...(unknown ? { unknown } : {}),
     },
     {
       store: deps.store,
@@ -315,6 +329,21 @@ export function mergeByImage(results: readonly AuditResult[]): AuditResult[] {
     if (!result.revisionAssumed) delete seen.revisionAssumed;
   }
   return [...byImage.values()];
+}
+
+/** The unknown parts of every repository as one scope; files carry their repository when the run audits several. */
+export function mergeUnknown(audits: readonly RepositoryAudit[], several: boolean): UnknownScope | undefined {
+  const parts = audits.flatMap((audit) => (audit.unknown ? [{ repo: audit.repo, unknown: audit.unknown }] : []));
+  if (parts.length === 0) return undefined;
+  const resolved = new Set(audits.flatMap((audit) => audit.unknown?.resolvedApps ?? []));
+  // A repository read in full resolved every app it desires images for.
+  for (const audit of audits) if (!audit.unknown && !audit.error) for (const result of audit.results) result.apps.forEach((app) => resolved.add(app));
+  return {
+    apps: parts.flatMap(({ repo, unknown }) => unknown.apps.map((app) => ({ name: app.name, cause: several ? `${app.cause} in ${repo}` : app.cause }))),
+    files: parts.flatMap(({ repo, unknown }) => unknown.files.map((entry) => (several ? { ...entry, repo } : entry))),
+    resolvedApps: [...resolved].sort(),
+    ...(parts.some(({ unknown }) => unknown.whole) ? { whole: true as const } : {}),
+  };
 }
 
 export function countByStatus(results: readonly AuditResult[]): Partial<Record<Verdict, number>> {

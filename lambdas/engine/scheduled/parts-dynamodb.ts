@@ -29,6 +29,15 @@ const StoredAuditSchema = z.object({
   findings: z.int().min(0),
   // Written by auditRepository a few minutes earlier, by this same code: the shape is checked, not re-validated.
   results: z.array(z.object({ image: z.string(), status: z.string() }).loose()),
+  // What the repository's desired state could not read (history holds it); parts written before it existed have none.
+  unknown: z
+    .object({
+      apps: z.array(z.object({ name: z.string(), cause: z.string() })),
+      files: z.array(z.object({ file: z.string(), repo: z.string().optional() })),
+      resolvedApps: z.array(z.string()),
+      whole: z.literal(true).optional(),
+    })
+    .optional(),
 });
 
 export interface DynamoRunPartsStoreOptions {

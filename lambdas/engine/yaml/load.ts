@@ -2,6 +2,7 @@ import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 import type { Finding } from '../model.js';
 import { createFastYamlDocument, createYamlDocument, type YamlDocument } from './document.js';
 import { fastParseYaml } from './fast-path.js';
+import { conflictMarkerFinding } from './conflict-markers.js';
 
 export interface LoadYamlOptions {
   /** Files larger than this are skipped with LIMIT_EXCEEDED naming MAX_FILE_BYTES. Default 2 MiB (the sources' cap). */
@@ -50,6 +51,8 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
 
   const text = decode(file, content, findings);
   if (text === undefined) return { documents: [], findings };
+  const conflict = conflictMarkerFinding(file, text);
+  if (conflict) return { documents: [], findings: [...findings, conflict] };
 
   const documents: YamlDocument[] = [];
   if (options.fastPath !== false) {
