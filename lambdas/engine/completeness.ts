@@ -4,6 +4,7 @@
  * incomplete; the CLI exits 3 for it unless `--allow-unverified`, and every report says how many there were.
  * Pure: no I/O.
  */
+import { truncatesSource } from './sources/relevance.js';
 import { TRANSIENT_VERDICTS, type AuditResult, type Finding, type FindingCode, type UnknownScope, type Verdict } from './model.js';
 
 /**
@@ -41,7 +42,8 @@ export function unknownScope(findings: readonly Finding[], renders: ReadonlyMap<
   let whole = false;
   for (const finding of findings) {
     if (!makesUnknown(finding)) continue;
-    if (finding.code === 'SOURCE_ERROR') whole = true;
+    // The source stopped loading (an error, a total or archive cap): every file after it is missing, so every app is unknown.
+    if (truncatesSource(finding)) whole = true;
     if (!causes.has(finding.file)) causes.set(finding.file, finding);
   }
   if (causes.size === 0) return undefined;
