@@ -38,3 +38,24 @@ describe('Docker Hub rate-limit headers', () => {
     expect(notes[0]?.note).toMatch(/^ratelimit-remaining 3: slowing down/);
   });
 });
+
+describe('connections', () => {
+  it('keeps the connection alive across manifest HEADs (undici closes after every HEAD unless told not to)', async () => {
+    let connections = 0;
+    const counted = (socket: unknown) => {
+      if (socket) connections++;
+    };
+    server.on('connection', counted);
+    try {
+      const t = new Transport();
+      for (let i = 0; i < 5; i++) {
+        const res = await t.send({ method: 'HEAD', url: new URL(`/v2/acme/web/manifests/v${i}`, base), stage: 'manifest', registryHost: 'ghcr.io' });
+        expect(res.status).toBe(200);
+      }
+      await t.close();
+      expect(connections).toBe(1);
+    } finally {
+      server.off('connection', counted);
+    }
+  });
+});

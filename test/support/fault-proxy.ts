@@ -124,8 +124,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (counted) inFlight--;
       counted = false;
     };
-    res.on('close', done);
+    // Per request, and removed with it: a kept-alive socket carries many requests.
     req.socket.once('close', done);
+    res.on('close', () => {
+      done();
+      req.socket.removeListener('close', done);
+    });
     const rule = rules.find((x) => x.remaining > 0 && x.match(r));
     const go = () => {
       if (!rule) {

@@ -239,10 +239,9 @@ export function createImageChecker(options: RegistryCheckOptions = {}): Diagnosi
     for (const [host, repositories] of reposByHost) {
       const client = clientFor(host);
       client.declareRepositories(repositories, client.credential ? 'authenticated' : 'anonymous');
-      // With a credential, the anonymous probe reaches every repository when asked to, or for visibility when the
-      // Packages API cannot give it (see checkRepository).
-      const anonymousEverywhere = options.anonymousProbe === 'always' || (visibilityHosts.has(host) && !(api && host === 'ghcr.io'));
-      if (client.credential && anonymousEverywhere) client.declareRepositories(repositories, 'anonymous');
+      // With a credential, anonymous probes reach every repository when asked to, or for visibility whenever the
+      // Packages API cannot give it (no token, or its host given up during the run: see checkRepository).
+      if (client.credential && (options.anonymousProbe === 'always' || visibilityHosts.has(host))) client.declareRepositories(repositories, 'anonymous');
     }
 
     const results = new Map<string, ImageCheckResult>();

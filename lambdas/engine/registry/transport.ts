@@ -282,6 +282,9 @@ export class Transport {
         headers,
         body: req.body,
         signal,
+        // undici closes the connection after every HEAD by default (`connection: close`, for servers that wrongly
+        // send a body): one TCP (and TLS) handshake per manifest check. Registries answer HEAD by the spec.
+        ...(req.method === 'HEAD' ? { reset: false } : {}),
       });
       const max = req.maxBodyBytes ?? 4 * 1024 * 1024;
       let body = '';
