@@ -124,12 +124,14 @@ export async function checkDesiredImages(
       : invalidReferenceResult(first);
     const checked = withCiEvidence(verdict ?? missingVerdict(key), group);
     const pullAccess = pullAccessOf(group);
+    const assumedApps = unique(group.filter((entry) => entry.revisionAssumed).map((entry) => entry.app.name));
     results.push({
       ...checked,
       ...(pullAccess && checked.status === 'PRIVATE' ? { hint: `${checked.hint} ${pullAccessHint(pullAccess)}` } : {}),
       apps: unique(group.map((entry) => entry.app.name)),
       locations: uniqueLocations(group.flatMap((entry) => entry.locations)),
       ...(group.every((entry) => entry.revisionAssumed) ? { revisionAssumed: true as const } : {}),
+      ...(assumedApps.length > 0 ? { assumedApps } : {}),
       ...(pullAccess ? { pullAccess } : {}),
     });
   }

@@ -440,6 +440,11 @@ export interface AuditResult extends ImageCheckResult {
   /** Every entry that desires this image comes from an assumed revision: history neither opens nor closes on it. */
   revisionAssumed?: true;
   /**
+   * Apps among `apps` read at an assumed revision (the audited tree stood in for a revision that cannot be read).
+   * What they deploy is unknown: images they desired before are held by history, never "no longer desired".
+   */
+  assumedApps?: string[];
+  /**
    * Pull secrets of the workloads whose pod spec is known: the secret names they use, and the workloads
    * (`app: Kind/name`) that pull the image with none. Absent when no pod spec of the image is known.
    */

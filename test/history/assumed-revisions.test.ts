@@ -38,6 +38,37 @@ describe('trackDrift with assumed revisions', () => {
     h.close();
   });
 
+  it('an app that flips to assumed keeps what it last synced: its old image, gone from the audited tree, is held, not "no longer desired"', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const synced = uniqueImage('synced-from-branch');
+    const treeImage = uniqueImage('audited-tree');
+    const prodOnly = uniqueImage('prod-only');
+    await h.run('run-1', [result(synced, 'TAG_MISSING', { apps: ['dev'] }), result(prodOnly, 'OK', { apps: ['prod'] })]);
+    h.advanceMinutes(15);
+    await h.published(); // run 1's alert
+    // dev's branch was deleted: the audited tree stands in and asks for another image; prod dropped its image for real.
+    const out = await h.run('run-2', [assumed(treeImage, 'OK')]);
+    expect(out.transitions.map((transition) => transition.image)).toEqual([prodOnly]);
+    expect(out.drift.has(synced)).toBe(false);
+    expect((await h.published()).map((message) => message.text).join('\n')).not.toContain(synced);
+    const events = await h.store.listEvents({ image: synced });
+    expect(events.map((event) => event.to)).toEqual(['NEVER_PUSHED']);
+    expect((await h.store.loadActiveStates()).find((state) => state.image === synced)).toMatchObject({ tracked: true, status: 'NEVER_PUSHED' });
+    h.close();
+  });
+
+  it('an app assumed for only some of an image\'s entries still holds its other old images (assumedApps)', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const old = uniqueImage('dev-old');
+    const shared = uniqueImage('shared');
+    await h.run('run-1', [result(old, 'OK', { apps: ['dev'] }), result(shared, 'OK', { apps: ['dev', 'prod'] })]);
+    h.advanceMinutes(15);
+    const out = await h.run('run-2', [{ ...result(shared, 'OK', { apps: ['dev', 'prod'] }), assumedApps: ['dev'] }]);
+    expect(out.transitions).toEqual([]);
+    expect((await h.store.loadActiveStates()).find((state) => state.image === old)).toMatchObject({ tracked: true });
+    h.close();
+  });
+
   it('the same image desired by an app that was read counts as usual', async () => {
     const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const image = uniqueImage('both');

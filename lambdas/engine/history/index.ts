@@ -133,10 +133,15 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   // a state ("new", DISAPPEARED) nor closes one ("no longer desired"); its state is held as it is.
   const results = new Map<string, AuditResult>();
   const held = new Set<string>();
+  // Apps read at an assumed revision keep what they last synced (Argo CD's ComparisonError, Flux's failed
+  // fetch): an image they desired before and the audited tree no longer has is still deployed. Hold it.
+  const assumedApps = new Set<string>();
   for (const r of input.results) {
+    for (const app of r.assumedApps ?? (r.revisionAssumed ? r.apps : [])) assumedApps.add(app);
     if (r.revisionAssumed) held.add(r.image);
     else if (!results.has(r.image)) results.set(r.image, r);
   }
+  const keptByStuckApp = (s: Pick<ImageState, 'apps'>): boolean => s.apps.some((app) => assumedApps.has(app));
 
   const loaded = await store.loadActiveStates();
   const states = new Map<string, ImageState>(loaded.map((s) => [s.image, s]));
@@ -147,6 +152,7 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
   const heldUnknown: string[] = [];
   for (const s of loaded) {
     if (input.complete !== false && s.tracked && !results.has(s.image) && !held.has(s.image)) {
+      if (keptByStuckApp(s)) continue;
       if (holdsUnknown(s)) {
         heldUnknown.push(s.image);
         continue;

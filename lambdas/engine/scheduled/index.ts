@@ -327,6 +327,7 @@ export function mergeByImage(results: readonly AuditResult[]): AuditResult[] {
     seen.locations = [...seen.locations, ...result.locations];
     // Assumed only while every repository that desires it had to assume its revision.
     if (!result.revisionAssumed) delete seen.revisionAssumed;
+    if (result.assumedApps) seen.assumedApps = [...new Set([...(seen.assumedApps ?? []), ...result.assumedApps])].sort();
   }
   return [...byImage.values()];
 }
