@@ -14,6 +14,7 @@ const BENCHES: Record<string, string[]> = {
   'lambda-bundle': ['bench/lambda-bundle.ts'],
   'helm-charts': ['bench/helm-charts.ts'],
   startup: ['bench/startup.ts'],
+  'worst-case': ['bench/worst-case.ts'],
 };
 
 const root = join(import.meta.dirname, '..');

@@ -11,6 +11,7 @@ import {
   type RenderedContainerImage,
 } from '../../../lambdas/engine/resolve/kustomize/index.js';
 import { directoryTree, memoryTree } from '../../support/memory-tree.js';
+import { loadCached } from '../../../lambdas/engine/resolve/kustomize/files.js';
 
 const fixtures = fileURLToPath(new URL('./__fixtures__', import.meta.url));
 const tree = directoryTree(fixtures);
@@ -478,6 +479,16 @@ describe('renderKustomization: options and trees', () => {
 });
 
 describe('renderKustomization: bounded builds', () => {
+  it('stops reading YAML past MAX_YAML_DOCUMENTS_PER_RUN (50,000 documents per tree), one finding per unread file', () => {
+    const files: Record<string, string> = {};
+    for (let f = 0; f < 6; f++) files[`m${f}.yaml`] = 'a: 1\n---\n'.repeat(9_999);
+    const tree = memoryTree(files);
+    const loaded = Object.keys(files).map((file) => loadCached(tree, file));
+    expect(loaded.slice(0, 5).map((l) => l.documents.length)).toEqual([9_999, 9_999, 9_999, 9_999, 9_999]);
+    expect(loaded[5]?.documents).toEqual([]);
+    expect(loaded[5]?.findings).toEqual([expect.objectContaining({ file: 'm5.yaml', code: 'LIMIT_EXCEEDED', message: expect.stringContaining('(MAX_YAML_DOCUMENTS_PER_RUN)') })]);
+  });
+
   /** Two overlays per level, each including both of the level below under its own name prefix: 2^(levels+1) resources. */
   function diamond(levels: number): Record<string, string> {
     const files: Record<string, string> = {};
@@ -509,5 +520,16 @@ describe('renderKustomization: bounded builds', () => {
     expect(caps[0]?.message).toContain('more than the cap of 10000 resources (MAX_KUSTOMIZE_RESOURCES)');
     // Each capped build is reported once, however many paths lead to it.
     expect(new Set(caps.map((finding) => `${finding.file}:${finding.line}`)).size).toBe(caps.length);
+  });
+
+  it('stops the builds of a tree past MAX_KUSTOMIZE_RESOURCES_PER_RUN: many independent capped diamonds stay bounded', () => {
+    const files: Record<string, string> = {};
+    for (let d = 0; d < 4; d++) for (const [path, text] of Object.entries(diamond(20))) files[`d${d}/${path}`] = text;
+    const tree = memoryTree(files);
+    const renders = [0, 1, 2, 3].map((d) => renderKustomization(tree, `d${d}`));
+    const capNames = renders.flatMap((render) => render.findings.filter((f) => f.code === 'LIMIT_EXCEEDED').map((f) => /\((MAX_[A-Z_]+)\)/.exec(f.message)?.[1]));
+    expect(capNames).toContain('MAX_KUSTOMIZE_RESOURCES');
+    expect(capNames).toContain('MAX_KUSTOMIZE_RESOURCES_PER_RUN');
+    expect(renders.every((render) => render.images.length === 0)).toBe(true);
   });
 });

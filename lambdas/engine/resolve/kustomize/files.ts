@@ -7,6 +7,8 @@ import { loadYamlDocuments, type LoadedYaml } from '../../yaml/index.js';
 
 interface TreeCache {
   yaml: Map<string, LoadedYaml>;
+  /** Documents parsed so far, against MAX_YAML_DOCUMENTS_PER_RUN. */
+  documents: number;
   dirs?: Set<string>;
   files?: Set<string>;
 }
@@ -16,11 +18,19 @@ const caches = new WeakMap<FileTree, TreeCache>();
 function cacheOf(tree: FileTree): TreeCache {
   let cache = caches.get(tree);
   if (!cache) {
-    cache = { yaml: new Map() };
+    cache = { yaml: new Map(), documents: 0 };
     caches.set(tree, cache);
   }
   return cache;
 }
+
+/**
+ * SECURITY: YAML documents the resolver keeps per tree (one revision of a run). Each parsed document stays cached
+ * with its line map, and each image costs about 4 KB through extraction and attribution (bench/worst-case.ts):
+ * 200 MiB of Deployments would be a million of them. Past this many, further files are not parsed; each gets a
+ * LIMIT_EXCEEDED finding. The desired-state benchmark's 625 services are 20,000 documents.
+ */
+export const MAX_YAML_DOCUMENTS_PER_RUN = 50_000;
 
 /** The parsed documents of a file, parsed once per tree. Callers must not mutate the values. */
 export function loadCached(tree: FileTree, file: string): LoadedYaml {
@@ -28,9 +38,34 @@ export function loadCached(tree: FileTree, file: string): LoadedYaml {
   let loaded = cache.yaml.get(file);
   if (!loaded) {
     const content = tree.read(file);
-    loaded = content === undefined ? { documents: [], findings: [] } : loadYamlDocuments(file, content);
+    loaded = content === undefined ? { documents: [], findings: [] } : loadWithinBudget(cache, file, content);
     cache.yaml.set(file, loaded);
   }
+  return loaded;
+}
+
+function loadWithinBudget(cache: TreeCache, file: string, content: Buffer): LoadedYaml {
+  const over = (): LoadedYaml => ({
+    documents: [],
+    findings: [
+      {
+        file,
+        line: 0,
+        code: 'LIMIT_EXCEEDED',
+        severity: 'error',
+        message: `the YAML files read in this run hold more than the cap of ${MAX_YAML_DOCUMENTS_PER_RUN} documents (MAX_YAML_DOCUMENTS_PER_RUN); ${file} was not read, so what it declares is unknown`,
+        hint: 'Audit the repository in parts (paths).',
+      },
+    ],
+  });
+  // Exhausted: later files are not even parsed, so the time stays bounded too.
+  if (cache.documents >= MAX_YAML_DOCUMENTS_PER_RUN) return over();
+  const loaded = loadYamlDocuments(file, content);
+  if (cache.documents + loaded.documents.length > MAX_YAML_DOCUMENTS_PER_RUN) {
+    cache.documents = MAX_YAML_DOCUMENTS_PER_RUN;
+    return over();
+  }
+  cache.documents += loaded.documents.length;
   return loaded;
 }
 

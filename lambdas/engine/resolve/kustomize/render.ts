@@ -215,6 +215,17 @@ export const MAX_KUSTOMIZE_DEPTH = 100;
  */
 export const MAX_KUSTOMIZE_RESOURCES = 10_000;
 
+/**
+ * SECURITY: resources all builds over one tree (one revision of a run) may accumulate together. Finished builds are
+ * cached (about 3 KB per resource), and an attacker can write many independent capped builds: past this many the
+ * remaining builds stop with LIMIT_EXCEEDED, so memory and time stay bounded (bench/worst-case.ts). A repository of
+ * 625 services with base, dev and prod overlays accumulates about 6,000.
+ */
+export const MAX_KUSTOMIZE_RESOURCES_PER_RUN = 50_000;
+
+/** Resources accumulated per tree, against MAX_KUSTOMIZE_RESOURCES_PER_RUN. */
+const accumulatedPerTree = new WeakMap<FileTree, { count: number }>();
+
 class Renderer {
   constructor(private readonly tree: FileTree) {}
 
@@ -608,6 +619,21 @@ class Renderer {
   }
 
   private appendResources(build: Build, resources: Resource[], k: Kustomization, entry: Entry): void {
+    if (build.capped) return;
+    let tally = accumulatedPerTree.get(this.tree);
+    if (!tally) {
+      tally = { count: 0 };
+      accumulatedPerTree.set(this.tree, tally);
+    }
+    tally.count += resources.length;
+    if (tally.count > MAX_KUSTOMIZE_RESOURCES_PER_RUN) {
+      build.findings.push(
+        finding(entry.file ?? k.file, entry.line, 'LIMIT_EXCEEDED', `kustomize builds of this tree accumulate more than the cap of ${MAX_KUSTOMIZE_RESOURCES_PER_RUN} resources (MAX_KUSTOMIZE_RESOURCES_PER_RUN); the build of ${k.dir || '.'} and later ones are not audited`, 'error', 'Audit the repository in parts (paths), or include each base once.'),
+      );
+      build.capped = true;
+      build.resources.length = 0;
+      return;
+    }
     const known = new Set(build.resources.map((r) => idKey(currentId(r.value))));
     for (const resource of resources) {
       const id = currentId(resource.value);
