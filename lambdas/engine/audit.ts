@@ -67,7 +67,9 @@ export async function runAudit(options: AuditOptions): Promise<AuditOutcome> {
   const notes = [...(desired.notes ?? [])];
   const findings = [...desired.findings];
   if (options.ciSources && sourceLinks.size > 0) {
-    const auditedRepository = desired.source.kind === 'github' ? desired.source.location : options.repoUrls?.map(githubRepositoryOf).find((name) => name !== undefined);
+    // The audited repository's workflows were read with the tree: a link back to it is not read again.
+    const urls = [...(options.repoUrls ?? []), ...(desired.repositoryUrls ?? [])];
+    const auditedRepository = desired.source.kind === 'github' ? desired.source.location : urls.map(githubRepositoryOf).find((name) => name !== undefined);
     const linked = await followPackageLinks({ images: audited, results, reader: options.ciSources, auditedRepository });
     findings.push(...linked.findings);
     notes.push(...linked.notes);
