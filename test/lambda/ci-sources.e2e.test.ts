@@ -85,14 +85,15 @@ let store: DynamoHistoryStore;
 let work: string;
 const now = new Date('2026-12-05T06:00:00.000Z');
 
-function container() {
+/** One Lambda container auditing `repositories` with these `sources:`, its own cache directory. */
+function container(repositories: string[], sources: Array<{ repo: string; images: string[] }>, cache: string) {
   return createHandler({
     env: {
       IMAGE_DRIFT_CONFIG: JSON.stringify({
-        repositories: [{ repo: 'acme/payments' }, { repo: 'acme/staging' }],
+        repositories: repositories.map((repo) => ({ repo })),
         registries: { 'ghcr.io': { endpoint: registry.url, credential: { type: 'github-token' } } },
         github: { baseUrl: github.baseUrl },
-        sources: [{ repo: 'acme/web-src', images: ['ghcr.io/acme/web'] }],
+        sources,
       }),
       HISTORY_TABLE_NAME: TABLE,
       TOPIC_ARN: topic.topicArn,
@@ -106,7 +107,7 @@ function container() {
     logger: new Logger({ serviceName: 'image-drift-auditor', logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'ImageDriftCiSourcesE2E', serviceName: 'image-drift-auditor' }),
     clock: () => now,
-    cacheDir: join(work, 'cache'),
+    cacheDir: join(work, cache),
   });
 }
 
@@ -142,7 +143,7 @@ afterAll(async () => {
 
 describe('the scheduled Lambda applies sources: and ghcr.io package links like the CLI', () => {
   it('records the CI verdict from the source repository and from the linked repository, reading each once per run', async () => {
-    const summary = await container()({ id: 'ci-sources-1', time: now.toISOString() });
+    const summary = await container(['acme/payments', 'acme/staging'], [{ repo: 'acme/web-src', images: ['ghcr.io/acme/web'] }], 'cache')({ id: 'ci-sources-1', time: now.toISOString() });
     expect(summary.errors).toEqual([]);
 
     // sources: acme/web-src pushes <commit sha> and latest, never dev-latest nor a short sha.
@@ -166,28 +167,7 @@ describe('the scheduled Lambda applies sources: and ghcr.io package links like t
   });
 
   it('an unreadable sources: repository costs its images the CI verdict only: the run stays complete', async () => {
-    const handler = createHandler({
-      env: {
-        IMAGE_DRIFT_CONFIG: JSON.stringify({
-          repositories: [{ repo: 'acme/staging' }],
-          registries: { 'ghcr.io': { endpoint: registry.url, credential: { type: 'github-token' } } },
-          github: { baseUrl: github.baseUrl },
-          sources: [{ repo: 'acme/gone', images: ['ghcr.io/acme/web'] }],
-        }),
-        HISTORY_TABLE_NAME: TABLE,
-        TOPIC_ARN: topic.topicArn,
-        SECRET_ARN,
-        POWERTOOLS_SERVICE_NAME: 'image-drift-auditor',
-        POWERTOOLS_METRICS_NAMESPACE: 'ImageDriftCiSourcesE2E',
-      },
-      dynamodb: ddb,
-      sns: topic.sns,
-      secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
-      logger: new Logger({ serviceName: 'image-drift-auditor', logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'ImageDriftCiSourcesE2E', serviceName: 'image-drift-auditor' }),
-      clock: () => now,
-      cacheDir: join(work, 'cache-2'),
-    });
+    const handler = container(['acme/staging'], [{ repo: 'acme/gone', images: ['ghcr.io/acme/web'] }], 'cache-2');
     const summary = await handler({ id: 'ci-sources-2', time: now.toISOString() });
     expect(summary.errors).toEqual([]);
     expect(summary.repositories).toEqual([expect.objectContaining({ repo: 'acme/staging', images: 1 })]);
