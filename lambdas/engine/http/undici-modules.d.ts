@@ -4,9 +4,9 @@ declare module 'undici/lib/dispatcher/dispatcher.js' {
   const DispatcherBase: { prototype: Dispatcher };
   export default DispatcherBase;
 }
-declare module 'undici/lib/api/index.js' {
-  const api: Record<string, unknown>;
-  export default api;
+declare module 'undici/lib/api/api-request.js' {
+  const request: (...args: unknown[]) => unknown;
+  export default request;
 }
 declare module 'undici/lib/dispatcher/pool.js' {
   import type { Pool } from 'undici';

@@ -6,13 +6,14 @@
  */
 import type { Dispatcher } from 'undici';
 import DispatcherBase from 'undici/lib/dispatcher/dispatcher.js';
-import api from 'undici/lib/api/index.js';
+import apiRequest from 'undici/lib/api/api-request.js';
 import PoolClass from 'undici/lib/dispatcher/pool.js';
 import AgentClass from 'undici/lib/dispatcher/agent.js';
 import undiciGlobal from 'undici/lib/global.js';
 
-// undici's index adds request/stream/pipeline… to every dispatcher this way; idempotent when the index is loaded too.
-Object.assign(DispatcherBase.prototype, api);
+// undici's index adds request/stream/pipeline/upgrade/connect to every dispatcher this way; the engine uses only
+// `request` (the others cost 8 KB of the Lambda bundle). Idempotent when the index is loaded too.
+Object.assign(DispatcherBase.prototype, { request: apiRequest });
 
 export const Pool = PoolClass;
 export type Pool = InstanceType<typeof PoolClass>;
