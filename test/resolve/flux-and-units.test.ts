@@ -158,6 +158,58 @@ ${spec}`;
     expect(state.findings.filter((f) => f.file.endsWith('dev-team-patch.yaml'))).toEqual([]);
   });
 
+  it('an ExternalArtifact of an ArtifactGenerator (flux2-kustomize-helm-example) is read as the directories it copies, from the generator of its cluster', async () => {
+    const generator = (cluster: string, copy = `        - from: "@monorepo/apps/base/**"\n          to: "@artifact/base/"\n        - from: "@monorepo/apps/${cluster}/**"\n          to: "@artifact/${cluster}/"`) => `apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  sources:
+    - alias: monorepo
+      kind: GitRepository
+      name: flux-system
+  artifacts:
+    - name: apps
+      originRevision: "@monorepo"
+      copy:
+${copy}
+`;
+    const apps = (cluster: string) => `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  sourceRef:
+    kind: ExternalArtifact
+    name: apps
+  path: ./${cluster}
+`;
+    const files = {
+      'clusters/production/artifacts.yaml': generator('production'),
+      'clusters/production/apps.yaml': apps('production'),
+      'clusters/staging/artifacts.yaml': generator('staging'),
+      'clusters/staging/apps.yaml': apps('staging'),
+      'apps/base/podinfo/kustomization.yaml': kustomization('resources:\n  - d.yaml\n'),
+      'apps/base/podinfo/d.yaml': deployment('podinfo', 'ghcr.io/stefanprodan/podinfo:6.0.0'),
+      'apps/production/kustomization.yaml': kustomization('resources:\n  - ../base/podinfo\nimages:\n  - name: ghcr.io/stefanprodan/podinfo\n    newTag: 6.9.0\n'),
+      'apps/staging/kustomization.yaml': kustomization('resources:\n  - ../base/podinfo\nimages:\n  - name: ghcr.io/stefanprodan/podinfo\n    newTag: 6.9.1-rc\n'),
+    };
+    const state = await resolveFiles(files);
+    expect(rows(state).sort()).toEqual([
+      'apps | Deployment/-/podinfo | podinfo | ghcr.io/stefanprodan/podinfo:6.9.0',
+      'apps | Deployment/-/podinfo | podinfo | ghcr.io/stefanprodan/podinfo:6.9.1-rc',
+    ]);
+    expect(state.findings).toEqual([]);
+    expect(state.notes).toContain('ExternalArtifact apps (ArtifactGenerator flux-system) is read as apps/production of GitRepository flux-system');
+
+    // A copy of single files is not a directory the repository has as such: unresolved, with the reason.
+    const globbed = await resolveFiles({ ...files, 'clusters/staging/artifacts.yaml': generator('staging', '        - from: "@monorepo/apps/**/*.yaml"\n          to: "@artifact/"') });
+    expect(codes(globbed)).toEqual(['UNREFERENCED apps/staging/kustomization.yaml:0', 'UNRESOLVED_APP clusters/staging/apps.yaml:8']);
+    expect(globbed.findings[1]?.message).toContain('is not a whole directory');
+  });
+
   it('Kustomization over a plain directory takes every manifest below it, as Flux generates a kustomization', async () => {
     const state = await resolveFiles({
       'flux/app.yaml': `apiVersion: kustomize.toolkit.fluxcd.io/v1

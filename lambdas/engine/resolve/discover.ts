@@ -8,6 +8,7 @@ import type { YamlDocument } from '../yaml/index.js';
 import { argoKind } from './argocd/resolve.js';
 import { isDocoCdConfig } from './doco-cd.js';
 import { fluxKind } from './flux.js';
+import { isArtifactGenerator } from './flux-artifacts.js';
 import { dirname, normalisePath, type Workspace } from './workspace.js';
 
 export interface Discovery {
@@ -15,6 +16,8 @@ export interface Discovery {
   flux: YamlDocument[];
   /** Flux GitRepository objects: which repository a Flux object's sourceRef names. */
   gitRepositories: YamlDocument[];
+  /** Flux ArtifactGenerators: which directories an ExternalArtifact copies. */
+  artifactGenerators?: YamlDocument[];
   compose: string[];
   /** doco-cd deployment configs (`.doco-cd.yaml`, `.doco-cd.<target>.yml`...). */
   docoCd: string[];
@@ -66,6 +69,7 @@ export function discover(ws: Workspace, inScope: (path: string) => boolean): Dis
       if (argoKind(doc.value)) found.argo.push(doc);
       else if (fluxKind(doc.value)) found.flux.push(doc);
       else if (isGitRepository(doc.value)) found.gitRepositories.push(doc);
+      else if (isArtifactGenerator(doc.value)) (found.artifactGenerators ??= []).push(doc);
       else if (!hasImages && extractPodImages(doc).sites.length > 0) hasImages = true;
     }
     if (hasImages && !inKustomization) found.manifestsWithImages.push(file);
@@ -100,7 +104,7 @@ function patchFilesOf(ws: Workspace, kustomization: string, cache: Map<string, S
 }
 
 function declaresApps(text: string): boolean {
-  return text.includes('argoproj.io') || text.includes('toolkit.fluxcd.io');
+  return text.includes('argoproj.io') || text.includes('toolkit.fluxcd.io') || text.includes('source.extensions.fluxcd.io');
 }
 
 function isGitRepository(value: unknown): boolean {

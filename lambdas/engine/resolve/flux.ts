@@ -26,6 +26,7 @@ import { renderPath, withholdFailedBuild } from './render.js';
 import { renderRepoChart, type ReleaseOptions } from './helm-render.js';
 import { followRenderedApps } from './rendered-apps.js';
 import { fluxValuesFrom, renderFluxRemoteChart } from './flux-charts.js';
+import { mapExternalArtifact } from './flux-artifacts.js';
 import type { FluxGitRepository, ResolveRun, TargetWorkspace } from './run.js';
 import type { RevisionRequest } from './revisions.js';
 import { dirname, normalisePath, type Workspace } from './workspace.js';
@@ -191,6 +192,16 @@ function fluxRelease(release: FluxHelmRelease): ReleaseOptions {
 async function resolveKustomization(run: ResolveRun, audited: Workspace, doc: YamlDocument, object: FluxKustomization): Promise<void> {
   const emit = emitterFor(doc.file, (path) => doc.lineOf(path), run.findings);
   const { name } = object;
+  if (object.sourceRef?.kind === 'ExternalArtifact') {
+    // An ArtifactGenerator's copy of this repository's directories: read as the directories copied.
+    const mapped = mapExternalArtifact(run, object.sourceRef, object.namespace, object.path, doc.file);
+    if ('problem' in mapped) {
+      emit('UNRESOLVED_APP', ['spec', 'sourceRef'], 'warning', `Kustomization ${name} reads ExternalArtifact ${object.sourceRef.name}: ${mapped.problem}; its images are not audited`);
+      return;
+    }
+    run.notes.push(mapped.note);
+    object = { ...object, sourceRef: mapped.sourceRef, path: mapped.path };
+  }
   if (object.sourceRef && object.sourceRef.kind !== 'GitRepository') {
     emit('UNRESOLVED_APP', ['spec', 'sourceRef'], 'warning', `Kustomization ${name} reads from ${object.sourceRef.kind} ${object.sourceRef.name}, not from this repository; its images are not audited`);
     return;

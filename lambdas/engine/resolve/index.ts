@@ -17,6 +17,7 @@ import { resolveUnreferencedCompose } from './compose.js';
 import { resolveDocoCdConfigs } from './doco-cd.js';
 import { discover } from './discover.js';
 import { recordGitRepository, resolveFluxDocument } from './flux.js';
+import { recordArtifactGenerator } from './flux-artifacts.js';
 import { reportUnrenderedCharts, useChartRendering, type ChartRendering } from './helm-render.js';
 import { decideRepoIdentity, repoUrlUses } from './repo-identity.js';
 import { RevisionPolicy, type RevisionsMode } from './revisions.js';
@@ -97,6 +98,7 @@ export async function resolveDesiredState(source: RepoSource, options: ResolveOp
   useChartRendering(run, options.charts);
 
   for (const doc of found.gitRepositories) recordGitRepository(run, doc);
+  for (const doc of found.artifactGenerators ?? []) recordArtifactGenerator(run, doc);
   for (const doc of found.argo) await resolveArgoDocument(run, ws, doc);
   for (const doc of found.flux) await resolveFluxDocument(run, ws, doc);
   await resolveDocoCdConfigs(run, ws, found.docoCd, inScope);
