@@ -134,7 +134,6 @@ describe('docker/metadata-action rules wired through steps.<id>.outputs.tags', (
     ['sha-9f8e7d6', 'type=sha (prefix sha-, 7 characters)'],
     ['main', 'a branch the push trigger allows'],
     ['release-2024.1', 'a release/** branch, `/` sanitised to `-`'],
-    ['pr-42', 'type=ref,event=pr'],
     ['1.4.2', 'a semver release tag, v stripped'],
     ['1.4', '{{major}}.{{minor}}'],
     ['2.0.0-rc.1', 'a semver prerelease'],
@@ -143,10 +142,19 @@ describe('docker/metadata-action rules wired through steps.<id>.outputs.tags', (
     expect(verdict(files, `ghcr.io/acme/web:${tag}`)?.tagPushed).toBe(true);
   });
 
-  it.each([['dev-latest'], ['edge'], ['develop'], ['sha-9f8e7d6c5b4a39281706f5e4d3c2b1a098765432']])('never pushes %s', (tag) => {
+  it.each([['dev-latest'], ['edge'], ['develop'], ['sha-9f8e7d6c5b4a39281706f5e4d3c2b1a098765432'], ['pr-42']])('never pushes %s', (tag) => {
     const evidence = verdict(files, `ghcr.io/acme/web:${tag}`);
     expect(evidence?.tagPushed).toBe(false);
-    expect(evidence?.pushes[0]?.tags).toEqual(['<branch>', 'pr-<pr number>', 'sha-<short sha>', '<version>', '<major>.<minor>', 'latest']);
+    // type=ref,event=pr yields pr-<n> only on pull requests, when `push: ${{ github.event_name != 'pull_request' }}` pushes nothing.
+    expect(evidence?.pushes[0]?.tags).toEqual(['<branch>', 'sha-<short sha>', '<version>', '<major>.<minor>', 'latest']);
+  });
+
+  it('pushes pr-<n> when the push condition allows pull requests', () => {
+    const always = { '.github/workflows/ci.yml': METADATA.replace("push: ${{ github.event_name != 'pull_request' }}", 'push: true') };
+    expect(verdict(always, 'ghcr.io/acme/web:pr-42')?.tagPushed).toBe(true);
+    const stepIf = { '.github/workflows/ci.yml': METADATA.replace("push: ${{ github.event_name != 'pull_request' }}", 'push: true').replace('      - uses: docker/build-push-action@v6\n', "      - uses: docker/build-push-action@v6\n        if: github.event_name == 'push'\n") };
+    expect(verdict(stepIf, 'ghcr.io/acme/web:pr-42')?.tagPushed).toBe(false);
+    expect(verdict(stepIf, 'ghcr.io/acme/web:main')?.tagPushed).toBe(true);
   });
 
   it('uses the default rules when `tags` is not given (branch, tag, pr; latest on tag events)', () => {

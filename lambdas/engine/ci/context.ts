@@ -111,6 +111,8 @@ export interface StepOutputs {
   values: Map<string, Pattern>;
   /** docker/metadata-action: `outputs.tags` as a list of `name:tag` patterns. */
   tagList?: Pattern[];
+  /** The same outputs under narrower refs (a later step's condition), when they depend on the refs. */
+  under?: (refs: RefBounds) => StepOutputs;
 }
 
 export interface EvalContext {

@@ -5,6 +5,7 @@
 import type { Finding, FileTree } from '../model.js';
 import { loadYamlDocuments, type YamlDocument, type YamlPath } from '../yaml/index.js';
 import { childContext, evaluateTemplate, isRecord, refBoundsOf, type EvalContext, type RefBounds, type StepOutputs } from './context.js';
+import { enabledRefs } from './conditions.js';
 import { listInput, metadataActionOutputs } from './metadata-action.js';
 import { anyValue, concat, oneOf, splitReference, text, type Pattern } from './pattern.js';
 import { analyzeScript } from './shell.js';
@@ -143,7 +144,10 @@ class WorkflowExtractor {
   }
 
   private step(doc: YamlDocument, path: YamlPath, step: Record<string, unknown>, jobCtx: EvalContext, job: string, localRefs: Pattern[]): void {
-    const ctx = childContext(jobCtx, {});
+    // A step's `if:` narrows the refs it runs under (conditions.ts); one no allowed run satisfies skips it.
+    const refs = stepCondition(step['if'], jobCtx);
+    if (refs === null) return;
+    const ctx = childContext(jobCtx, { refs });
     for (const [name, value] of evaluateEnv(step['env'], jobCtx)) ctx.env.set(name, value);
     const id = typeof step['id'] === 'string' ? step['id'] : undefined;
     const inputs = isRecord(step['with']) ? step['with'] : {};
@@ -152,7 +156,8 @@ class WorkflowExtractor {
     if (uses !== undefined) {
       const action = uses.replace(/@.*$/, '').toLowerCase();
       if (action === 'docker/metadata-action' || action === 'crazy-max/ghaction-docker-meta') {
-        if (id) jobCtx.steps.set(id, metadataActionOutputs(inputs, ctx));
+        // Kept with a way to recompute under narrower refs (a build-push `push:` condition).
+        if (id) jobCtx.steps.set(id, { ...metadataActionOutputs(inputs, ctx), under: (narrowed) => metadataActionOutputs(inputs, { ...ctx, refs: narrowed }) });
         return;
       }
       if (action === 'docker/build-push-action') {
@@ -183,13 +188,20 @@ class WorkflowExtractor {
     }
   }
 
-  private buildPush(doc: YamlDocument, path: YamlPath, inputs: Record<string, unknown>, ctx: EvalContext, job: string): void {
+  private buildPush(doc: YamlDocument, path: YamlPath, inputs: Record<string, unknown>, stepCtx: EvalContext, job: string): void {
     if (!pushes(inputs)) return;
+    // `push: ${{ github.event_name != 'pull_request' }}`: the tags are those of the runs that push.
+    const pushRefs = typeof inputs['push'] === 'string' && inputs['push'].includes('${{') ? enabledRefs(inputs['push'], stepCtx) : stepCtx.refs;
+    if (pushRefs === null) return;
+    const ctx: EvalContext = { ...stepCtx, refs: pushRefs };
     const tagsPath = [...path, 'with', 'tags'];
     const references: Pattern[] = [];
     for (const item of splitList(inputs['tags'])) {
       const wired = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}$/.exec(item)?.[1];
-      const list = wired ? ctx.steps.get(wired)?.tagList : undefined;
+      const outputs = wired ? ctx.steps.get(wired) : undefined;
+      // Recomputed under the refs this push runs under (its step's `if:`, its `push:` condition): a superset when the
+      // metadata step had its own narrower condition.
+      const list = outputs?.under ? outputs.under(pushRefs).tagList : outputs?.tagList;
       if (list) references.push(...list);
       else references.push(evaluateTemplate(item, ctx));
     }
@@ -242,6 +254,14 @@ class WorkflowExtractor {
     if (this.options.appliesTo) push.appliesTo = this.options.appliesTo;
     this.model.pushes.push(push);
   }
+}
+
+/** A step's `if:` (an expression with or without `${{ }}`, or a boolean): the refs it runs under, null when never. */
+function stepCondition(condition: unknown, ctx: EvalContext): RefBounds | null {
+  if (condition === false) return null;
+  if (typeof condition !== 'string') return ctx.refs;
+  const text = condition.trim();
+  return enabledRefs(text.startsWith('${{') ? text : `\${{ ${text} }}`, ctx);
 }
 
 /** build-push-action pushes when `push` is true or an expression, or when an output is a registry or an expression. Default: no push. */
