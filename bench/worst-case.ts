@@ -14,6 +14,7 @@
  * - diamonds: 8 independent 20-level diamonds of overlays (2^21 resources each uncapped; MAX_KUSTOMIZE_RESOURCES).
  * - yaml-bombs: 20 billion-laughs files and 20 files of 10,001 documents (MAX_YAML_ALIAS_COUNT, MAX_YAML_DOCUMENTS).
  * - many-images: 32 files of 9,990 Deployments (just under MAX_YAML_DOCUMENTS and MAX_FILE_BYTES), each its own image.
+ * - combined: appsets-at-run-cap, diamonds, yaml-bombs and many-images in one tree.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,38 +24,15 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULTS } from '../lambdas/engine/config/schema.js';
 import { resolveDesiredState } from '../lambdas/engine/resolve/index.js';
 import { createLocalSource } from '../lambdas/engine/sources/local.js';
+import { applicationSetYaml, matrixBombYaml } from '../test/support/hostile-trees.js';
 
 type Files = Record<string, string>;
 
 const deployment = (name: string, image: string) =>
   `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ${image}\n`;
 
-function listGenerator(key: string, count: number, indent: string): string {
-  return `${indent}- list:\n${indent}    elements:\n${Array.from({ length: count }, (_, i) => `${indent}      - ${key}: ${key}${i}`).join('\n')}\n`;
-}
-
 const SCENARIOS: Record<string, () => Files> = {
-  'matrix-100x100x100': () => ({
-    'argocd/bomb.yaml': `apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: bomb
-spec:
-  generators:
-    - matrix:
-        generators:
-${listGenerator('a', 100, '          ')}          - matrix:
-              generators:
-${listGenerator('b', 100, '                ')}${listGenerator('c', 100, '                ')}  template:
-    metadata:
-      name: '{{a}}-{{b}}-{{c}}'
-    spec:
-      source:
-        repoURL: https://github.com/acme/gitops
-        path: apps/{{a}}
-      destination: {}
-`,
-  }),
+  'matrix-100x100x100': () => ({ 'argocd/bomb.yaml': matrixBombYaml() }),
   'appsets-at-run-cap': () => {
     const files: Files = {};
     for (let s = 0; s < 500; s++) {
@@ -64,24 +42,11 @@ ${listGenerator('b', 100, '                ')}${listGenerator('c', 100, '       
     }
     for (let set = 0; set < 11; set++) {
       const elements = Array.from({ length: 1_000 }, (_, i) => `          - n: "${set}-${i}"\n            svc: svc${(set * 1_000 + i) % 500}`).join('\n');
-      files[`argocd/set${String(set).padStart(2, '0')}.yaml`] = `apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: set${set}
-spec:
-  generators:
-    - list:
-        elements:
-${elements}
-  template:
-    metadata:
-      name: 'app-{{n}}'
-    spec:
-      source:
-        repoURL: https://github.com/acme/gitops
-        path: apps/{{svc}}/dev
-      destination: {}
-`;
+      files[`argocd/set${String(set).padStart(2, '0')}.yaml`] = applicationSetYaml(`set${set}`, `    - list:\n        elements:\n${elements}\n`, {
+        name: 'app-{{n}}',
+        repoURL: 'https://github.com/acme/gitops',
+        path: 'apps/{{svc}}/dev',
+      });
     }
     return files;
   },
@@ -130,6 +95,8 @@ ${elements}
     return files;
   },
 };
+// Every cap at once, in one tree: the caps are per tree, so their costs add up.
+SCENARIOS.combined = () => Object.assign({}, ...['appsets-at-run-cap', 'diamonds', 'yaml-bombs', 'many-images'].map((name) => SCENARIOS[name]?.() ?? {})) as Files;
 
 function writeFiles(root: string, files: Files): number {
   let bytes = 0;

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
+import { matrixBombYaml } from '../support/hostile-trees.js';
 import { deployment, useCli, writeTree } from './harness.js';
 
 let registry: LocalRegistry;
@@ -37,31 +38,7 @@ describe('caps on a hostile desired state make the run incomplete, naming the ca
   const limits = (report: JsonReport) => report.findings.filter((finding) => finding.code === 'LIMIT_EXCEEDED');
 
   it('stops the issue\'s 10 KB ApplicationSet (matrix 100×100×100) at the per-ApplicationSet cap, exit 3', async () => {
-    const list = (key: string) => `
-            - list:
-                elements:
-${Array.from({ length: 100 }, (_, i) => `                  - ${key}: ${key}${i}`).join('\n')}`;
-    const appSet = `apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: bomb
-spec:
-  generators:
-    - matrix:
-        generators:${list('a')}
-            - matrix:
-                generators:${list('b').replace(/\n {12}/g, '\n                    ')}${list('c').replace(/\n {12}/g, '\n                    ')}
-  template:
-    metadata:
-      name: '{{a}}-{{b}}-{{c}}'
-    spec:
-      project: default
-      source:
-        repoURL: https://github.com/acme/gitops
-        path: deploy
-      destination:
-        namespace: x
-`;
+    const appSet = matrixBombYaml('https://github.com/acme/gitops', 'deploy');
     const { run, report } = await audit({ 'argocd/bomb.yaml': appSet });
     const [cap] = limits(report);
     expect(cap?.file).toBe('argocd/bomb.yaml');

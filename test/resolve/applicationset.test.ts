@@ -7,6 +7,7 @@ import { normaliseRepoUrl, repoIdentity } from '../../lambdas/engine/resolve/arg
 import { emitterFor } from '../../lambdas/engine/resolve/context.js';
 import { filesTree } from '../support/resolve-tree.js';
 import { resolveFiles } from './helpers.js';
+import { applicationSetYaml } from '../support/hostile-trees.js';
 
 function context(tree: FileTree, findings: Finding[] = []): ApplicationSetContext {
   const locate = (path: readonly (string | number)[]) => path.length;
@@ -328,24 +329,11 @@ describe('ApplicationSet caps', () => {
     const files: Record<string, string> = {};
     const elements = Array.from({ length: 1_000 }, (_, i) => `          - n: n${i}`).join('\n');
     for (let s = 0; s < 11; s++) {
-      files[`sets/set${String(s).padStart(2, '0')}.yaml`] = `apiVersion: argoproj.io/v1alpha1
-kind: ApplicationSet
-metadata:
-  name: set${s}
-spec:
-  generators:
-    - list:
-        elements:
-${elements}
-  template:
-    metadata:
-      name: 's${s}-{{n}}'
-    spec:
-      source:
-        repoURL: https://github.com/acme/elsewhere
-        path: apps/{{n}}
-      destination: {}
-`;
+      files[`sets/set${String(s).padStart(2, '0')}.yaml`] = applicationSetYaml(`set${s}`, `    - list:\n        elements:\n${elements}\n`, {
+        name: `s${s}-{{n}}`,
+        repoURL: 'https://github.com/acme/elsewhere',
+        path: 'apps/{{n}}',
+      });
     }
     const state = await resolveFiles(files, { repoUrls: ['https://github.com/acme/gitops'] });
     const caps = state.findings.filter((finding) => finding.code === 'LIMIT_EXCEEDED');
