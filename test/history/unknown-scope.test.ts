@@ -83,6 +83,25 @@ describe('trackDrift holds what the run could not read (DynamoDB on dynalite, al
     h.close();
   });
 
+  it('an image desired only by unknown apps opens no state (no "new" alert), and continues one that is tracked', async () => {
+    const h = await historyHarness(servers.ddb, servers.snsEndpoint);
+    const tracked = uniqueImage('tracked');
+    const placeholder = uniqueImage('placeholder');
+    await h.run('run-1', [inDev(tracked, 'TAG_MISSING')]);
+    await h.published();
+    h.advanceMinutes(60);
+    // The base behind the unreadable dev overlay now looks like a unit of its own, with its placeholder tag.
+    const base = (image: string) => result(image, 'TAG_MISSING', { apps: ['base'], file: 'base/web.yaml' });
+    const unknown: UnknownScope = { ...devUnknown, apps: [...devUnknown.apps, { name: 'base', cause: `YAML_ERROR at ${OVERLAY}:7` }] };
+    const out = await trackDrift(input('run-2', h.now(), [base(placeholder), base(tracked)], unknown), { store: h.store, notifier: h.notifier, clock: h.now });
+    expect(out.transitions).toEqual([]);
+    expect(out.drift.has(placeholder)).toBe(false);
+    expect(out.drift.get(tracked)).toBe('NEVER_PUSHED');
+    expect(await h.store.getState(placeholder)).toBeUndefined();
+    expect(await h.published()).toEqual([]);
+    h.close();
+  });
+
   it('holds every image when the source was read in part (whole scope), as an unreadable repository does', async () => {
     const h = await historyHarness(servers.ddb, servers.snsEndpoint);
     const image = uniqueImage('whole');

@@ -561,6 +561,8 @@ describe('the scheduled Lambda handler over time', () => {
     // The base is still read (now listed as an unreferenced kustomization); the overlay, and so the dev tag, is not.
     expect(broken.repositories).toEqual([expect.objectContaining({ commit: COMMIT_WITH_CONFLICT, unknownApps: ['auth-api-dev'] })]);
     expect(broken.errors).toEqual([expect.stringContaining(`auth-api-dev: YAML_ERROR at ${overlay}:7`)]);
+    // Not even the base's own tag (auth-api:latest, desired only by the base that now looks unreferenced) opens a state.
+    expect(broken.transitions).toBe(0);
     expect(await received()).toEqual([]);
     expect(metricValues(output.lines.slice(start), 'RunsFailed')).toEqual([1]);
     const during = await Promise.all(held.map((image) => store.getState(image)));
@@ -571,6 +573,7 @@ describe('the scheduled Lambda handler over time', () => {
     tick();
     const fixed = await container()({ id: 'e16d', time: now.toISOString() });
     expect(fixed.errors).toEqual([]);
+    expect(fixed.transitions).toBe(0);
     expect(await received()).toEqual([]);
     const after = await Promise.all(held.map((image) => store.getState(image)));
     expect(after.map((state) => [state?.tracked, state?.status, state?.statusVersion])).toEqual(before.map((state) => [state?.tracked, state?.status, state?.statusVersion]));

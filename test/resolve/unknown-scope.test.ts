@@ -32,6 +32,20 @@ describe('the unknown scope of a desired state', () => {
     });
   });
 
+  it('a base that looks unreferenced only because the overlay including it cannot be read is unknown too', async () => {
+    const state = await resolveFiles({
+      'base/kustomization.yaml': kustomization('resources:\n  - web.yaml\n'),
+      'base/web.yaml': deployment('web', 'ghcr.io/acme/web:placeholder'),
+      'apps/dev.yaml': application('dev', `${REPO}\npath: overlays/dev`),
+      'overlays/dev/kustomization.yaml': '<<<<<<< HEAD\nresources:\n  - ../../base\n=======\nresources:\n  - ../../base2\n>>>>>>> x\n',
+    });
+    expect(state.images.map((image) => `${image.app.name} ${image.image}`)).toEqual(['base ghcr.io/acme/web:placeholder']);
+    expect(state.unknown?.apps).toEqual([
+      { name: 'base', cause: 'YAML_ERROR at overlays/dev/kustomization.yaml:1' },
+      { name: 'dev', cause: 'YAML_ERROR at overlays/dev/kustomization.yaml:1' },
+    ]);
+  });
+
   it('makes every app unknown that reads a broken shared base, and an app whose path is missing drops out of the resolved ones', async () => {
     const state = await resolveFiles({
       ...base,

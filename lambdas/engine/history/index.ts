@@ -13,7 +13,7 @@
  * - a drift that began and ended while nothing could be announced is announced afterwards ("was briefly …").
  */
 import type { AuditResult, DriftStatus, UnknownScope } from '../model.js';
-import { unknownHolds } from './unknown.js';
+import { unknownHolds, unknownOnly } from './unknown.js';
 import { createHash } from 'node:crypto';
 import type { NotificationChange, NotificationContext, Notifier, PublishError } from '../notify/types.js';
 import { renderNotification, renderSetupIncomplete } from '../notify/render.js';
@@ -145,6 +145,13 @@ export async function trackDrift(input: TrackDriftInput, deps: TrackDriftDeps): 
 
   const loaded = await store.loadActiveStates();
   const states = new Map<string, ImageState>(loaded.map((s) => [s.image, s]));
+  // An image desired only by unknown apps (completeness.ts) comes from a part that could not be read in full: it
+  // continues a tracked state, but does not open one ("new") or reopen one ("desired again").
+  for (const [image] of unknownOnly(results, input.unknown)) {
+    if (states.get(image)?.tracked) continue;
+    results.delete(image);
+    held.add(image);
+  }
 
   const work: Array<{ image: string; compute: (prev: ImageState | undefined) => Evolution }> = [];
   for (const [image, result] of results) work.push({ image, compute: (prev) => evolve(prev, result, ctx) });

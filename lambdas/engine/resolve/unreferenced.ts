@@ -9,6 +9,8 @@ import { renderDirectory } from './directory.js';
 import { renderChart } from './helm.js';
 import { renderKustomization } from './kustomize/render.js';
 import { topLevelKustomizations } from './kustomize/includes.js';
+import { loadCached } from './kustomize/files.js';
+import { makesUnknown } from '../completeness.js';
 import { withholdFailedBuild } from './render.js';
 import type { ResolveRun } from './run.js';
 import { dirname, type Workspace } from './workspace.js';
@@ -18,6 +20,12 @@ export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Disco
   // only the top-level ones are units (read from the include graph, not by rendering each candidate); a group
   // that only includes itself gets one unit too, whose render reports the cycle.
   const candidates = found.kustomizationDirs.filter((dir) => !run.referencedDirs.has(dir));
+  // A kustomization file that cannot be read may include any of the others (an overlay with a merge conflict no
+  // longer includes its base, which then looks top-level): while one is unreadable, these units are unknown too.
+  const unreadable = found.kustomizationDirs.flatMap((dir) => {
+    const file = ws.kustomizationFile(dir);
+    return file !== undefined && loadCached(ws.tree, file).findings.some(makesUnknown) ? [file] : [];
+  });
   for (const dir of topLevelKustomizations(ws.tree, candidates)) {
     if (run.referencedDirs.has(dir)) continue;
     const render = withholdFailedBuild(renderKustomization(ws.tree, dir), ws.kustomizationFile(dir) ?? dir, `kustomization ${dir || '.'}`);
@@ -31,6 +39,7 @@ export function resolveUnreferenced(run: ResolveRun, ws: Workspace, found: Disco
       kustomizationDirs: render.kustomizationDirs,
       documents: [],
     });
+    for (const broken of unreadable) run.renderedApps.get(dir || '.')?.add(broken);
   }
 
   for (const dir of found.chartDirs) {
