@@ -558,8 +558,8 @@ describe('the scheduled Lambda handler over time', () => {
     const start = output.lines.length;
     tick();
     const broken = await container()({ id: 'e16c', time: now.toISOString() });
-    // The base is still read (now listed as an unreferenced kustomization); the overlay, and so the dev tag, is not.
-    expect(broken.repositories).toEqual([expect.objectContaining({ commit: COMMIT_WITH_CONFLICT, unknownApps: ['auth-api-dev'] })]);
+    // The base is still read, now listed as an unreferenced kustomization: unknown too while the overlay cannot be read.
+    expect(broken.repositories).toEqual([expect.objectContaining({ commit: COMMIT_WITH_CONFLICT, unknownApps: ['auth-api-dev', 'services/auth-api/base'] })]);
     expect(broken.errors).toEqual([expect.stringContaining(`auth-api-dev: YAML_ERROR at ${overlay}:7`)]);
     // Not even the base's own tag (auth-api:latest, desired only by the base that now looks unreferenced) opens a state.
     expect(broken.transitions).toBe(0);
