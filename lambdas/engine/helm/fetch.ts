@@ -14,7 +14,8 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import jsYaml from 'js-yaml';
-import semver from 'semver';
+import validVersion from 'semver/functions/valid.js';
+import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import { Agent, request, type Dispatcher } from '../http/undici-slim.js';
 import type { OutboundPolicy } from '../registry/outbound.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -264,7 +265,7 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
     const tally = { requests: 0 };
     try {
       let version = req.version?.trim() || undefined;
-      if (!version || !semver.valid(version.replace(/_/g, '+'))) {
+      if (!version || !validVersion(version.replace(/_/g, '+'))) {
         const tags = await client.listTags(repository, 'authenticated', tally);
         const picked = pickVersion(tags.map((tag) => tag.replace(/_/g, '+')), version);
         if (!picked) throw new FetchError(`oci://${host}/${repository} has no tag matching "${version ?? '*'}"`);
@@ -304,7 +305,7 @@ export function createChartFetcher(options: ChartFetcherOptions): ChartFetcher {
     stats.fetches++;
     const oci = isOci(req.repoURL);
     const key = JSON.stringify([oci ? 'oci' : 'http', req.repoURL.replace(/\/+$/, ''), req.chart, req.version?.trim() ?? '']);
-    const exact = req.version !== undefined && semver.valid(req.version.trim()) !== null;
+    const exact = req.version !== undefined && validVersion(req.version.trim()) !== null;
     const display = (version: string) => `${oci ? ociDisplay(req) : req.repoURL.replace(/\/+$/, '')}/${req.chart}@${version}`;
     const ref = await readRef(key);
     if (ref && (exact || options.offline || Date.now() - ref.resolvedAt < (options.rangeMaxAgeMs ?? 10 * 60_000))) {
@@ -380,8 +381,8 @@ export function pickVersion(versions: readonly string[], wanted: string | undefi
   const text = wanted?.trim() ?? '';
   if (text !== '' && versions.includes(text)) return text;
   const range = text === '' || text === 'latest' ? '*' : text;
-  const valid = versions.filter((version) => semver.valid(version) !== null);
-  return semver.maxSatisfying(valid, range, { loose: true }) ?? undefined;
+  const valid = versions.filter((version) => validVersion(version) !== null);
+  return maxSatisfying(valid, range, { loose: true }) ?? undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

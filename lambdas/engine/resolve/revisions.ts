@@ -14,7 +14,12 @@
  * the audited ref, an unreadable revision leaves its app unresolved), `audited` (every revision is the
  * audited tree).
  */
-import semver from 'semver';
+// Only the functions used: the whole package (its parsers, every range helper) weighs on the Lambda bundle.
+import coerceVersion from 'semver/functions/coerce.js';
+import greaterThan from 'semver/functions/gt.js';
+import satisfiesRange from 'semver/functions/satisfies.js';
+import validVersion from 'semver/functions/valid.js';
+import validRange from 'semver/ranges/valid.js';
 import type { RepoSource, TreeIdentity } from '../model.js';
 
 export const REVISIONS_MODES = ['auto', 'strict', 'audited'] as const;
@@ -51,9 +56,9 @@ export function stripRefPrefix(name: string): string {
 /** True for a semver range that is not a plain version (`1.2.*`, `>=1.0.0 <2`, `~1.4`); a plain version is a tag name. */
 export function isSemverRange(text: string): boolean {
   const trimmed = text.trim();
-  if (trimmed === '' || semver.valid(trimmed) !== null) return false;
+  if (trimmed === '' || validVersion(trimmed) !== null) return false;
   if (!/[*xX^~<>=|]|\s-\s/.test(trimmed)) return false;
-  return semver.validRange(trimmed) !== null;
+  return validRange(trimmed) !== null;
 }
 
 export class RevisionPolicy {
@@ -135,9 +140,9 @@ export class RevisionPolicy {
     const tags = (await this.source.listTags?.().catch(() => [])) ?? [];
     let best: { tag: string; version: string } | undefined;
     for (const tag of tags) {
-      const version = semver.valid(semver.coerce(tag, { loose: true }) === null ? null : tag.replace(/^v/, ''), { loose: true });
-      if (version === null || !semver.satisfies(version, range, { loose: true })) continue;
-      if (!best || semver.gt(version, best.version)) best = { tag, version };
+      const version = validVersion(coerceVersion(tag, { loose: true }) === null ? null : tag.replace(/^v/, ''), { loose: true });
+      if (version === null || !satisfiesRange(version, range, { loose: true })) continue;
+      if (!best || greaterThan(version, best.version)) best = { tag, version };
     }
     return best?.tag;
   }
