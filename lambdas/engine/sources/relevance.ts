@@ -240,7 +240,7 @@ export class LoadBudget {
         code: 'LIMIT_EXCEEDED',
         message: `the repository's relevant files exceed the ${formatBytes(this.maxTotalBytes)} total cap (MAX_TOTAL_BYTES); ${path} and every file after it were not loaded, so what they declare is unknown`,
         severity: 'error',
-        hint: 'Audit a subdirectory, or raise the total size cap.',
+        hint: 'Audit a subdirectory (--path), or leave out what holds no workloads with `exclude:` in the config (or --exclude).',
       });
       return false;
     }
@@ -256,7 +256,7 @@ export class LoadBudget {
       code: 'LIMIT_EXCEEDED',
       message: `${path} is ${formatBytes(size)}, over the ${formatBytes(this.maxFileBytes)} per-file cap (MAX_FILE_BYTES); skipped, so what it declares is unknown`,
       severity: 'error',
-      hint: 'Images declared in this file are not audited. Split the file or raise the per-file cap.',
+      hint: 'Images declared in this file are not audited. A file without workloads (a CRD bundle, generated docs) can be left out with `exclude:` in the config (or --exclude); otherwise split it.',
     });
   }
 
