@@ -11,11 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandler } from '../../lambdas/audit/handler.js';
 import { ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
 import { useCli } from '../cli/harness.js';
 import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
@@ -24,11 +21,11 @@ import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
 import { startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
+import { localContainer } from './e2e-support.js';
 
 const TOKEN = 'ghp_alertsE2eTokenThatMustNeverBeLogged01234';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-alerts-AbCdEf';
 const COMMIT = '5d41402abc4b2a76b9719d911017c592ae0f1c2b';
-const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
 const deployment = (name: string, namespace: string, image: string, podSpec = '') => `apiVersion: apps/v1
 kind: Deployment
@@ -87,20 +84,13 @@ async function deployment_(clock: () => Date) {
   const table = `alerts-e2e-${tables}`;
   await ensureHistoryTable(ddb, table);
   const topic = await topicWithQueue(fauxqs.endpoint);
-  const handler = createHandler({
-    env: {
-      IMAGE_DRIFT_CONFIG: JSON.stringify(config()),
-      HISTORY_TABLE_NAME: table,
-      TOPIC_ARN: topic.topicArn,
-      SECRET_ARN,
-      POWERTOOLS_SERVICE_NAME: 'image-drift-auditor',
-      POWERTOOLS_METRICS_NAMESPACE: 'ImageDriftAlertsE2E',
-    },
+  const handler = localContainer({
+    env: { IMAGE_DRIFT_CONFIG: JSON.stringify(config()), HISTORY_TABLE_NAME: table, TOPIC_ARN: topic.topicArn, SECRET_ARN },
+    namespace: 'ImageDriftAlertsE2E',
     dynamodb: ddb,
     sns: topic.sns,
-    secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+    secretsEndpoint: secretsServer.endpoint,
     logger: new Logger({ serviceName: 'image-drift-auditor', logLevel: 'ERROR' }),
-    metrics: new Metrics({ namespace: 'ImageDriftAlertsE2E', serviceName: 'image-drift-auditor' }),
     clock,
     cacheDir,
     secretTtlMs: 0,

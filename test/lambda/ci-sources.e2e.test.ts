@@ -8,12 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandler } from '../../lambdas/audit/handler.js';
 import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
 import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
 import { gitHubArchive } from '../support/github-archive.js';
@@ -21,31 +17,16 @@ import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
 import { startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
+import { deployment, localContainer } from './e2e-support.js';
 
 const TOKEN = 'ghp_ciSourcesTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-CiSrCs';
 const TABLE = 'image-drift-history-ci-sources';
 const SHA = '4444444444444444444444444444444444444444';
-const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
 const WEB_NEVER = 'ghcr.io/acme/web:dev-latest';
 const WEB_SHORT = 'ghcr.io/acme/web:0a1b2c3';
 const API_NEVER = 'ghcr.io/acme/api:dev-latest';
-
-const deployment = (name: string, ...images: string[]) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-spec:
-  selector:
-    matchLabels: { app: ${name} }
-  template:
-    metadata:
-      labels: { app: ${name} }
-    spec:
-      containers:
-${images.map((image, i) => `        - name: c${i}\n          image: ${image}`).join('\n')}
-`;
 
 /** acme/web-src (named under `sources:`) pushes the full commit sha and latest. */
 const WEB_WORKFLOW = `on:
@@ -87,7 +68,7 @@ const now = new Date('2026-12-05T06:00:00.000Z');
 
 /** One Lambda container auditing `repositories` with these `sources:`, its own cache directory. */
 function container(repositories: string[], sources: Array<{ repo: string; images: string[] }>, cache: string) {
-  return createHandler({
+  return localContainer({
     env: {
       IMAGE_DRIFT_CONFIG: JSON.stringify({
         repositories: repositories.map((repo) => ({ repo })),
@@ -98,14 +79,11 @@ function container(repositories: string[], sources: Array<{ repo: string; images
       HISTORY_TABLE_NAME: TABLE,
       TOPIC_ARN: topic.topicArn,
       SECRET_ARN,
-      POWERTOOLS_SERVICE_NAME: 'image-drift-auditor',
-      POWERTOOLS_METRICS_NAMESPACE: 'ImageDriftCiSourcesE2E',
     },
+    namespace: 'ImageDriftCiSourcesE2E',
     dynamodb: ddb,
     sns: topic.sns,
-    secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
-    logger: new Logger({ serviceName: 'image-drift-auditor', logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'ImageDriftCiSourcesE2E', serviceName: 'image-drift-auditor' }),
+    secretsEndpoint: secretsServer.endpoint,
     clock: () => now,
     cacheDir: join(work, cache),
   });

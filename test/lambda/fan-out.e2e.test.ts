@@ -8,12 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandler } from '../../lambdas/audit/handler.js';
 import { ENV_CONFIG_FILE } from '../../lambdas/engine/config/runtime-env.js';
 import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
 import { STEP_AUDIT_REPOSITORY, STEP_DIGEST } from '../../lambdas/engine/scheduled/steps.js';
@@ -23,32 +19,17 @@ import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
 import { startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
+import { deployment, localContainer } from './e2e-support.js';
 
 const TOKEN = 'ghp_fanOutTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-FaNoUt';
 const TABLE = 'image-drift-history-fan-out';
 const COMMIT_A = '1111111111111111111111111111111111111111';
 const COMMIT_B = '2222222222222222222222222222222222222222';
-const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
 
 const PRESENT = 'ghcr.io/acme/api:1.0.0';
 const NEVER_PUSHED = 'ghcr.io/acme/api:dev-latest';
 const SHARED = 'ghcr.io/acme/sidecar:2.0.0';
-
-const deployment = (name: string, ...images: string[]) => `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-spec:
-  selector:
-    matchLabels: { app: ${name} }
-  template:
-    metadata:
-      labels: { app: ${name} }
-    spec:
-      containers:
-${images.map((image, i) => `        - name: c${i}\n          image: ${image}`).join('\n')}
-`;
 
 let registry: LocalRegistry;
 let github: FakeGitHub;
@@ -66,20 +47,12 @@ const emf: string[] = [];
 
 /** One Lambda container reading the config file the layer would hold. */
 function container() {
-  return createHandler({
-    env: {
-      [ENV_CONFIG_FILE]: configFile,
-      HISTORY_TABLE_NAME: TABLE,
-      TOPIC_ARN: topic.topicArn,
-      SECRET_ARN,
-      POWERTOOLS_SERVICE_NAME: 'image-drift-auditor',
-      POWERTOOLS_METRICS_NAMESPACE: 'ImageDriftFanOutE2E',
-    },
+  return localContainer({
+    env: { [ENV_CONFIG_FILE]: configFile, HISTORY_TABLE_NAME: TABLE, TOPIC_ARN: topic.topicArn, SECRET_ARN },
+    namespace: 'ImageDriftFanOutE2E',
     dynamodb: ddb,
     sns: topic.sns,
-    secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
-    logger: new Logger({ serviceName: 'image-drift-auditor', logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'ImageDriftFanOutE2E', serviceName: 'image-drift-auditor' }),
+    secretsEndpoint: secretsServer.endpoint,
     clock,
     cacheDir: join(work, 'cache'),
   });

@@ -11,12 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHandler } from '../../lambdas/audit/handler.js';
 import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
 import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
@@ -25,6 +22,7 @@ import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
 import { localSnsClient, startFakeSns, startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
+import { localContainer } from './e2e-support.js';
 
 const TOKEN = 'ghp_e2eTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-AbCdEf';
@@ -32,7 +30,7 @@ const TABLE = 'image-drift-history-e2e';
 const COMMIT = '3f9c2e1a7b4d5e6f708192a3b4c5d6e7f8091a2b';
 const COMMIT_WITHOUT_WEB = '9a8b7c6d5e4f30211f2e3d4c5b6a79881726354a';
 const COMMIT_WITH_CONFLICT = 'c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ffe';
-const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+const METRICS_NAMESPACE = 'ImageDriftAuditorE2E';
 
 const NEVER_PUSHED = 'ghcr.io/acme/auth-api:dev-latest';
 const MIGRATIONS = 'ghcr.io/acme/auth-api-migrations:latest';
@@ -171,20 +169,18 @@ function lambdaEnv(topicArn: string, repositories = ['acme/gitops'], githubBaseU
     HISTORY_TABLE_NAME: TABLE,
     TOPIC_ARN: topicArn,
     SECRET_ARN: SECRET_ARN,
-    POWERTOOLS_SERVICE_NAME: 'image-drift-auditor',
-    POWERTOOLS_METRICS_NAMESPACE: 'ImageDriftAuditorE2E',
   };
 }
 
 /** One Lambda container: its own secret cache and SDK clients, as a cold start would have. */
 function container(options: { sns?: SNSClient; dynamodb?: DynamoDBClient; logger?: Logger; repositories?: string[]; githubBaseUrl?: string } = {}) {
-  return createHandler({
+  return localContainer({
     env: lambdaEnv(topic.topicArn, options.repositories, options.githubBaseUrl),
+    namespace: METRICS_NAMESPACE,
     dynamodb: options.dynamodb ?? ddb,
     sns: options.sns ?? topic.sns,
-    secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+    secretsEndpoint: secretsServer.endpoint,
     logger: options.logger ?? new Logger({ serviceName: 'image-drift-auditor', logLevel: 'DEBUG' }),
-    metrics: new Metrics({ namespace: 'ImageDriftAuditorE2E', serviceName: 'image-drift-auditor' }),
     clock,
     cacheDir,
   });
@@ -653,13 +649,13 @@ describe('the scheduled Lambda handler over time', () => {
   it('a secret that does not exist fails the invocation, records nothing and counts a failed run', async () => {
     const start = output.lines.length;
     const runsBefore = (await store.listRuns({ limit: 100 })).length;
-    const handler = createHandler({
+    const handler = localContainer({
       env: { ...lambdaEnv(topic.topicArn), SECRET_ARN: `${SECRET_ARN}-deleted` },
+      namespace: METRICS_NAMESPACE,
       dynamodb: ddb,
       sns: topic.sns,
-      secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+      secretsEndpoint: secretsServer.endpoint,
       logger: new Logger({ serviceName: 'image-drift-auditor' }),
-      metrics: new Metrics({ namespace: 'ImageDriftAuditorE2E', serviceName: 'image-drift-auditor' }),
       clock,
       cacheDir,
     });
@@ -685,12 +681,12 @@ describe('the handler\'s own SNS client', () => {
     });
     try {
       await registry.deleteTag('acme/auth-api-migrations', 'latest');
-      const handler = createHandler({
+      const handler = localContainer({
         env: lambdaEnv('arn:aws:sns:us-east-1:000000000000:image-drift-alerts'),
+        namespace: METRICS_NAMESPACE,
         dynamodb: ddb,
-        secrets: new SecretsManagerClient({ ...AWS, endpoint: secretsServer.endpoint }),
+        secretsEndpoint: secretsServer.endpoint,
         logger: new Logger({ serviceName: 'image-drift-auditor' }),
-        metrics: new Metrics({ namespace: 'ImageDriftAuditorE2E', serviceName: 'image-drift-auditor' }),
         clock,
         cacheDir,
       });

@@ -1,0 +1,59 @@
+/**
+ * What the Lambda end-to-end tests share: the fake AWS credentials every local component accepts, a Deployment
+ * manifest, and `createHandler` wired to the local components (dynalite, fauxqs, the Secrets Manager fake) the way
+ * one Lambda container would be: the real SDK clients over real HTTP, Powertools logger and metrics.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { createHandler, type AuditHandler } from '../../lambdas/audit/handler.js';
+
+export const AWS = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+
+/** A Deployment with one container per image (containers named c0, c1…). */
+export const deployment = (name: string, ...images: string[]): string => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  selector:
+    matchLabels: { app: ${name} }
+  template:
+    metadata:
+      labels: { app: ${name} }
+    spec:
+      containers:
+${images.map((image, i) => `        - name: c${i}\n          image: ${image}`).join('\n')}
+`;
+
+export interface LocalContainerOptions {
+  /** The function's environment; POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE are added. */
+  env: Record<string, string>;
+  /** The metrics namespace (one per test file, so that EMF lines tell them apart). */
+  namespace: string;
+  dynamodb: DynamoDBClient;
+  /** Absent: the handler builds its own SNS client (from the environment's endpoint). */
+  sns?: SNSClient;
+  secretsEndpoint: string;
+  clock: () => Date;
+  cacheDir: string;
+  logger?: Logger;
+  secretTtlMs?: number;
+}
+
+/** One Lambda container: its own secret cache and SDK clients, as a cold start would have. */
+export function localContainer(options: LocalContainerOptions): AuditHandler {
+  return createHandler({
+    env: { POWERTOOLS_SERVICE_NAME: 'image-drift-auditor', POWERTOOLS_METRICS_NAMESPACE: options.namespace, ...options.env },
+    dynamodb: options.dynamodb,
+    ...(options.sns ? { sns: options.sns } : {}),
+    secrets: new SecretsManagerClient({ ...AWS, endpoint: options.secretsEndpoint }),
+    logger: options.logger ?? new Logger({ serviceName: 'image-drift-auditor', logLevel: 'SILENT' }),
+    metrics: new Metrics({ namespace: options.namespace, serviceName: 'image-drift-auditor' }),
+    clock: options.clock,
+    cacheDir: options.cacheDir,
+    ...(options.secretTtlMs !== undefined ? { secretTtlMs: options.secretTtlMs } : {}),
+  });
+}
