@@ -10,14 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
-import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
+import type { DynamoHistoryStore } from '../../lambdas/engine/history/dynamodb.js';
 import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
-import { startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
-import { deployment, localContainer } from './e2e-support.js';
+import type { FakeSecretsManager } from '../support/secrets-manager.js';
+import { deployment, localContainer, startLocalAws, type LocalAws } from './e2e-support.js';
 
 const TOKEN = 'ghp_ciSourcesTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-CiSrCs';
@@ -57,11 +55,10 @@ jobs:
 
 let registry: LocalRegistry;
 let github: FakeGitHub;
-let dynalite: DynaliteHandle;
-let fauxqs: FauxqsHandle;
+let aws: LocalAws;
 let secretsServer: FakeSecretsManager;
 let ddb: DynamoDBClient;
-let topic: Awaited<ReturnType<typeof topicWithQueue>>;
+let topic: LocalAws['topic'];
 let store: DynamoHistoryStore;
 let work: string;
 const now = new Date('2026-12-05T06:00:00.000Z');
@@ -103,19 +100,12 @@ beforeAll(async () => {
   await addRepository('staging', { 'deploy/web.yaml': deployment('web', WEB_NEVER) });
   await addRepository('web-src', { '.github/workflows/image.yml': WEB_WORKFLOW });
   await addRepository('api-src', { '.github/workflows/image.yml': API_WORKFLOW });
-  dynalite = await startDynalite();
-  ddb = localDynamoClient(dynalite.endpoint);
-  await ensureHistoryTable(ddb, TABLE);
-  store = new DynamoHistoryStore({ client: ddb, tableName: TABLE, clock: () => now });
-  fauxqs = await startFauxqs();
-  topic = await topicWithQueue(fauxqs.endpoint);
-  secretsServer = await startFakeSecretsManager({ [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) });
+  aws = await startLocalAws({ table: TABLE, secrets: { [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) }, clock: () => now });
+  ({ ddb, store, topic, secretsServer } = aws);
 }, 60_000);
 
 afterAll(async () => {
-  topic?.close();
-  ddb?.destroy();
-  await Promise.all([registry?.stop(), github?.close(), dynalite?.stop(), fauxqs?.stop(), secretsServer?.stop()]);
+  await Promise.all([registry?.stop(), github?.close(), aws?.stop()]);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

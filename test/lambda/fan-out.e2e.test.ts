@@ -11,15 +11,13 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_CONFIG_FILE } from '../../lambdas/engine/config/runtime-env.js';
-import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
+import type { DynamoHistoryStore } from '../../lambdas/engine/history/dynamodb.js';
 import { STEP_AUDIT_REPOSITORY, STEP_DIGEST } from '../../lambdas/engine/scheduled/steps.js';
-import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
 import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
-import { startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
-import { deployment, localContainer } from './e2e-support.js';
+import type { FakeSecretsManager } from '../support/secrets-manager.js';
+import { deployment, localContainer, startLocalAws, type LocalAws } from './e2e-support.js';
 
 const TOKEN = 'ghp_fanOutTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-FaNoUt';
@@ -33,11 +31,10 @@ const SHARED = 'ghcr.io/acme/sidecar:2.0.0';
 
 let registry: LocalRegistry;
 let github: FakeGitHub;
-let dynalite: DynaliteHandle;
-let fauxqs: FauxqsHandle;
+let aws: LocalAws;
 let secretsServer: FakeSecretsManager;
 let ddb: DynamoDBClient;
-let topic: Awaited<ReturnType<typeof topicWithQueue>>;
+let topic: LocalAws['topic'];
 let store: DynamoHistoryStore;
 let work: string;
 let configFile: string;
@@ -123,19 +120,12 @@ beforeAll(async () => {
     owner: 'acme', name: 'staging', private: true, defaultBranch: 'main', refs: { main: COMMIT_B },
     archives: { [COMMIT_B]: await gitHubArchive('acme', 'staging', COMMIT_B, { 'staging/deployment.yaml': deployment('api-dev', NEVER_PUSHED, SHARED) }) },
   });
-  dynalite = await startDynalite();
-  ddb = localDynamoClient(dynalite.endpoint);
-  await ensureHistoryTable(ddb, TABLE);
-  store = new DynamoHistoryStore({ client: ddb, tableName: TABLE, clock });
-  fauxqs = await startFauxqs();
-  topic = await topicWithQueue(fauxqs.endpoint);
-  secretsServer = await startFakeSecretsManager({ [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) });
+  aws = await startLocalAws({ table: TABLE, secrets: { [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) }, clock });
+  ({ ddb, store, topic, secretsServer } = aws);
 }, 60_000);
 
 afterAll(async () => {
-  topic?.close();
-  ddb?.destroy();
-  await Promise.all([registry?.stop(), github?.close(), dynalite?.stop(), fauxqs?.stop(), secretsServer?.stop()]);
+  await Promise.all([registry?.stop(), github?.close(), aws?.stop()]);
   if (work) rmSync(work, { recursive: true, force: true });
 });
 

@@ -14,15 +14,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoHistoryStore, ensureHistoryTable } from '../../lambdas/engine/history/dynamodb.js';
-import { localDynamoClient, startDynalite, type DynaliteHandle } from '../support/dynamodb.js';
+import type { DynamoHistoryStore } from '../../lambdas/engine/history/dynamodb.js';
+import { localDynamoClient } from '../support/dynamodb.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager.js';
-import { localSnsClient, startFakeSns, startFauxqs, topicWithQueue, type FauxqsHandle } from '../support/sns.js';
-import { localContainer } from './e2e-support.js';
+import type { FakeSecretsManager } from '../support/secrets-manager.js';
+import { localSnsClient, startFakeSns } from '../support/sns.js';
+import { localContainer, startLocalAws, type LocalAws } from './e2e-support.js';
 
 const TOKEN = 'ghp_e2eTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-AbCdEf';
@@ -145,11 +145,10 @@ interface Received {
 let registry: LocalRegistry;
 let proxy: FaultProxy;
 let github: FakeGitHub;
-let dynalite: DynaliteHandle;
-let fauxqs: FauxqsHandle;
+let aws: LocalAws;
 let secretsServer: FakeSecretsManager;
 let ddb: DynamoDBClient;
-let topic: Awaited<ReturnType<typeof topicWithQueue>>;
+let topic: LocalAws['topic'];
 let store: DynamoHistoryStore;
 let cacheDir: string;
 let output: ReturnType<typeof captureOutput>;
@@ -220,7 +219,7 @@ function metricValues(lines: readonly string[], name: string): number[] {
 
 /** A DynamoDB client whose writes of one image's state fail, as under throttling. */
 function clientFailingStateWritesOf(image: string): DynamoDBClient {
-  const client = localDynamoClient(dynalite.endpoint);
+  const client = localDynamoClient(aws.dynamoEndpoint);
   client.middlewareStack.add(
     (next) => async (args) => {
       const input = args.input as { Item?: Record<string, { S?: string }> };
@@ -260,21 +259,13 @@ beforeAll(async () => {
     archives: { [COMMIT]: await gitHubArchive('acme', 'gitops', COMMIT, REPO_FILES) },
   });
 
-  dynalite = await startDynalite();
-  ddb = localDynamoClient(dynalite.endpoint);
-  await ensureHistoryTable(ddb, TABLE);
-  store = new DynamoHistoryStore({ client: ddb, tableName: TABLE, clock });
-
-  fauxqs = await startFauxqs();
-  topic = await topicWithQueue(fauxqs.endpoint);
-  secretsServer = await startFakeSecretsManager({ [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) });
+  aws = await startLocalAws({ table: TABLE, secrets: { [SECRET_ARN]: JSON.stringify({ githubToken: TOKEN }) }, clock });
+  ({ ddb, store, topic, secretsServer } = aws);
 }, 60_000);
 
 afterAll(async () => {
   output?.restore();
-  topic?.close();
-  ddb?.destroy();
-  await Promise.all([proxy?.stop(), registry?.stop(), github?.close(), dynalite?.stop(), fauxqs?.stop(), secretsServer?.stop()]);
+  await Promise.all([proxy?.stop(), registry?.stop(), github?.close(), aws?.stop()]);
   if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
 });
 
@@ -603,7 +594,7 @@ describe('the scheduled Lambda handler over time', () => {
     await registry.pushImage('acme/auth-api-migrations', 'latest');
     let reachedPublish: () => void = () => undefined;
     const publishing = new Promise<void>((resolve) => (reachedPublish = resolve));
-    const dying = localSnsClient(fauxqs.endpoint, 1);
+    const dying = localSnsClient(aws.snsEndpoint, 1);
     // The publish never returns: Lambda times the invocation out and EventBridge retries it with the same id.
     dying.middlewareStack.add(
       () => () => {
