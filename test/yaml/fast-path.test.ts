@@ -44,6 +44,7 @@ const SUPPORTED: string[] = [
   'metadata:\n  annotations:\n    example.com/a: "true"\n    b: \'{"json": 1}\'\n  labels: {app.kubernetes.io/name: web}\n',
   'top:\n  # comment between\n  a: 1\n\n\n  b:   # comment after key\n    c: 2\n',
   '8080: port\ntrue: t\n-1: neg\n',
+  'data:\n  name: x\n  "80": web\n  443: tls\n  "0": zero\n  z: [1, 2]\n  "012": lead\n',
   '- a\n- b\n',
   'a: [1,2]   # trailing comment\nb: "x" # c\n',
   'a: 1\r\nb:\r\n  - x\r\n---\r\nc: "q"\r\n',

@@ -1,5 +1,5 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import type { LineTree } from './fast-path.js';
+import { NO_BLOCK, type LineTable } from './fast-path.js';
 
 export type YamlPath = readonly (string | number)[];
 
@@ -86,43 +86,58 @@ function rangeStart(node: unknown): number | undefined {
   return range?.[0];
 }
 
-/** A YamlDocument from the fast path: lines come from the tree the fast path built beside the value. */
-export function createFastYamlDocument(file: string, index: number, value: unknown, startLine: number, lines: LineTree | undefined): YamlDocument {
-  return {
-    file,
-    index,
-    value,
-    startLine,
-    lineOf(path: YamlPath): number {
-      let node: unknown = value;
-      let tree = lines;
-      let line = startLine;
-      for (const segment of path) {
-        if (!tree || typeof node !== 'object' || node === null) return line;
-        let at = -1; // index of the child's line in the tree
-        let key: string | number;
-        if (Array.isArray(node)) {
-          key = typeof segment === 'number' ? segment : Number(segment);
-          if (Number.isInteger(key) && key >= 0 && 2 * key < tree.length) at = 2 * key;
-        } else {
-          key = String(segment);
-          for (let i = 0; i < tree.length; i += 3) {
-            if (tree[i] === key) {
-              at = i + 1;
-              break;
-            }
+/**
+ * A YamlDocument from the fast path: lines come from the table the fast path built for the whole file. A class, not
+ * an object with a closure: the resolver keeps every parsed document for the run, and a closure and its context per
+ * document cost more than the document's own fields.
+ */
+class FastYamlDocument implements YamlDocument {
+  constructor(
+    readonly file: string,
+    readonly index: number,
+    readonly value: unknown,
+    readonly startLine: number,
+    private readonly lines: LineTable,
+    private readonly root: number,
+  ) {}
+
+  lineOf(path: YamlPath): number {
+    const lines = this.lines;
+    let node: unknown = this.value;
+    let block = this.root;
+    let line = this.startLine;
+    for (const segment of path) {
+      if (block === NO_BLOCK || typeof node !== 'object' || node === null) return line;
+      const count = lines[block] as number;
+      let at = -1; // the child's position in the block
+      let key: string | number;
+      if (Array.isArray(node)) {
+        key = typeof segment === 'number' ? segment : Number(segment);
+        if (Number.isInteger(key) && key >= 0 && key < count) at = key;
+      } else {
+        key = String(segment);
+        // The block holds a mapping's children in the order of its own keys.
+        let position = 0;
+        for (const own in node) {
+          if (own === key) {
+            at = position;
+            break;
           }
+          position++;
         }
-        const childLine = tree[at];
-        if (typeof childLine !== 'number') return line;
-        line = childLine;
-        const child = tree[at + 1];
-        tree = Array.isArray(child) ? child : undefined;
-        node = (node as Record<string | number, unknown>)[key];
+        if (at >= count) at = -1;
       }
-      return line;
-    },
-  };
+      if (at < 0) return line;
+      line = lines[block + 1 + 2 * at] as number;
+      block = lines[block + 2 + 2 * at] as number;
+      node = (node as Record<string | number, unknown>)[key];
+    }
+    return line;
+  }
+}
+
+export function createFastYamlDocument(file: string, index: number, value: unknown, startLine: number, lines: LineTable, root: number): YamlDocument {
+  return new FastYamlDocument(file, index, value, startLine, lines, root);
 }
 
 /**

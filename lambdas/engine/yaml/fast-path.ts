@@ -1,6 +1,6 @@
 /**
  * The fast path: js-yaml parses the file, and its `listener` (an `open` and a `close` event around every node)
- * gives each node's position, from which we build the LineTree that `lineOf` walks. On the generated 5.7 MB
+ * gives each node's position, from which we build the line table that `lineOf` walks. On the generated 5.7 MB
  * corpus this takes about 0.4 s of CPU (js-yaml alone 0.28 s, the former hand-written parser 0.2 s, the `yaml`
  * package 5.5 s); the listener work is the difference.
  *
@@ -17,23 +17,29 @@ import jsyaml from 'js-yaml';
 import { isScalar, Schema, type ScalarTag } from 'yaml';
 
 /**
- * Where the children of one container start, for lineOf, as one flat array: `[key, line, tree, key, line, tree...]`
- * for a mapping (keys in source order), `[line, tree, line, tree...]` for a sequence, where `line` is the 1-based
- * line of the child value node and `tree` its own LineTree when it is a container. A tree beside the value rather
- * than a WeakMap keyed by container: one allocation per container, and lineOf walks a document from its root anyway.
+ * The lines of a file's nodes, for lineOf: one Int32Array per file, holding one block per container node,
+ * `[n, line, block, line, block...]` for its n children, where `line` is the 1-based line of the child value node and
+ * `block` the offset of the child's own block when it is a non-empty container, else NO_BLOCK. A sequence's children
+ * are in item order; a mapping's in the order of its value's own keys (`for...in`, which is source order unless a key
+ * is an integer index), so neither keys nor one array per container are kept: the parsed values and this table are
+ * what the resolver holds per file for the whole run, and nested arrays of keys were most of it (bench/desired-state.ts).
  */
-export type LineTree = (string | number | LineTree | undefined)[];
+export type LineTable = Int32Array;
+/** A child that has no block (a scalar, an empty node, an empty container). */
+export const NO_BLOCK = -1;
 
 export interface FastDocument {
   index: number;
   value: unknown;
   startLine: number;
-  /** Lines of the document's nodes; undefined for an empty document. */
-  lines: LineTree | undefined;
+  /** Offset of the root node's block in the file's table; NO_BLOCK for an empty document. */
+  root: number;
 }
 
 export interface FastParseResult {
   documents: FastDocument[];
+  /** The blocks of every document of the file. */
+  lines: LineTable;
 }
 
 /** The listener's view of js-yaml's parser state (fields the published types leave out included). */
@@ -61,8 +67,8 @@ interface NodeRecord {
   endLineStart: number;
   /** The source text of a plain scalar; undefined for other nodes. */
   plain: string | undefined;
-  /** The lines of a container's children. */
-  tree: LineTree | undefined;
+  /** Offset of a container's block in the table (NO_BLOCK for other nodes). */
+  tree: number;
 }
 
 interface Frame {
@@ -121,7 +127,7 @@ export function fastParseYaml(source: string): FastParseResult | undefined {
     return undefined;
   }
   if (parsed.length !== builder.documents.length) return undefined;
-  return { documents: builder.documents };
+  return { documents: builder.documents, lines: builder.table() };
 }
 
 class TableBuilder {
@@ -134,9 +140,33 @@ class TableBuilder {
 
   /** Explicit keys (`? key`) are rare: look for them only when the text has a `?` before a space or line end. */
   private readonly mayHaveExplicitKeys: boolean;
+  /** The line table being written (blocks in the order their containers close), and how much of it is used. */
+  private lines: Int32Array;
+  private used = 0;
 
   constructor(private readonly text: string) {
     this.mayHaveExplicitKeys = text.includes('? ') || text.includes('?\n') || text.endsWith('?');
+    // About one container per 40 characters of manifest, and 3 ints per child; grown by doubling when short.
+    this.lines = new Int32Array(Math.max(64, text.length >> 3));
+  }
+
+  /** The table, trimmed to what the blocks use. */
+  table(): LineTable {
+    return this.lines.slice(0, this.used);
+  }
+
+  /** Reserves a block for `children` children and returns its offset. */
+  private block(children: number): number {
+    const at = this.used;
+    const end = at + 1 + 2 * children;
+    if (end > this.lines.length) {
+      const grown = new Int32Array(Math.max(end, 2 * this.lines.length));
+      grown.set(this.lines.subarray(0, at));
+      this.lines = grown;
+    }
+    this.lines[at] = children;
+    this.used = end;
+    return at;
   }
 
   event(event: 'open' | 'close', state: ParserState): void {
@@ -168,7 +198,7 @@ class TableBuilder {
     if (record.kind !== null && (record.kind === 'scalar' || !this.startsLine(record.start) || isFlowStart(this.text, record.start))) {
       throw GIVE_UP;
     }
-    this.documents.push({ index: this.documents.length, value: record.result, startLine: record.line, lines: record.tree });
+    this.documents.push({ index: this.documents.length, value: record.result, startLine: record.line, root: record.tree });
   }
 
   /** Fills `record` for the node that just closed, or throws GIVE_UP. */
@@ -184,7 +214,7 @@ class TableBuilder {
     record.endLine = state.line;
     record.endLineStart = state.lineStart;
     record.plain = undefined;
-    record.tree = undefined;
+    record.tree = NO_BLOCK;
     if (kind === null) return; // an empty node: its line is where it opened (the key's or the dash's line)
 
     // The node's content starts after the spaces, line breaks and comments js-yaml skips once the node has opened.
@@ -261,7 +291,11 @@ class TableBuilder {
     if (count % 2 === 1) throw GIVE_UP;
     // Keys without values (`{a, b: 1}`, `? a`) would pair keys with the wrong nodes; a block mapping has none without `?`.
     if ((flow || this.mayHaveExplicitKeys) && count !== 2 * Object.keys(map).length) throw GIVE_UP;
-    const tree: LineTree = [];
+    const pairs = count / 2;
+    const block = pairs === 0 ? NO_BLOCK : this.block(pairs);
+    const lines = this.lines;
+    // Keys that are integer indices come first in the value's own key order, whatever their place in the source.
+    let digitKey = false;
     for (let i = 0; i < count; i += 2) {
       const key = children[i] as NodeRecord;
       const value = children[i + 1] as NodeRecord;
@@ -276,21 +310,43 @@ class TableBuilder {
         while (this.text.charCodeAt(before) === Char.Space) before--;
         if (this.text[before] === '?') throw GIVE_UP;
       }
-      tree.push(name, value.line, value.tree);
+      const c = name.charCodeAt(0);
+      if (c >= 48 && c <= 57) digitKey = true;
+      lines[block + 1 + i] = value.line;
+      lines[block + 2 + i] = value.tree;
     }
-    record.tree = tree;
+    if (digitKey) this.inKeyOrder(map, block, children, count);
+    record.tree = block;
+  }
+
+  /** Reorders a mapping block's children from source order to the order of the value's own keys. */
+  private inKeyOrder(map: object, block: number, children: readonly NodeRecord[], count: number): void {
+    const bySource = new Map<string, number>();
+    for (let i = 0; i < count; i += 2) bySource.set(String((children[i] as NodeRecord).result), i);
+    const lines = this.lines;
+    const source = lines.slice(block + 1, block + 1 + count);
+    let i = 0;
+    for (const key of Object.keys(map)) {
+      const from = bySource.get(key);
+      if (from === undefined || i >= count) throw GIVE_UP;
+      lines[block + 1 + i] = source[from] as number;
+      lines[block + 2 + i] = source[from + 1] as number;
+      i += 2;
+    }
+    if (i !== count) throw GIVE_UP;
   }
 
   private sequence(record: NodeRecord, children: readonly NodeRecord[], count: number, flow: boolean): void {
     const items = record.result;
     if (!Array.isArray(items)) throw GIVE_UP;
-    const tree: LineTree = [];
     if (items.length !== count) {
       // A block sequence's empty entries (`-` alone) have no node; with null values besides, they could not be told apart.
       if (flow) throw GIVE_UP;
       for (let i = 0; i < count; i++) if ((children[i] as NodeRecord).result === null) throw GIVE_UP;
     }
     const text = this.text;
+    const block = items.length === 0 ? NO_BLOCK : this.block(items.length);
+    const lines = this.lines;
     const column = record.start - this.lineStartOf(record.start);
     let next = 0;
     // Where the search for the next entry's dash starts: a position, its 1-based line, and that line's start.
@@ -301,7 +357,8 @@ class TableBuilder {
       const item: unknown = items[i];
       const child = next < count ? children[next] : undefined;
       if (child && child.kind !== null && Object.is(child.result, item)) {
-        tree.push(child.line, child.tree);
+        lines[block + 1 + 2 * i] = child.line;
+        lines[block + 2 + 2 * i] = child.tree;
         next++;
         at = child.end;
         atLine = child.endLine + 1;
@@ -322,11 +379,12 @@ class TableBuilder {
           atLine++;
         }
       }
-      tree.push(atLine, undefined);
+      lines[block + 1 + 2 * i] = atLine;
+      lines[block + 2 + 2 * i] = NO_BLOCK;
       at = atLineStart + column + 1;
     }
     if (next !== count) throw GIVE_UP;
-    record.tree = tree;
+    record.tree = block;
   }
 
   /** Literal block scalars only, with a final line break, content, and no blank line longer than the content's indentation. */
@@ -372,7 +430,7 @@ class TableBuilder {
 }
 
 function emptyRecord(): NodeRecord {
-  return { result: null, kind: null, start: 0, line: 0, end: 0, endLine: 0, endLineStart: 0, plain: undefined, tree: undefined };
+  return { result: null, kind: null, start: 0, line: 0, end: 0, endLine: 0, endLineStart: 0, plain: undefined, tree: NO_BLOCK };
 }
 
 function isFlowStart(text: string, position: number): boolean {

@@ -61,7 +61,7 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
       if (fast.documents.length > maxDocuments) return tooManyDocuments(file, fast.documents.length, maxDocuments);
       for (const doc of fast.documents) {
         if (doc.value === null || doc.value === undefined) continue;
-        documents.push(createFastYamlDocument(file, doc.index, doc.value, doc.startLine, doc.lines));
+        documents.push(createFastYamlDocument(file, doc.index, doc.value, doc.startLine, fast.lines, doc.root));
       }
       return { documents, findings };
     }
