@@ -469,6 +469,31 @@ describe('renderKustomization: options and trees', () => {
     expect(renderKustomization(tree, 'incident/base').images[0]?.written).toBe('ghcr.io/acme/auth-api:latest');
   });
 
+  it('renders an overlay the same the first time, when rendered again, and when another overlay includes it later', () => {
+    const files = {
+      'base/kustomization.yaml': 'resources:\n  - deploy.yaml\n',
+      'base/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: ghcr.io/acme/api:1.0\n',
+      'dev/kustomization.yaml': 'namespace: dev\nresources:\n  - ../base\nimages:\n  - name: ghcr.io/acme/api\n    newTag: dev\n',
+      'top/kustomization.yaml': 'namePrefix: top-\nresources:\n  - ../dev\nimages:\n  - name: ghcr.io/acme/api\n    newTag: top\n',
+    };
+    // Top-level builds are kept only once asked for twice: each order must give the same renders.
+    const devFirst = memoryTree(files);
+    const dev = [renderKustomization(devFirst, 'dev'), renderKustomization(devFirst, 'dev'), renderKustomization(devFirst, 'dev')];
+    const top = renderKustomization(devFirst, 'top');
+    const topFirst = memoryTree(files);
+    expect(renderKustomization(topFirst, 'top')).toEqual(top);
+    expect(renderKustomization(topFirst, 'dev')).toEqual(dev[0]);
+    expect(dev[1]).toEqual(dev[0]);
+    expect(dev[2]).toEqual(dev[0]);
+    expect(written(dev[0] as KustomizeRender)).toEqual({ 'Deployment/api/api': 'ghcr.io/acme/api:dev' });
+    expect(written(top)).toEqual({ 'Deployment/top-api/api': 'ghcr.io/acme/api:top' });
+    expect(image(top, 'top-api', 'api').locations).toEqual([
+      { file: 'base/deploy.yaml', line: 10 },
+      { file: 'dev/kustomization.yaml', line: 6 },
+      { file: 'top/kustomization.yaml', line: 6 },
+    ]);
+  });
+
   it('finds kustomization.yaml, kustomization.yml and Kustomization, and nothing in other directories', () => {
     expect(findKustomizationFile(tree, 'edge/base')).toBe('edge/base/kustomization.yml');
     expect(findKustomizationFile(tree, 'edge/capital')).toBe('edge/capital/Kustomization');
@@ -520,6 +545,22 @@ describe('renderKustomization: bounded builds', () => {
     expect(caps[0]?.message).toContain('more than the cap of 10000 resources (MAX_KUSTOMIZE_RESOURCES)');
     // Each capped build is reported once, however many paths lead to it.
     expect(new Set(caps.map((finding) => `${finding.file}:${finding.line}`)).size).toBe(caps.length);
+  });
+
+  it('counts an overlay rendered several times once against MAX_KUSTOMIZE_RESOURCES_PER_RUN, as its first build', () => {
+    // Five overlays of 9,000 resources and one of 4,000: 49,000 in all, just under the cap when each counts once.
+    const configMaps = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${prefix}${i}\n`).join('---\n');
+    const files: Record<string, string> = {};
+    const sizes = [9_000, 9_000, 9_000, 9_000, 9_000, 4_000];
+    sizes.forEach((size, o) => {
+      files[`o${o}/kustomization.yaml`] = 'resources:\n  - many.yaml\n  - deploy.yaml\n';
+      files[`o${o}/many.yaml`] = configMaps(`c${o}-`, size - 1);
+      files[`o${o}/deploy.yaml`] = `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app${o}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: ghcr.io/acme/app${o}:1.0\n`;
+    });
+    const tree = memoryTree(files);
+    const renders = sizes.flatMap((_, o) => [renderKustomization(tree, `o${o}`), renderKustomization(tree, `o${o}`), renderKustomization(tree, `o${o}`)]);
+    expect(renders.flatMap((render) => render.findings)).toEqual([]);
+    expect(renders.map((render) => render.images.map((i) => i.written))).toEqual(sizes.flatMap((_, o) => Array(3).fill([`ghcr.io/acme/app${o}:1.0`])));
   });
 
   it('stops the builds of a tree past MAX_KUSTOMIZE_RESOURCES_PER_RUN: many independent capped diamonds stay bounded', () => {

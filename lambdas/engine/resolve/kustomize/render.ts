@@ -178,6 +178,13 @@ interface Build {
 /** Finished builds of kustomization directories, per tree; handed out as copies. */
 const buildCache = new WeakMap<FileTree, Map<string, Build>>();
 
+/**
+ * Directories built once as the top of a render and not cached, per tree. Most top-level kustomizations (the
+ * overlays apps point at) are rendered once, and their cached copies were a third of what a run holds: such a build
+ * is kept only when the directory is asked for again, by rebuilding it then ("replaying" it, see Tally).
+ */
+const builtOnceUncached = new WeakMap<FileTree, Set<string>>();
+
 function emptyBuild(): Build {
   return { resources: [], findings: [], dirs: [], files: [], cacheable: true };
 }
@@ -223,8 +230,24 @@ export const MAX_KUSTOMIZE_RESOURCES = 10_000;
  */
 export const MAX_KUSTOMIZE_RESOURCES_PER_RUN = 50_000;
 
-/** Resources accumulated per tree, against MAX_KUSTOMIZE_RESOURCES_PER_RUN. */
-const accumulatedPerTree = new WeakMap<FileTree, { count: number }>();
+/**
+ * Resources accumulated per tree, against MAX_KUSTOMIZE_RESOURCES_PER_RUN. While `replaying` a build that was not
+ * cached, nothing counts and nothing caps: the first build of the directory counted, and did not reach the cap.
+ */
+interface Tally {
+  count: number;
+  replaying: number;
+}
+const accumulatedPerTree = new WeakMap<FileTree, Tally>();
+
+function tallyOf(tree: FileTree): Tally {
+  let tally = accumulatedPerTree.get(tree);
+  if (!tally) {
+    tally = { count: 0, replaying: 0 };
+    accumulatedPerTree.set(tree, tally);
+  }
+  return tally;
+}
 
 class Renderer {
   constructor(private readonly tree: FileTree) {}
@@ -239,6 +262,28 @@ class Renderer {
     const cache = buildCache.get(this.tree);
     const cached = edit ? undefined : cache?.get(dir);
     if (cached) return { ...cached, resources: cached.resources.map(copyResource), findings: [...cached.findings] };
+    const replay = !edit && (builtOnceUncached.get(this.tree)?.has(dir) ?? false);
+    if (replay) {
+      // Exactly the first build (top of a render: no includer, no stack), which the cache would have returned; it
+      // must not count twice or cap.
+      const tally = tallyOf(this.tree);
+      tally.replaying++;
+      try {
+        return this.buildUncached(dir, [], undefined, undefined, true);
+      } finally {
+        tally.replaying--;
+      }
+    }
+    return this.buildUncached(dir, stack, from, edit, false);
+  }
+
+  private buildUncached(
+    dir: string,
+    stack: string[],
+    from: { file: string; line: number } | undefined,
+    edit: ((k: Kustomization) => void) | undefined,
+    replay: boolean,
+  ): Build {
 
     const build = emptyBuild();
     if (this.tooDeep(stack, dir, from ?? { file: dir, line: 0 }, build)) return build;
@@ -263,6 +308,18 @@ class Renderer {
     edit?.(k);
     this.accumulate(k, build, [...stack, dir]);
     if (build.cacheable && !edit) {
+      const topLevel = stack.length === 0 && from === undefined;
+      if (topLevel && !build.capped && !replay) {
+        // Returned to renderKustomization, which only reads it: no copy, and none kept until it is asked for again.
+        let once = builtOnceUncached.get(this.tree);
+        if (!once) {
+          once = new Set();
+          builtOnceUncached.set(this.tree, once);
+        }
+        once.add(dir);
+        return build;
+      }
+      builtOnceUncached.get(this.tree)?.delete(dir);
       let perTree = buildCache.get(this.tree);
       if (!perTree) {
         perTree = new Map();
@@ -620,13 +677,9 @@ class Renderer {
 
   private appendResources(build: Build, resources: Resource[], k: Kustomization, entry: Entry): void {
     if (build.capped) return;
-    let tally = accumulatedPerTree.get(this.tree);
-    if (!tally) {
-      tally = { count: 0 };
-      accumulatedPerTree.set(this.tree, tally);
-    }
-    tally.count += resources.length;
-    if (tally.count > MAX_KUSTOMIZE_RESOURCES_PER_RUN) {
+    const tally = tallyOf(this.tree);
+    if (tally.replaying === 0) tally.count += resources.length;
+    if (tally.replaying === 0 && tally.count > MAX_KUSTOMIZE_RESOURCES_PER_RUN) {
       build.findings.push(
         finding(entry.file ?? k.file, entry.line, 'LIMIT_EXCEEDED', `kustomize builds of this tree accumulate more than the cap of ${MAX_KUSTOMIZE_RESOURCES_PER_RUN} resources (MAX_KUSTOMIZE_RESOURCES_PER_RUN); the build of ${k.dir || '.'} and later ones are not audited`, 'error', 'Audit the repository in parts (paths), or include each base once.'),
       );
