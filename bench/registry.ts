@@ -27,12 +27,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { createImageChecker, parseImageReference, type RegistryCheckOptions } from '../lambdas/engine/diagnose/index.js';
 import { RegistryCredentials, Secret, makeCredential } from '../lambdas/engine/registry/credentials.js';
 import type { ImageReference } from '../lambdas/engine/model.js';
 import { startLocalRegistry } from '../test/support/registry.js';
 import { startFaultProxy } from '../test/support/fault-proxy.js';
+import { unresolvableFetch } from '../test/support/unresolvable-fetch.js';
 import { startGitHubPackagesServer, type FakeOwner } from '../test/support/github-packages-server.js';
 
 const TOKEN = 'ghp_bench_classic_token';
@@ -131,17 +131,6 @@ async function serve() {
   await api.stop();
   await proxy.stop();
   await registry.stop();
-}
-
-/** A fetch for the Packages API whose DNS lookups fail (stub in the connection layer: nothing is sent anywhere). */
-function unresolvableFetch(): { fetch: typeof fetch; close(): Promise<void> } {
-  const agent = new Agent({
-    connect: {
-      lookup: (hostname: string, _o: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void) =>
-        process.nextTick(() => cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 4)),
-    },
-  });
-  return { fetch: ((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch, close: () => agent.close() };
 }
 
 function skopeoAvailable(): boolean {

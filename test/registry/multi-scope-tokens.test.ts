@@ -74,9 +74,9 @@ describe('multi-scope token requests', () => {
     expect(credentialed.map((r) => r.scopes.length)).toEqual([SCOPE_BATCH, PUBLIC.length - SCOPE_BATCH]);
     expect(anonymous.map((r) => r.scopes.length)).toEqual([SCOPE_BATCH, PUBLIC.length - SCOPE_BATCH]);
     expect(credentialed[0]?.scopes).toContain(`repository:${PUBLIC[0]}:pull`);
-    // One HEAD per image and one anonymous HEAD per repository (plus the mapped endpoint's /v2/ ping): no request
-    // was refused and repeated.
-    expect(stats).toMatchObject({ tokenRequests: 4, registryRequests: 1 + (PUBLIC.length + 1) + PUBLIC.length });
+    // Visibility unknown (no Packages API): anonymous HEADs first, one per image (plus the mapped endpoint's /v2/
+    // ping); the credential's batch tokens vouch for it, so no credentialed HEAD. No request was refused and repeated.
+    expect(stats).toMatchObject({ tokenRequests: 4, registryRequests: 1 + (PUBLIC.length + 1) });
   });
 
   it('falls back to per-repository tokens when the token server refuses the batch as a whole, with the same verdicts', async () => {
@@ -128,8 +128,12 @@ describe('multi-scope token requests', () => {
     expect(batched.statuses[`ghcr.io/${PUBLIC[15]}:v1`]).toBe('OK');
     // PUBLIC[20..24] are public but this credential may not read them: the credential is refused, the image is public.
     expect(batched.statuses[`ghcr.io/${PUBLIC[22]}:v1`]).toBe('AUTH_FAILED');
-    expect(batched.tokenRequests[0]).toMatchObject({ outcome: 'DENIED' });
-    expect(batched.tokenRequests[0]?.scopes).toHaveLength(10);
+    const credentialed = batched.tokenRequests.filter((r) => r.authorization?.startsWith('Basic '));
+    expect(credentialed[0]).toMatchObject({ outcome: 'DENIED' });
+    expect(credentialed[0]?.scopes).toHaveLength(10);
+    // Then each repository's own token: granted for the five this credential may read (no credentialed HEAD for
+    // them), denied for the other five (their credentialed probe is that refusal).
+    expect(credentialed.slice(1).map((r) => r.outcome).sort()).toEqual([...Array(5).fill('DENIED'), ...Array(5).fill('granted')]);
   });
 
   it('stops batching for a token server that honours only the first scope, with the same verdicts', async () => {

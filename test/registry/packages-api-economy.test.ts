@@ -5,7 +5,6 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createImageChecker, parseImageReference } from '../../lambdas/engine/diagnose/index.js';
 import { classifyApiFailure } from '../../lambdas/engine/registry/api-breaker.js';
@@ -15,6 +14,7 @@ import type { ExchangeEvent } from '../../lambdas/engine/registry/transport.js';
 import type { ImageReference } from '../../lambdas/engine/model.js';
 import { startGitHubPackagesServer, type FakeOwner, type GitHubPackagesServer } from '../support/github-packages-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
+import { unresolvableFetch } from '../support/unresolvable-fetch.js';
 
 const TOKEN = 'ghp_classic_token_with_read_packages';
 const UNRESOLVABLE = 'https://api.github.invalid';
@@ -23,22 +23,6 @@ function ref(text: string): ImageReference {
   const p = parseImageReference(text);
   if (!p.ok) throw new Error(`bad reference in test: ${text}`);
   return p.ref;
-}
-
-/** A fetch whose connections get ENOTFOUND from a stubbed lookup; counts the lookups. */
-function unresolvableFetch(): { fetch: typeof fetch; lookups: string[]; close(): Promise<void> } {
-  const lookups: string[] = [];
-  const agent = new Agent({
-    connect: {
-      lookup: (hostname: string, _options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void) => {
-        lookups.push(hostname);
-        const err: NodeJS.ErrnoException = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', hostname });
-        process.nextTick(() => callback(err, '', 4));
-      },
-    },
-  });
-  const stubbed = ((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: agent })) as unknown as typeof fetch;
-  return { fetch: stubbed, lookups, close: () => agent.close() };
 }
 
 const hundredPackages: FakeOwner = {

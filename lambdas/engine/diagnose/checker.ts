@@ -418,15 +418,20 @@ const isHttp = (o: ProbeOutcome | undefined, ...statuses: number[]) =>
 
 /**
  * The probe plan for one repository (documented in README.md):
- * 1. Primary probe of every reference: authenticated when a credential exists, else anonymous. One token for the
- *    repository (one request for up to 25 repositories: RegistryClient.declareRepositories), one HEAD per
- *    reference; a GET only after a 404/401/403 (to read the error code) and for indexes (platforms; cached by digest).
- * 2. tags/list once, only when some reference answered 404 (missing tag vs missing repository; hints).
- * 3. Packages API (ghcr.io, token available): the package once when visibility matters or something failed;
- *    versions when a tag is missing or not visible; the owner's packages when the package is not found.
- * 4. Anonymous probe, with a credential, only when it can change the verdict: references whose credentialed
- *    probe was refused (is it public anyway? → AUTH_FAILED), and one reference per repository when visibility
- *    matters and the API did not give it (PRIVATE vs OK). Everything, with anonymousProbe 'always'.
+ * 1. Visibility first, where it matters (ghcr.io with a credential): the owner's Packages API listing, one call per
+ *    100 packages, shared by the owner's repositories.
+ * 2. Probes. Without a credential: every reference anonymously. With one, when visibility matters and is still
+ *    unknown (no API token, API host given up, package not listed): anonymously first, since that answer is the
+ *    visibility; the credential then goes to the references anonymous callers could not read (PRIVATE or
+ *    missing?), and to everything when the registry's credential canary (one credentialed probe of a public
+ *    image per registry and run) was refused, so a stale credential still reads as AUTH_FAILED. Otherwise: every
+ *    reference with the credential, plus anonymously the refused ones (is it public anyway? → AUTH_FAILED), or
+ *    all of them with anonymousProbe 'always'. One token for up to 25 repositories per request
+ *    (RegistryClient.declareRepositories), one HEAD per reference; a GET only after a 404/401/403 (to read the
+ *    error code) and for indexes (platforms; cached by digest).
+ * 3. tags/list once, only when some reference answered 404 (missing tag vs missing repository; hints).
+ * 4. Packages API when something failed: the package, versions for the references that failed, the owner's
+ *    packages when the package is not found.
  */
 async function checkRepository(
   g: RepoGroup,
@@ -438,16 +443,57 @@ async function checkRepository(
   const hasCredential = client.credential !== undefined;
   const primaryMode: AuthMode = hasCredential ? 'authenticated' : 'anonymous';
   const isGhcr = g.host === 'ghcr.io';
+  const [owner, ...rest] = g.repository.split('/');
+  const pkgName = rest.join('/');
+  const packagesApi = api && isGhcr && owner && pkgName ? { api, owner, pkgName } : undefined;
+  const probeEach = (indexes: readonly number[], mode: AuthMode, platforms: readonly string[]) =>
+    Promise.all(indexes.map(async (i) => [i, await probe(client, g.repository, g.refs[i] as ImageReference, mode, platforms, indexCache)] as const));
+  const everyIndex = g.refs.map((_, i) => i);
 
-  const primary = await Promise.all(g.refs.map((ref) => probe(client, g.repository, ref, primaryMode, ctx.platforms, indexCache)));
+  // 1. Visibility from the owner's listing.
+  let pkg: PackageLookup | undefined;
+  const visibilityWanted = hasCredential && ctx.visibilityMatters;
+  if (packagesApi && visibilityWanted) pkg = await packagesApi.api.listedPackage(packagesApi.owner, packagesApi.pkgName);
 
-  // 2. tags/list for 404s
+  // 2. Probes: `primary` holds what the primary mode saw (the credential's answer when one is configured).
+  const primary = new Map<number, ProbeOutcome>();
+  const anonymous = new Map<number, ProbeOutcome>();
+  if (!hasCredential) {
+    for (const [i, o] of await probeEach(everyIndex, 'anonymous', ctx.platforms)) {
+      primary.set(i, o);
+      anonymous.set(i, o);
+    }
+  } else if (visibilityWanted && pkg?.visibility === undefined) {
+    // What anonymous callers can read, or cannot find in a public repository, needs the credential only when the
+    // token step does not vouch for it (refused, e.g. expired: AUTH_FAILED; or it cannot tell): nobody can pull
+    // what is not there, and a public image pulls with any credential the registry accepts. The credential's token
+    // is asked for beside the anonymous probes; the credentialed probes need it anyway.
+    const vouching =
+      ctx.anonymousProbe === 'always'
+        ? Promise.resolve(false)
+        : client.credentialGranted(g.repository, { requests: 0 }).catch(() => false); // a refusal is evidence below
+    for (const [i, o] of await probeEach(everyIndex, 'anonymous', ctx.platforms)) anonymous.set(i, o);
+    const credentialVouched = await vouching;
+    const publicAnswers = everyIndex.filter((i) => anonymous.get(i)?.ok || isHttp(anonymous.get(i), 404));
+    const needsCredential = everyIndex.filter((i) => !(credentialVouched && publicAnswers.includes(i)));
+    for (const [i, o] of await probeEach(needsCredential, 'authenticated', ctx.platforms)) primary.set(i, o);
+  } else {
+    for (const [i, o] of await probeEach(everyIndex, 'authenticated', ctx.platforms)) primary.set(i, o);
+    const anonymousToo = ctx.anonymousProbe === 'always' ? everyIndex : everyIndex.filter((i) => isHttp(primary.get(i), 401, 403));
+    for (const [i, o] of await probeEach(anonymousToo, 'anonymous', [])) anonymous.set(i, o);
+  }
+  /** The answer the verdict rests on: the credential's when it was asked, else the anonymous one. */
+  const decisive = (i: number) => primary.get(i) ?? anonymous.get(i);
+
+  // 3. tags/list when something answered 404: with the credential when it got the 404, else anonymously (a refused
+  //    credential with an anonymous 404, or a public repository checked anonymously).
   let tags: ImageFacts['tags'];
-  const some404 = primary.some((o) => isHttp(o, 404));
-  if (some404) {
-    const tally = { requests: 0 };
+  let tagsMode: AuthMode | undefined;
+  if (everyIndex.some((i) => isHttp(primary.get(i), 404))) tagsMode = primaryMode;
+  else if (everyIndex.some((i) => isHttp(anonymous.get(i), 404))) tagsMode = 'anonymous';
+  if (tagsMode) {
     try {
-      const list = await client.listTags(g.repository, primaryMode, tally);
+      const list = await client.listTags(g.repository, tagsMode, { requests: 0 });
       tags = { list };
       // GHCR lists oldest to newest; other registries sort lexically (no recency).
       if (isGhcr) tags.recent = list.slice(-5).reverse();
@@ -456,73 +502,25 @@ async function checkRepository(
     }
   }
 
-  // 3. Packages API
-  let pkg: PackageLookup | undefined;
+  // 4. Packages API when something failed: the listing (already read when visibility mattered), else the
+  //    package's own endpoint; versions of the references that failed; the owner's packages when it is not found.
   let ownerPackages: string[] | undefined;
   const versions = new Map<string, VersionsLookup>();
-  const [owner, ...rest] = g.repository.split('/');
-  const pkgName = rest.join('/');
-  if (api && isGhcr && owner && pkgName) {
-    const anyOk = primary.some((o) => o.ok);
-    const anyFailed = primary.some((o) => isHttp(o, 401, 403, 404));
-    if ((anyOk && ctx.visibilityMatters && hasCredential) || anyFailed) {
-      // Visibility from the owner's listing (one call per 100 packages); the package's own endpoint only for a
-      // repository with a missing or denied image that the listing does not show.
-      pkg = await api.listedPackage(owner, pkgName);
-      if (!pkg && anyFailed) pkg = await api.getPackage(owner, pkgName);
-      if (pkg?.exists === true && pkg.ownerKind) {
-        for (let i = 0; i < g.refs.length; i++) {
-          const ref = g.refs[i];
-          if (ref && isHttp(primary[i], 401, 403, 404)) {
-            const lookup: { tag?: string; digest?: string } = {};
-            if (ref.digest) lookup.digest = ref.digest;
-            else lookup.tag = ref.tag ?? 'latest';
-            versions.set(ref.canonical, await api.findVersion(owner, pkg.ownerKind, pkgName, lookup));
-          }
-        }
-      } else if (pkg && (pkg.http === 404 || pkg.exists === false)) {
-        ownerPackages = await api.ownerPackages(owner);
+  const failed = everyIndex.filter((i) => isHttp(decisive(i), 401, 403, 404));
+  if (packagesApi && failed.length) {
+    const { api: packages, owner: o, pkgName: name } = packagesApi;
+    if (!pkg && !visibilityWanted) pkg = await packages.listedPackage(o, name);
+    if (!pkg) pkg = await packages.getPackage(o, name);
+    if (pkg.exists === true && pkg.ownerKind) {
+      for (const i of failed) {
+        const ref = g.refs[i] as ImageReference;
+        const lookup: { tag?: string; digest?: string } = {};
+        if (ref.digest) lookup.digest = ref.digest;
+        else lookup.tag = ref.tag ?? 'latest';
+        versions.set(ref.canonical, await packages.findVersion(o, pkg.ownerKind, name, lookup));
       }
-    }
-  }
-
-  // 4. Anonymous probes
-  const anonymous = new Map<number, ProbeOutcome>();
-  if (!hasCredential) {
-    primary.forEach((o, i) => anonymous.set(i, o));
-  } else if (ctx.anonymousProbe === 'always') {
-    const outs = await Promise.all(g.refs.map((ref) => probe(client, g.repository, ref, 'anonymous', [], indexCache)));
-    outs.forEach((o, i) => anonymous.set(i, o));
-  } else {
-    const refused = primary.map((o, i) => (isHttp(o, 401, 403) ? i : -1)).filter((i) => i >= 0);
-    await Promise.all(
-      refused.map(async (i) => {
-        const ref = g.refs[i];
-        if (ref) anonymous.set(i, await probe(client, g.repository, ref, 'anonymous', [], indexCache));
-      }),
-    );
-    const okIdx = primary.map((o, i) => (o.ok ? i : -1)).filter((i) => i >= 0);
-    const first = okIdx[0];
-    if (ctx.visibilityMatters && pkg?.visibility === undefined && first !== undefined) {
-      const ref = g.refs[first];
-      if (ref) {
-        const o = await probe(client, g.repository, ref, 'anonymous', [], indexCache);
-        anonymous.set(first, o);
-        // Visibility belongs to the repository: the other references share this answer (no extra request).
-        for (const i of okIdx.slice(1)) anonymous.set(i, { ...o, requests: 0, viaReference: referenceOf(ref) });
-      }
-    }
-  }
-
-  // A refused credential with an anonymous 404 is decided by the anonymous answer: list tags anonymously then.
-  if (!tags && hasCredential && [...anonymous.values()].some((o) => isHttp(o, 404))) {
-    const tally = { requests: 0 };
-    try {
-      const list = await client.listTags(g.repository, 'anonymous', tally);
-      tags = { list };
-      if (isGhcr) tags.recent = list.slice(-5).reverse();
-    } catch (err) {
-      tags = { error: toRegistryError(err, 'tags') };
+    } else if (pkg.http === 404 || pkg.exists === false) {
+      ownerPackages = await packages.ownerPackages(o);
     }
   }
 
@@ -531,12 +529,12 @@ async function checkRepository(
   //    most recent existing tag's config (capped per check).
   let sourceLink: SourceLink | undefined;
   if (pkg?.sourceRepository) sourceLink = { repository: pkg.sourceRepository, from: 'packages-api' };
-  else if (isGhcr && ctx.sourceLinkWanted && some404 && ctx.labelReads.left > 0) {
+  else if (isGhcr && ctx.sourceLinkWanted && tagsMode && ctx.labelReads.left > 0) {
     const existing = tags?.recent?.[0] ?? tags?.list?.[tags.list.length - 1];
     if (existing !== undefined) {
       ctx.labelReads.left--;
       try {
-        const labels = await client.configLabels(g.repository, existing, primaryMode, ctx.platforms, { requests: 0 });
+        const labels = await client.configLabels(g.repository, existing, tagsMode, ctx.platforms, { requests: 0 });
         const repository = githubRepositoryOf(labels[SOURCE_LABEL] ?? '');
         if (repository) sourceLink = { repository, from: 'image-label', tag: existing };
       } catch {
@@ -548,7 +546,7 @@ async function checkRepository(
   const withheld = hasCredential ? client.withheldFor(g.repository) : undefined;
   return g.refs.map((ref, i) => {
     const f: ImageFacts = { ref, visibilityMatters: ctx.visibilityMatters, platformsWanted: ctx.platforms, isGhcr, ...(sourceLink ? { sourceLink } : {}) };
-    const p = primary[i];
+    const p = primary.get(i);
     if (hasCredential) {
       if (p) f.authenticated = p;
       const a = anonymous.get(i);

@@ -3,7 +3,9 @@
  *
  * 1. A transient failure (429 or network/5xx after retries) of the probe that decides is RATE_LIMITED or
  *    UNREACHABLE: never "missing", never "private".
- * 2. The primary probe is the authenticated one when a credential is configured, else the anonymous one.
+ * 2. The primary probe is the authenticated one when it was made, else the anonymous one. With a credential, an
+ *    image that anonymous callers can pull (or cannot find in a public repository) may carry no authenticated
+ *    probe: the registry's credential canary vouched for the credential on a public image (checker.ts).
  * 3. Primary 200: PRIVATE when the host is one where anonymous visibility matters (ghcr.io) and either the
  *    Packages API says private/internal or the anonymous probe was denied; PLATFORM_MISSING when an index lacks a
  *    configured platform; else OK.
@@ -26,8 +28,8 @@ import { platformAvailable } from '../registry/manifests.js';
 import type { Candidate } from './hints.js';
 
 export type ProbeOutcome =
-  | { ok: true; found: ManifestFound; platforms?: string[]; platformError?: RegistryError; requests: number; viaReference?: string }
-  | { ok: false; error: RegistryError; requests: number; viaReference?: string };
+  | { ok: true; found: ManifestFound; platforms?: string[]; platformError?: RegistryError; requests: number }
+  | { ok: false; error: RegistryError; requests: number };
 
 export interface ImageFacts {
   ref: ImageReference;
@@ -150,7 +152,8 @@ export function diagnose(f: ImageFacts): Diagnosis {
       }
     }
     const digest = primary.found.digest ? ` (digest ${primary.found.digest})` : '';
-    return result('OK', `${name} ${wanted} is available${digest}.`);
+    const publicly = primaryMode === 'anonymous' && f.credential && !problem ? ', anonymously too (public)' : '';
+    return result('OK', `${name} ${wanted} is available${digest}${publicly}.`);
   }
 
   // ── the image did not answer ─────────────────────────────────────────────────────────

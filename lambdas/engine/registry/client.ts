@@ -18,7 +18,7 @@ import { KNOWN_TOKEN_ENDPOINTS, type RegistryEndpoint } from './endpoints.js';
 import type { RegistryCredential } from './credentials.js';
 import { RegistryError, parseRegistryErrorBody, type RegistryStage } from './errors.js';
 import { basicAuthorization } from './auth/basic.js';
-import { TokenService, type TokenRequest } from './auth/bearer.js';
+import { TokenService, tokenGrantsPull, type TokenRequest } from './auth/bearer.js';
 import { parseWwwAuthenticate } from './auth/challenge.js';
 import { mayReceiveCredential } from './auth/realm-policy.js';
 import { MANIFEST_ACCEPT, isIndexMediaType, parseIndexPlatforms } from './manifests.js';
@@ -247,6 +247,23 @@ export class RegistryClient {
     }
     const t = await this.#o.tokens.get(tokenReq);
     return { header: `Bearer ${t.token}`, tokenReq };
+  }
+
+  /**
+   * Whether the configured credential would be accepted for pulling this repository, as far as the token step
+   * tells, without a request to the repository itself: the credential's pull token (its batch's, one request per
+   * 25 repositories, and then reused by any credentialed probe) was issued and, when it is a JWT, grants pull on
+   * this repository. False when that cannot be told this way (no credential, Basic auth, a credential withheld
+   * from the realm) or the token does not grant it. Throws the token step's RegistryError when it was refused.
+   */
+  async credentialGranted(repository: string, tally?: Tally): Promise<boolean> {
+    if (!this.credential) return false;
+    const d = await this.discover(tally);
+    if (d.scheme === 'none') return true;
+    if (d.scheme !== 'bearer') return false;
+    const auth = await this.authorization(repository, 'authenticated', tally);
+    if (this.#withheld.has(repository) || !auth.header) return false;
+    return tokenGrantsPull(auth.header.slice('Bearer '.length), repository) ?? true;
   }
 
   /** One authorised request against the registry, re-authenticating once on a 401 challenge. */

@@ -21,6 +21,30 @@ const tokenResponse = z.object({
   expires_in: z.number().optional(),
 });
 
+const jwtAccessClaim = z.object({
+  access: z.array(z.object({ type: z.string(), name: z.string(), actions: z.array(z.string()) })),
+});
+
+/**
+ * What a token says it grants for pulling `repository`, when it says anything: true/false for a JWT carrying the
+ * token spec's `access` claim (distribution and its kin issue those, and may grant less than asked), undefined for
+ * an opaque token (GHCR's), where having been issued is all there is to go on. The claim is read, not verified:
+ * the registry verifies it; this only predicts the registry's answer to spare a request.
+ */
+export function tokenGrantsPull(token: string, repository: string): boolean | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = jwtAccessClaim.safeParse(claims);
+  if (!parsed.success) return undefined;
+  return parsed.data.access.some((a) => a.type === 'repository' && a.name === repository && (a.actions.includes('pull') || a.actions.includes('*')));
+}
+
 export interface TokenRequest {
   registryHost: string;
   endpoint: URL;
