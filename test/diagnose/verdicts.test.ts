@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImageChecker, parseImageReference, type RegistryCheckOptions } from '../../lambdas/engine/diagnose/index.js';
+import { createImageChecker, type RegistryCheckOptions } from '../../lambdas/engine/diagnose/index.js';
 import { RegistryCredentials, Secret, makeCredential } from '../../lambdas/engine/registry/credentials.js';
 import type { ExchangeEvent } from '../../lambdas/engine/registry/transport.js';
-import type { ImageReference } from '../../lambdas/engine/model.js';
 import { startLocalRegistry, type LocalRegistry, type PushedManifest } from '../support/registry.js';
 import { startGitHubPackagesServer, type GitHubPackagesServer } from '../support/github-packages-server.js';
+import { ref } from '../support/image-ref.js';
 
 const GOOD = 'ghp_good_token_with_read_packages';
-
-function ref(text: string): ImageReference {
-  const p = parseImageReference(text);
-  if (!p.ok) throw new Error(`bad reference in test: ${text}`);
-  return p.ref;
-}
 
 let registry: LocalRegistry;
 let api: GitHubPackagesServer;

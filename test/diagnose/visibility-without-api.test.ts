@@ -8,12 +8,13 @@
  * fake over loopback with the real Octokit, and a stubbed DNS lookup for the unresolvable host (nothing is sent).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImageChecker, parseImageReference, type RegistryCheckOptions } from '../../lambdas/engine/diagnose/index.js';
+import { createImageChecker, type RegistryCheckOptions } from '../../lambdas/engine/diagnose/index.js';
 import { RegistryCredentials, Secret, makeCredential } from '../../lambdas/engine/registry/credentials.js';
-import type { ImageCheckResult, ImageReference } from '../../lambdas/engine/model.js';
+import type { ImageCheckResult } from '../../lambdas/engine/model.js';
 import { startGitHubPackagesServer, type GitHubPackagesServer } from '../support/github-packages-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { unresolvableFetch } from '../support/unresolvable-fetch.js';
+import { ref } from '../support/image-ref.js';
 
 const TOKEN = 'ghp_classic_token_with_read_packages';
 const EXPIRED = 'ghp_expired_token';
@@ -36,12 +37,6 @@ const EXPECTED = {
   'ghcr.io/acme/never-pushed:v1': 'REPO_MISSING',
   'ghcr.io/acme/docs:v1': 'OK',
 };
-
-function ref(text: string): ImageReference {
-  const p = parseImageReference(text);
-  if (!p.ok) throw new Error(`bad reference in test: ${text}`);
-  return p.ref;
-}
 
 let registry: LocalRegistry;
 let api: GitHubPackagesServer;

@@ -6,22 +6,16 @@
  * GHCR-like token server the other registry tests use. The verdicts must be those of per-repository tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImageChecker, parseImageReference, type RegistryCheckOptions } from '../../lambdas/engine/diagnose/index.js';
+import { createImageChecker, type RegistryCheckOptions } from '../../lambdas/engine/diagnose/index.js';
 import { RegistryCredentials, makeCredential } from '../../lambdas/engine/registry/credentials.js';
 import { SCOPE_BATCH } from '../../lambdas/engine/registry/client.js';
-import type { ImageReference } from '../../lambdas/engine/model.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
+import { ref } from '../support/image-ref.js';
 
 const GOOD = 'ghp_multi_scope_token';
 const LIMITED = 'ghp_sees_some_repositories';
 /** 30 public repositories: one batch of 25 and one of 5. */
 const PUBLIC = Array.from({ length: 30 }, (_, i) => `acme/svc-${String(i).padStart(2, '0')}`);
-
-function ref(text: string): ImageReference {
-  const p = parseImageReference(text);
-  if (!p.ok) throw new Error(`bad reference in test: ${text}`);
-  return p.ref;
-}
 
 let registry: LocalRegistry;
 

@@ -6,24 +6,18 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createImageChecker, parseImageReference } from '../../lambdas/engine/diagnose/index.js';
+import { createImageChecker } from '../../lambdas/engine/diagnose/index.js';
 import { classifyApiFailure } from '../../lambdas/engine/registry/api-breaker.js';
 import { RegistryCredentials, Secret, makeCredential } from '../../lambdas/engine/registry/credentials.js';
 import { GitHubPackagesClient, type ListingCache } from '../../lambdas/engine/registry/github-packages.js';
 import type { ExchangeEvent } from '../../lambdas/engine/registry/transport.js';
-import type { ImageReference } from '../../lambdas/engine/model.js';
 import { startGitHubPackagesServer, type FakeOwner, type GitHubPackagesServer } from '../support/github-packages-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { unresolvableFetch } from '../support/unresolvable-fetch.js';
+import { ref } from '../support/image-ref.js';
 
 const TOKEN = 'ghp_classic_token_with_read_packages';
 const UNRESOLVABLE = 'https://api.github.invalid';
-
-function ref(text: string): ImageReference {
-  const p = parseImageReference(text);
-  if (!p.ok) throw new Error(`bad reference in test: ${text}`);
-  return p.ref;
-}
 
 const hundredPackages: FakeOwner = {
   login: 'big',
