@@ -3,7 +3,7 @@
  * identical (app, workload, container, image) rows by merging their locations, and turns invalid or
  * still-templated references into findings at the line that wrote them last.
  */
-import type { AppRef, ChartProvenance, DesiredImage, Finding, PodPullConfig, SourceLocation, Workload } from '../model.js';
+import type { AppRef, ChartProvenance, DesiredImage, Finding, ParsedReference, PodPullConfig, SourceLocation, Workload } from '../model.js';
 import type { ServiceAccountPullSecrets } from '../extractors/kubernetes/index.js';
 import { parseImageReference } from '../reference/index.js';
 
@@ -21,9 +21,14 @@ export interface RenderedImage {
   pod?: PodPullConfig;
 }
 
-export function attribute(app: AppRef, images: readonly RenderedImage[], defaultNamespace?: string): DesiredImage[] {
+export function attribute(
+  app: AppRef,
+  images: readonly RenderedImage[],
+  defaultNamespace?: string,
+  parse: (written: string) => ParsedReference = parseImageReference,
+): DesiredImage[] {
   return images.map((image) => {
-    const reference = parseImageReference(image.written);
+    const reference = parse(image.written);
     const workload =
       image.workload.namespace === undefined && defaultNamespace !== undefined
         ? { ...image.workload, namespace: defaultNamespace }
@@ -115,12 +120,14 @@ export function referenceFindings(images: readonly DesiredImage[]): Finding[] {
 
 export function uniqueLocations(locations: readonly SourceLocation[]): SourceLocation[] {
   const seen = new Set<string>();
-  return locations.filter((location) => {
+  const kept = locations.filter((location) => {
     const key = `${location.file}:${location.line}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+  // filter() leaves room for 16 more; every image row keeps its list for the whole run, so keep it exact.
+  return kept.slice();
 }
 
 export function dedupeFindings(findings: readonly Finding[]): Finding[] {

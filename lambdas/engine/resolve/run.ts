@@ -9,6 +9,7 @@ import {
   type DesiredImage,
   type FileTree,
   type Finding,
+  type ParsedReference,
   type RepoSource,
   type SourceDescription,
   type SourceLocation,
@@ -16,6 +17,7 @@ import {
 } from '../model.js';
 import { RevisionPolicy, type RevisionRequest } from './revisions.js';
 import { attribute } from './attribution.js';
+import { parseImageReference } from '../reference/index.js';
 import type { ServiceAccountPullSecrets } from '../extractors/kubernetes/index.js';
 import type { Emit, RenderResult, YamlPath } from './context.js';
 import { normaliseRepoUrl, repoIdentity, type RepoIdentity } from './argocd/repo-url.js';
@@ -95,6 +97,13 @@ export class ResolveRun {
   /** Other repositories apps read, by normalised URL: one REMOTE_RESOURCE finding each. */
   private readonly otherRepositories = new Map<string, { url: string; where: SourceLocation; apps: Set<string> }>();
   private warnedRemote = false;
+  /** Parsed references by written text: rows of the same image share one (immutable) parse. */
+  private readonly references = new Map<string, ParsedReference>();
+  private readonly parseReference = (written: string): ParsedReference => {
+    let parsed = this.references.get(written);
+    if (!parsed) this.references.set(written, (parsed = parseImageReference(written)));
+    return parsed;
+  };
 
   constructor(
     readonly source: RepoSource,
@@ -254,7 +263,7 @@ export class ResolveRun {
 
   /** Records a render: its images under `app`, its findings, and what it covered. */
   addRender(app: AppRef, render: RenderResult, defaultNamespace?: string, fromAudited = true): void {
-    this.images.push(...attribute(app, render.images, defaultNamespace));
+    this.images.push(...attribute(app, render.images, defaultNamespace, this.parseReference));
     let read = this.renderedApps.get(app.name);
     if (!read) this.renderedApps.set(app.name, (read = new Set()));
     if (app.definedAt) read.add(app.definedAt.file);

@@ -279,8 +279,13 @@ class TableBuilder {
       throw GIVE_UP; // `- - x`, `--- a: 1`
     }
     if (kind === 'mapping') this.mapping(record, frame.children, frame.count, flow);
-    else if (kind === 'sequence') this.sequence(record, frame.children, frame.count, flow);
-    else throw GIVE_UP;
+    else if (kind === 'sequence') {
+      this.sequence(record, frame.children, frame.count, flow);
+      // js-yaml fills arrays with push(), which leaves room for 16 more items, and parsed values are kept for the
+      // whole run: the parent (which reads state.result once this node has closed) gets an exact copy instead.
+      const items = record.result as unknown[];
+      if (items.length > 0) state.result = record.result = items.slice();
+    } else throw GIVE_UP;
   }
 
   private mapping(record: NodeRecord, children: readonly NodeRecord[], childCount: number, flow: boolean): void {
