@@ -494,6 +494,64 @@ describe('renderKustomization: options and trees', () => {
     ]);
   });
 
+  it('renders every fixture kustomization the same alone and after all the others: shared bases and cached builds never leak changes', () => {
+    // Components are left out: one rendered on its own is cached as such, and a kustomization listing it under
+    // resources then gets that build instead of the "is a Component" finding (an order dependence of its own).
+    const dirs = tree
+      .paths()
+      .filter((path) => /(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(path) && !/^kind: *Component\b/m.test(tree.read(path)?.toString('utf8') ?? ''))
+      .map((path) => path.slice(0, path.lastIndexOf('/')));
+    expect(dirs.length).toBeGreaterThan(30);
+    const alone = dirs.map((dir) => renderKustomization(directoryTree(fixtures), dir));
+    // One tree for all, in order and then in reverse (later renders read what earlier ones cached and shared).
+    const shared = directoryTree(fixtures);
+    const forward = dirs.map((dir) => renderKustomization(shared, dir));
+    const backward = [...dirs].reverse().map((dir) => renderKustomization(shared, dir)).reverse();
+    expect(forward).toEqual(alone);
+    expect(backward).toEqual(alone);
+  });
+
+  it('never changes the parsed documents a base shares: each transformer works on a copy', () => {
+    const overlays: Record<string, string> = {
+      namespace: 'namespace: x\n',
+      prefix: 'namePrefix: p-\n',
+      suffix: 'nameSuffix: -s\n',
+      labels: 'commonLabels:\n  team: a\n',
+      annotations: 'commonAnnotations:\n  note: b\n',
+      patch: 'patches:\n  - patch: |-\n      apiVersion: apps/v1\n      kind: Deployment\n      metadata:\n        name: api\n      spec:\n        replicas: 3\n        template:\n          spec:\n            containers:\n              - name: api\n                image: ghcr.io/acme/api:patched\n',
+      json6902: 'patches:\n  - target:\n      kind: Deployment\n    patch: |-\n      - op: replace\n        path: /spec/template/spec/containers/0/image\n        value: ghcr.io/acme/api:json\n      - op: add\n        path: /metadata/labels/added\n        value: x\n',
+      'legacy-sm': 'patchesStrategicMerge:\n  - |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: api\n    spec:\n      replicas: 4\n',
+      'legacy-json': 'patchesJson6902:\n  - target:\n      group: apps\n      version: v1\n      kind: Deployment\n      name: api\n    patch: |-\n      - op: replace\n        path: /spec/replicas\n        value: 7\n',
+      images: 'images:\n  - name: ghcr.io/acme/api\n    newTag: from-images\n',
+      replacements: 'replacements:\n  - source:\n      kind: Deployment\n      name: api\n      fieldPath: metadata.name\n    targets:\n      - select:\n          kind: Deployment\n        fieldPaths:\n          - metadata.labels.tier\n',
+      transformers: 'transformers:\n  - |-\n    apiVersion: builtin\n    kind: NamespaceTransformer\n    metadata:\n      name: ns\n      namespace: from-plugin\n',
+      'with-component': 'components:\n  - ../component\n',
+    };
+    const files: Record<string, string> = {
+      'base/kustomization.yaml': 'resources:\n  - deploy.yaml\n',
+      'base/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  labels:\n    app: api\n    tier: web\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: api\n          image: ghcr.io/acme/api:1.0\n',
+      // A layer that only lists the base: its build shares the base's documents too.
+      'mid/kustomization.yaml': 'resources:\n  - ../base\n',
+      'component/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nimages:\n  - name: ghcr.io/acme/api\n    newTag: from-component\n',
+    };
+    for (const [name, text] of Object.entries(overlays)) {
+      files[`${name}/kustomization.yaml`] = `resources:\n  - ../base\n${text}`;
+      files[`via-mid-${name}/kustomization.yaml`] = `resources:\n  - ../mid\n${text}`;
+    }
+    const dirs = Object.keys(files)
+      .filter((path) => path.endsWith('/kustomization.yaml') && path !== 'component/kustomization.yaml')
+      .map((path) => path.slice(0, -'/kustomization.yaml'.length));
+    const shared = memoryTree(files);
+    const parsed = loadCached(shared, 'base/deploy.yaml').documents.map((document) => document.value);
+    const pristine = structuredClone(parsed);
+    const renders = [...dirs, ...dirs].map((dir) => renderKustomization(shared, dir));
+    expect(parsed).toEqual(pristine);
+    expect(renders).toEqual([...dirs, ...dirs].map((dir) => renderKustomization(memoryTree(files), dir)));
+    expect(written(renders[dirs.indexOf('via-mid-patch')] as KustomizeRender)).toEqual({ 'Deployment/api/api': 'ghcr.io/acme/api:patched' });
+    expect(written(renders[dirs.indexOf('via-mid-with-component')] as KustomizeRender)).toEqual({ 'Deployment/api/api': 'ghcr.io/acme/api:from-component' });
+    expect(written(renders[dirs.indexOf('base')] as KustomizeRender)).toEqual({ 'Deployment/api/api': 'ghcr.io/acme/api:1.0' });
+  });
+
   it('finds kustomization.yaml, kustomization.yml and Kustomization, and nothing in other directories', () => {
     expect(findKustomizationFile(tree, 'edge/base')).toBe('edge/base/kustomization.yml');
     expect(findKustomizationFile(tree, 'edge/capital')).toBe('edge/capital/Kustomization');

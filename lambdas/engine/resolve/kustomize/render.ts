@@ -34,9 +34,10 @@ import {
   isObject,
   metadataOf,
   originalId,
+  ownValue,
   provenance,
   sameId,
-  walkContainers,
+  setDocumentProvenance,
   type JsonObject,
   type PathSegment,
   type ResId,
@@ -261,7 +262,7 @@ class Renderer {
   ): Build {
     const cache = buildCache.get(this.tree);
     const cached = edit ? undefined : cache?.get(dir);
-    if (cached) return { ...cached, resources: cached.resources.map(copyResource), findings: [...cached.findings] };
+    if (cached) return { ...cached, resources: cached.resources.map(shareCachedResource), findings: [...cached.findings] };
     const replay = !edit && (builtOnceUncached.get(this.tree)?.has(dir) ?? false);
     if (replay) {
       // Exactly the first build (top of a render: no includer, no stack), which the cache would have returned; it
@@ -325,7 +326,7 @@ class Renderer {
         perTree = new Map();
         buildCache.set(this.tree, perTree);
       }
-      perTree.set(dir, { ...build, resources: build.resources.map(copyResource) });
+      perTree.set(dir, { ...build, resources: build.resources.map(cacheResource) });
     }
     return build;
   }
@@ -387,6 +388,8 @@ class Renderer {
       if (this.tooMany(k, entry.line, build)) return;
     }
 
+    // Copy on write: a kustomization that only lists resources leaves them shared with their documents and cached builds.
+    if (transformsResources(k)) for (const resource of build.resources) ownValue(resource);
     this.applyStrategicMergePatches(k, k.patchesStrategicMerge, build);
     for (const entry of k.patches) this.applyPatch(k, entry, build);
     if (k.namespace) applyNamespace(build.resources, k.namespace);
@@ -648,7 +651,7 @@ class Renderer {
     build.findings.push(finding(entry.file ?? k.file, entry.line, 'MISSING_FILE', `${what} ${entry.value} does not exist${outside}`, 'error'));
   }
 
-  /** The resources of a manifest file (List items expanded), copied so that transformers may change them. */
+  /** The resources of a manifest file (List items expanded), sharing the parsed values until a transformer changes them. */
   private loadResources(file: string, build: Build): Resource[] {
     const loaded = loadCached(this.tree, file);
     build.findings.push(...loaded.findings);
@@ -664,12 +667,10 @@ class Renderer {
           build.findings.push(finding(file, item.location.line, 'INVALID_RESOURCE', `${item.kind} without metadata.name; kustomize build fails`, 'error'));
           continue;
         }
-        const value = structuredClone(item.value) as JsonObject;
-        walkContainers(value, [], (container, path) => {
-          const image = container['image'];
-          provenance.set(container, typeof image === 'string' ? [{ file, line: document.lineOf([...item.path, ...path, 'image']) }] : []);
-        });
-        resources.push({ value, file, index: document.index, prevIds: [] });
+        // Read as they are when nothing transforms them; ownValue() copies them (and sets this again) first otherwise.
+        const value = item.value as JsonObject;
+        setDocumentProvenance(value, file, document, item.path);
+        resources.push({ value, file, index: document.index, prevIds: [], shared: { document, path: item.path } });
       }
     }
     return resources;
@@ -912,8 +913,41 @@ function idKey(id: ResId): string {
   return `${id.group}/${id.version}/${id.kind}/${effectiveNamespace(id)}/${id.name}`;
 }
 
-function copyResource(resource: Resource): Resource {
-  return { ...resource, value: provenance.clone(resource.value), prevIds: resource.prevIds.map((id: ResId) => ({ ...id })) };
+/**
+ * What the cache keeps of a finished build's resource: a copy of a value the build changed (the build's caller goes
+ * on changing it), or the shared value itself, which nobody changes.
+ */
+function cacheResource(resource: Resource): Resource {
+  if (resource.shared === undefined) {
+    return { ...resource, value: provenance.clone(resource.value), prevIds: resource.prevIds.map((id: ResId) => ({ ...id })), shared: 'build' };
+  }
+  return { value: resource.value, file: resource.file, index: resource.index, prevIds: resource.prevIds, shared: 'build' };
+}
+
+/** A cached resource for one more caller: shared until it is changed, then copied as a cached build is. */
+function shareCachedResource(resource: Resource): Resource {
+  return { value: resource.value, file: resource.file, index: resource.index, prevIds: resource.prevIds, shared: 'build' };
+}
+
+/**
+ * Whether this kustomization's transformer stage (accumulate()) may change resources: any patch, name or namespace
+ * change, metadata map, image, replacement or transformer plugin. Only lists of resources, components and generators
+ * change nothing here (a component's own transformers run in its own accumulate()).
+ */
+function transformsResources(k: Kustomization): boolean {
+  return (
+    k.patchesStrategicMerge.length > 0 ||
+    k.patches.length > 0 ||
+    Boolean(k.namespace) ||
+    Boolean(k.namePrefix) ||
+    Boolean(k.nameSuffix) ||
+    Object.keys(k.labels).length > 0 ||
+    Object.keys(k.commonAnnotations).length > 0 ||
+    k.patchesJson6902.length > 0 ||
+    k.images.length > 0 ||
+    k.replacements.length > 0 ||
+    k.transformers.length > 0
+  );
 }
 
 /**

@@ -4,6 +4,7 @@
  * the locations that set its image (provenance).
  */
 import type { SourceLocation } from '../../model.js';
+import type { YamlDocument } from '../../yaml/index.js';
 
 export type JsonObject = { [key: string]: unknown };
 export type PathSegment = string | number;
@@ -23,7 +24,19 @@ export interface Resource {
   index: number;
   /** Ids the resource had before namespace, prefix and suffix changes, oldest first. */
   prevIds: ResId[];
+  /**
+   * Set while `value` (and `prevIds`) are shared, with a parsed YAML document or a cached build, and must not be
+   * changed: ownValue() takes the private copy the resource used to get when it was loaded or handed out, only when
+   * a transformer is about to change it (copy on write). Absent or undefined: the value is the resource's own.
+   */
+  shared?: SharedValue | undefined;
 }
+
+/**
+ * Where a shared value comes from, which decides how it is copied, as before sharing: the document of a manifest
+ * file (structuredClone, then image provenance from the document's lines) or a finished build (provenance.clone).
+ */
+export type SharedValue = { document: YamlDocument; path: PathSegment[] } | 'build';
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -94,6 +107,28 @@ export class Provenance {
 
 /** Provenance lives as long as the container objects; one map serves every render. */
 export const provenance = new Provenance();
+
+/** Gives every container under a manifest's value the `image:` line of its document as provenance. */
+export function setDocumentProvenance(value: JsonObject, file: string, document: YamlDocument, path: readonly PathSegment[]): void {
+  walkContainers(value, [], (container, containerPath) => {
+    const image = container['image'];
+    provenance.set(container, typeof image === 'string' ? [{ file, line: document.lineOf([...path, ...containerPath, 'image']) }] : []);
+  });
+}
+
+/** Copy on write: makes a shared resource's value and ids its own before a transformer changes them. */
+export function ownValue(resource: Resource): void {
+  const shared = resource.shared;
+  if (shared === undefined) return;
+  if (shared === 'build') {
+    resource.value = provenance.clone(resource.value);
+  } else {
+    resource.value = structuredClone(resource.value);
+    setDocumentProvenance(resource.value, resource.file, shared.document, shared.path);
+  }
+  resource.prevIds = resource.prevIds.map((id) => ({ ...id }));
+  resource.shared = undefined;
+}
 
 /** Calls `visit` for every object element of a container list anywhere under `value` (with a fresh path array). */
 export function walkContainers(
