@@ -12,7 +12,11 @@
  * repositories; `--scale-images 10000 --scale-repos 3000` for the full size) with the extrapolation to the
  * Lambda's 15-minute limit.
  *
- *   npx tsx bench/registry.ts [--images 306] [--repos 300] [--latency 20] [--repeat 3] [--scale-images N] [--scale-repos N] [--no-scale | --scale-only]
+ *   npx tsx bench/registry.ts [--images 306] [--repos 300] [--latency 20] [--repeat 3] [--private-every N] [--scale-images N] [--scale-repos N] [--no-scale | --scale-only]
+ *
+ * `--private-every N` makes every N-th repository a private package (the token server refuses it anonymously, the
+ * Packages API lists it as private; skopeo then pulls with the same credential): the mix where an unreachable API
+ * costs most, since anonymous callers are refused there and a refused repository spoils its token batch.
  *
  * Wall times are the best of --repeat runs for each side (auditor, unresolvable-API auditor, skopeo), run
  * interleaved so that a change in machine load hits them alike; every run's time is printed too. Counts are
@@ -50,6 +54,7 @@ const SCALE_IMAGES = flag('--scale-images', 2000);
 const SCALE_REPOS = flag('--scale-repos', 600);
 const SCALE = !process.argv.includes('--no-scale');
 const SCALE_ONLY = process.argv.includes('--scale-only');
+const PRIVATE_EVERY = flag('--private-every', 0);
 /** Runs of the timed comparison (credentialed audit, unresolvable-API audit, skopeo), interleaved; the best counts. */
 const REPEAT = Math.max(1, flag('--repeat', 3));
 
@@ -57,13 +62,15 @@ interface PlanItem {
   repo: string;
   tag: string;
   index: boolean;
+  private: boolean;
 }
 
-function plan(prefix: string, images: number, repos: number): PlanItem[] {
+function plan(prefix: string, images: number, repos: number, privateEvery = 0): PlanItem[] {
   return Array.from({ length: images }, (_, i) => ({
     repo: `${prefix}/svc-${String(i % repos).padStart(4, '0')}`,
     tag: `v${Math.floor(i / repos)}.0.${i}`,
     index: i % 20 === 0,
+    private: privateEvery > 0 && (i % repos) % privateEvery === 0,
   }));
 }
 
@@ -85,15 +92,15 @@ interface Served {
   setupMs: number;
 }
 
-/** Child process: registry, token server, proxy and Packages API; commands on stdin (`latency N`, `push prefix images repos`). */
+/** Child process: registry, token server, proxy and Packages API; commands on stdin (`latency N`, `push prefix images repos privateEvery`). */
 async function serve() {
   const started = Date.now();
   const registry = await startLocalRegistry({ tokens: [TOKEN] });
   const proxy = await startFaultProxy(registry.url);
   const owners: FakeOwner[] = [];
   const api = await startGitHubPackagesServer({ owners, tokens: [{ token: TOKEN, scopes: ['read:packages'], sees: 'all' }] });
-  const push = async (prefix: string, images: number, repos: number) => {
-    const items = plan(prefix, images, repos);
+  const push = async (prefix: string, images: number, repos: number, privateEvery: number) => {
+    const items = plan(prefix, images, repos, privateEvery);
     const byRepo = new Map<string, PlanItem[]>();
     for (const p of items) byRepo.set(p.repo, [...(byRepo.get(p.repo) ?? []), p]);
     const digests = new Map<string, string>();
@@ -102,13 +109,14 @@ async function serve() {
         const pushed = p.index ? await registry.pushIndex(p.repo, p.tag, ['linux/amd64', 'linux/arm64']) : await registry.pushImage(p.repo, p.tag);
         digests.set(`${p.repo}:${p.tag}`, pushed.digest);
       }
+      if (list[0]?.private) registry.setPrivate(list[0].repo, true);
     });
     owners.push({
       login: prefix,
       type: 'Organization',
       packages: [...byRepo.entries()].map(([repo, list]) => ({
         name: repo.slice(prefix.length + 1),
-        visibility: 'public' as const,
+        visibility: list[0]?.private ? ('private' as const) : ('public' as const),
         versions: list.map((p, i) => ({ id: i + 1, digest: digests.get(`${p.repo}:${p.tag}`) ?? '', tags: [p.tag], updatedAt: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() })),
       })),
     });
@@ -117,14 +125,14 @@ async function serve() {
   process.stdout.write(`READY ${JSON.stringify(served)}\n`);
   for await (const line of createInterface({ input: process.stdin })) {
     const latency = /^latency (\d+)$/.exec(line.trim());
-    const pushCmd = /^push (\S+) (\d+) (\d+)$/.exec(line.trim());
+    const pushCmd = /^push (\S+) (\d+) (\d+) (\d+)$/.exec(line.trim());
     if (latency) {
       proxy.setLatency(Number(latency[1]));
       api.setLatency(Number(latency[1]));
       process.stdout.write('OK\n');
     } else if (pushCmd) {
       const t = Date.now();
-      await push(pushCmd[1] ?? 'x', Number(pushCmd[2]), Number(pushCmd[3]));
+      await push(pushCmd[1] ?? 'x', Number(pushCmd[2]), Number(pushCmd[3]), Number(pushCmd[4]));
       process.stdout.write(`OK ${Date.now() - t}\n`);
     }
   }
@@ -137,9 +145,10 @@ function skopeoAvailable(): boolean {
   return spawnSync('skopeo', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-function skopeo(image: string): Promise<void> {
+function skopeo(image: string, creds?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${image}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['inspect', '--raw', '--tls-verify=false', ...(creds ? ['--creds', creds] : []), `docker://${image}`];
+    const child = spawn('skopeo', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
@@ -203,7 +212,7 @@ async function main() {
 
   const runScale = async (): Promise<Record<string, unknown>> => {
     await command('latency 0');
-    const scalePushMs = Number((await command(`push scale ${SCALE_IMAGES} ${SCALE_REPOS}`)).split(' ')[1]);
+    const scalePushMs = Number((await command(`push scale ${SCALE_IMAGES} ${SCALE_REPOS} 0`)).split(' ')[1]);
     await command(`latency ${LATENCY}`);
     const run = await audit('scale: credential + Packages API', refsOf(plan('scale', SCALE_IMAGES, SCALE_REPOS)), {
       credentials,
@@ -232,10 +241,10 @@ async function main() {
     return;
   }
 
-  const pushMs = Number((await command(`push bench ${IMAGES} ${REPOS}`)).split(' ')[1]);
+  const pushMs = Number((await command(`push bench ${IMAGES} ${REPOS} ${PRIVATE_EVERY}`)).split(' ')[1]);
   await command(`latency ${LATENCY}`);
   const loadBefore = loadavg()[0] ?? 0;
-  const refs = refsOf(plan('bench', IMAGES, REPOS));
+  const refs = refsOf(plan('bench', IMAGES, REPOS, PRIVATE_EVERY));
 
   const reachableRuns: Awaited<ReturnType<typeof audit>>[] = [];
   const unresolvableRuns: Awaited<ReturnType<typeof audit>>[] = [];
@@ -254,7 +263,8 @@ async function main() {
     await stub.close();
     if (haveSkopeo) {
       const t = Date.now();
-      await pool(refs, 8, (r) => skopeo(`${host}/${r.repository}:${r.tag}`));
+      // Private packages need the credential: skopeo then pulls every image with it (as a cluster with the secret).
+      await pool(refs, 8, (r) => skopeo(`${host}/${r.repository}:${r.tag}`, PRIVATE_EVERY > 0 ? `bench:${TOKEN}` : undefined));
       skopeoMsRuns.push(Date.now() - t);
     }
   }
@@ -273,7 +283,7 @@ async function main() {
       images: refs.length,
       wallMs: Math.min(...skopeoMsRuns),
       wallMsRuns: skopeoMsRuns,
-      note: `skopeo inspect --raw, 8 processes at a time (as xargs -P 8), same images, same latency, same token server (anonymous); best of ${REPEAT}`,
+      note: `skopeo inspect --raw, 8 processes at a time (as xargs -P 8), same images, same latency, same token server (${PRIVATE_EVERY > 0 ? "with the credential" : "anonymous"}); best of ${REPEAT}`,
     };
   } else {
     skopeoRun = { note: 'skopeo is not installed: the ratio is skipped (apt-get install skopeo)' };
@@ -296,7 +306,7 @@ async function main() {
       {
         bench: 'registry',
         machine: { cpus: cpus().length, loadAverage1mBefore: round(loadBefore, 2), loadAverage1mAfter: round(loadavg()[0] ?? 0, 2) },
-        setup: { images: IMAGES, repositories: REPOS, indexes: refs.length ? Math.ceil(IMAGES / 20) : 0, latencyMs: LATENCY, pushMs, serversStartMs: served.setupMs },
+        setup: { images: IMAGES, repositories: REPOS, privateRepositories: PRIVATE_EVERY > 0 ? Math.ceil(REPOS / PRIVATE_EVERY) : 0, indexes: refs.length ? Math.ceil(IMAGES / 20) : 0, latencyMs: LATENCY, pushMs, serversStartMs: served.setupMs },
         goals,
         auditor: [reachable, unresolvable, anonymous],
         skopeo: skopeoRun,

@@ -84,11 +84,19 @@ describe('multi-scope token requests', () => {
     expect(batched.statuses[`ghcr.io/${PUBLIC[0]}:v1`]).toBe('OK');
     const hidden = batched.results.find((r) => r.image === 'ghcr.io/acme/hidden:v1');
     expect(hidden?.evidence.anonymous).toMatchObject({ http: 403, code: 'DENIED', stage: 'token' });
-    // The refused batch, then one request per repository (each refusal is that repository's own evidence).
+    // The refused batch of 12; then sub-batches of 4 (about its square root): the two that hold only public
+    // repositories are granted, the one holding acme/hidden and acme/never-pushed is refused and its four
+    // repositories ask one at a time (each refusal is that repository's own evidence): 1 + 3 + 4, not 1 + 12.
     expect(batched.tokenRequests[0]).toMatchObject({ outcome: 'DENIED' });
     expect(batched.tokenRequests[0]?.scopes).toHaveLength(12);
-    expect(batched.tokenRequests.slice(1).every((r) => r.scopes.length === 1)).toBe(true);
-    expect(batched.tokenRequests).toHaveLength(1 + 12);
+    const subBatches = batched.tokenRequests.filter((r) => r.scopes.length === 4);
+    expect(subBatches.map((r) => r.outcome).sort()).toEqual(['DENIED', 'granted', 'granted']);
+    const own = batched.tokenRequests.filter((r) => r.scopes.length === 1);
+    expect(own.map((r) => r.scopes[0]).sort()).toEqual(
+      [...PUBLIC.slice(8, 10).map((r) => `repository:${r}:pull`), 'repository:acme/hidden:pull', 'repository:acme/never-pushed:pull'].sort(),
+    );
+    expect(own.filter((r) => r.outcome === 'DENIED')).toHaveLength(2);
+    expect(batched.tokenRequests).toHaveLength(1 + 3 + 4);
   });
 
   it('falls back when a batch token does not cover a repository (401 on use) and remembers it for the run', async () => {
@@ -125,9 +133,15 @@ describe('multi-scope token requests', () => {
     const credentialed = batched.tokenRequests.filter((r) => r.authorization?.startsWith('Basic '));
     expect(credentialed[0]).toMatchObject({ outcome: 'DENIED' });
     expect(credentialed[0]?.scopes).toHaveLength(10);
-    // Then each repository's own token: granted for the five this credential may read (no credentialed HEAD for
-    // them), denied for the other five (their credentialed probe is that refusal).
-    expect(credentialed.slice(1).map((r) => r.outcome).sort()).toEqual([...Array(5).fill('DENIED'), ...Array(5).fill('granted')]);
+    // Then sub-batches of 4, 4 and 2: PUBLIC[15..18] granted (no credentialed HEAD for them); the two holding
+    // PUBLIC[20..24] refused, and their repositories ask one at a time: granted for PUBLIC[19], denied for the
+    // five this credential may not read (their credentialed probe is that refusal).
+    const rest = credentialed.slice(1);
+    const subBatches = rest.filter((r) => r.scopes.length > 1).map((r) => `${r.scopes.length} ${r.outcome}`);
+    expect(subBatches.sort()).toEqual(['2 DENIED', '4 DENIED', '4 granted']);
+    const own = rest.filter((r) => r.scopes.length === 1);
+    expect(own.filter((r) => r.outcome === 'granted').map((r) => r.scopes[0])).toEqual([`repository:${PUBLIC[19]}:pull`]);
+    expect(own.filter((r) => r.outcome === 'DENIED')).toHaveLength(5);
   });
 
   it('stops batching for a token server that honours only the first scope, with the same verdicts', async () => {

@@ -89,6 +89,8 @@ export class RegistryClient {
   readonly #batches = new Map<AuthMode, Map<string, readonly string[]>>();
   /** `mode\0repository` that use their own token from now on. */
   readonly #solo = new Set<string>();
+  /** Sub-batches made by #split: refused, they go solo. */
+  readonly #leaves = new WeakSet<readonly string[]>();
   readonly #batchHealth = new Map<AuthMode, { served: number; refused: number; granted: number; failed: number }>();
 
   constructor(options: RegistryClientOptions) {
@@ -221,6 +223,27 @@ export class RegistryClient {
     for (const repository of repositories) this.#solo.add(`${mode}\0${repository}`);
   }
 
+  /**
+   * A batch refused as a whole: one of its repositories is hidden, but which one the token server does not say.
+   * Two-stage group testing: sub-batches of about the square root of its size, and a refused sub-batch goes one
+   * repository at a time. k hidden repositories in 25 cost 1 + 5 + 5k token requests instead of 1 + 25.
+   */
+  #split(batch: readonly string[], mode: AuthMode): void {
+    const size = Math.ceil(Math.sqrt(batch.length));
+    const byRepository = this.#batches.get(mode);
+    if (batch.length <= 4 || !byRepository) {
+      this.#goSolo(batch, mode);
+      return;
+    }
+    for (let i = 0; i < batch.length; i += size) {
+      const part = batch.slice(i, i + size);
+      if (part.length > 1) {
+        for (const repository of part) byRepository.set(repository, part);
+        this.#leaves.add(part);
+      } else this.#goSolo(part, mode);
+    }
+  }
+
   /** The Authorization header for a repository in a mode (fetching a token when needed). */
   async authorization(repository: string, mode: AuthMode, tally?: Tally): Promise<Authorization> {
     const d = await this.discover(tally);
@@ -229,19 +252,21 @@ export class RegistryClient {
       return mode === 'authenticated' && this.credential?.kind === 'basic' ? { header: basicAuthorization(this.credential) } : {};
     }
     const tokenReq = this.#tokenRequest(repository, mode, d.realm, d.service, tally);
-    const batch = this.#batchOf(repository, mode);
-    if (batch) {
+    // Each refusal leaves the repository in a smaller batch, or alone: the loop ends.
+    for (let batch = this.#batchOf(repository, mode); batch; batch = this.#batchOf(repository, mode)) {
       const batchReq: TokenRequest = { ...tokenReq, scopes: batch.map((r) => `repository:${r}:pull`) };
       try {
         const t = await this.#o.tokens.get(batchReq);
         this.#health(mode).granted++;
         return { header: `Bearer ${t.token}`, tokenReq: batchReq, batched: true };
       } catch {
-        // Refused as a whole (GHCR denies the request when one repository is hidden) or failed: every member
-        // asks on its own, so each one's refusal is its own evidence.
+        // Refused as a whole (GHCR denies the request when one repository is hidden) or failed: smaller batches
+        // (#split), then every member on its own, so each one's refusal is its own evidence. The first caller to
+        // see the refusal splits; the others find their repository already moved.
         if (this.#batchOf(repository, mode) === batch) {
           this.#health(mode).failed++;
-          this.#goSolo(batch, mode);
+          if (this.#leaves.has(batch)) this.#goSolo(batch, mode);
+          else this.#split(batch, mode);
         }
       }
     }
