@@ -10,7 +10,7 @@
  * The construct builds the values with `lambdaEnvironment(...)`, so both sides share the names.
  */
 import { readFileSync } from 'node:fs';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { AuditorConfigSchema, configProblems, type AuditorConfig } from './schema.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metrics.js';
 
@@ -30,37 +30,41 @@ export const ENV_POWERTOOLS_METRICS_NAMESPACE = 'POWERTOOLS_METRICS_NAMESPACE';
 /** Lambda caps the whole environment at 4 KB (keys + values). */
 export const LAMBDA_ENV_MAX_BYTES = 4096;
 
-const ConfigJsonSchema = z
-  .string({ error: 'required: the auditor config as JSON, or IMAGE_DRIFT_CONFIG_FILE naming a file that holds it' })
-  .transform((text, ctx): unknown => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
-      return z.NEVER;
-    }
-  })
-  .pipe(AuditorConfigSchema);
+const ConfigJsonSchema = z.pipe(
+  z.pipe(
+    z.string({ error: 'required: the auditor config as JSON, or IMAGE_DRIFT_CONFIG_FILE naming a file that holds it' }),
+    z.transform((text: string, payload): unknown => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        payload.issues.push({ code: 'custom', message: 'is not valid JSON', input: text });
+        return z.NEVER;
+      }
+    }),
+  ),
+  AuditorConfigSchema,
+);
 
-const required = (what: string) => z.string({ error: `required: ${what}` }).min(1, { error: `must not be empty (${what})` });
+const required = (what: string) => z.string({ error: `required: ${what}` }).check(z.minLength(1, { error: `must not be empty (${what})` }));
 
-export const LambdaEnvSchema = z
-  .object({
+export const LambdaEnvSchema = z.pipe(
+  z.object({
     [ENV_CONFIG]: ConfigJsonSchema,
     [ENV_HISTORY_TABLE_NAME]: required('the DynamoDB history table name'),
     [ENV_TOPIC_ARN]: required('the SNS alert topic ARN'),
     [ENV_SECRET_ARN]: required('the Secrets Manager secret ARN'),
-    [ENV_POWERTOOLS_SERVICE_NAME]: z.string().min(1).default(SERVICE_NAME),
-    [ENV_POWERTOOLS_METRICS_NAMESPACE]: z.string().min(1).default(METRICS_NAMESPACE),
-  })
-  .transform((env) => ({
+    [ENV_POWERTOOLS_SERVICE_NAME]: z._default(z.string().check(z.minLength(1)), SERVICE_NAME),
+    [ENV_POWERTOOLS_METRICS_NAMESPACE]: z._default(z.string().check(z.minLength(1)), METRICS_NAMESPACE),
+  }),
+  z.transform((env) => ({
     config: env[ENV_CONFIG],
     historyTableName: env[ENV_HISTORY_TABLE_NAME],
     topicArn: env[ENV_TOPIC_ARN],
     secretArn: env[ENV_SECRET_ARN],
     serviceName: env[ENV_POWERTOOLS_SERVICE_NAME],
     metricsNamespace: env[ENV_POWERTOOLS_METRICS_NAMESPACE],
-  }));
+  })),
+);
 
 export type LambdaEnv = z.output<typeof LambdaEnvSchema>;
 

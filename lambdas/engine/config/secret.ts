@@ -18,19 +18,19 @@
  *
  * Error messages never contain credential values: only key names.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { registerSecret } from '../hygiene.js';
 import type { CredentialConfig } from './schema.js';
 import { CredentialError } from './errors.js';
 
 const RegistrySecretSchema = z.strictObject({
-  username: z.string().min(1, { error: 'must not be empty' }).optional(),
-  password: z.string({ error: 'required: the password or token' }).min(1, { error: 'must not be empty' }),
+  username: z.optional(z.string().check(z.minLength(1, { error: 'must not be empty' }))),
+  password: z.string({ error: 'required: the password or token' }).check(z.minLength(1, { error: 'must not be empty' })),
 });
 
 export const AuditorSecretSchema = z.strictObject({
-  githubToken: z.string({ error: 'must be a string (a classic PAT, "ghp_…")' }).min(1, { error: 'must not be empty' }).optional(),
-  registries: z.record(z.string().min(1), RegistrySecretSchema).optional(),
+  githubToken: z.optional(z.string({ error: 'must be a string (a classic PAT, "ghp_…")' }).check(z.minLength(1, { error: 'must not be empty' }))),
+  registries: z.optional(z.record(z.string().check(z.minLength(1)), RegistrySecretSchema)),
 });
 
 export type AuditorSecret = z.output<typeof AuditorSecretSchema>;

@@ -5,7 +5,7 @@
  * a timeout, bounded output; every failure becomes a CredentialProblem, never a crash.
  */
 import { spawn } from 'node:child_process';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { redactCredentialText, type CredentialProblem } from './credential-problem.js';
 
 /** The literal a helper prints when the server has no entry (docker-credential-helpers `ErrCredentialsNotFound`). */
@@ -14,7 +14,7 @@ const NOT_FOUND = 'credentials not found in native keychain';
 const TOKEN_USERNAME = '<token>';
 
 const helperOutput = z.object({
-  ServerURL: z.string().optional(),
+  ServerURL: z.optional(z.string()),
   Username: z.string(),
   Secret: z.string(),
 });

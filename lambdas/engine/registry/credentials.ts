@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { runCredentialHelper, type RunHelperOptions } from './credential-helper.js';
 import type { CredentialProblem } from './credential-problem.js';
 import { parseEcrHost, sdkEcrTokenFetcher, type EcrTokenFetcher, type EcrTokenResult } from './ecr.js';
@@ -289,19 +289,19 @@ export class RegistryCredentials {
 }
 
 const dockerConfigSchema = z.object({
-  auths: z
-    .record(
+  auths: z.optional(
+    z.record(
       z.string(),
       z.object({
-        auth: z.string().optional(),
-        username: z.string().optional(),
-        password: z.string().optional(),
-        identitytoken: z.string().optional(),
+        auth: z.optional(z.string()),
+        username: z.optional(z.string()),
+        password: z.optional(z.string()),
+        identitytoken: z.optional(z.string()),
       }),
-    )
-    .optional(),
-  credHelpers: z.record(z.string(), z.string()).optional(),
-  credsStore: z.string().optional(),
+    ),
+  ),
+  credHelpers: z.optional(z.record(z.string(), z.string())),
+  credsStore: z.optional(z.string()),
 });
 
 /** `https://index.docker.io/v1/` → `docker.io`; `https://ghcr.io` → `ghcr.io`; `localhost:5000` stays. */

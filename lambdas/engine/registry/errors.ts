@@ -4,7 +4,7 @@
  * ProbeEvidence. Transient failures (429 after retries, 5xx, network) are marked so that they can never be read
  * as "missing".
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { displaySafe } from '../hygiene.js';
 
 export type RegistryStage = 'ping' | 'token' | 'manifest' | 'tags' | 'network';
@@ -52,17 +52,17 @@ export class RegistryError extends Error {
 }
 
 const ociErrorBody = z.object({
-  errors: z
-    .array(
+  errors: z.optional(
+    z.array(
       z.object({
-        code: z.string().optional(),
-        message: z.string().optional(),
+        code: z.optional(z.string()),
+        message: z.optional(z.string()),
       }),
-    )
-    .optional(),
+    ),
+  ),
   // Some token servers (Docker Hub, GHCR in places) answer `{"details": "..."}` or `{"message": "..."}`.
-  details: z.string().optional(),
-  message: z.string().optional(),
+  details: z.optional(z.string()),
+  message: z.optional(z.string()),
 });
 
 /** Longest registry message kept; a remote body is never copied beyond this. */

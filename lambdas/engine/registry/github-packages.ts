@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Octokit } from '@octokit/core';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import type { PackagesApiEvidence } from '../model.js';
 import { BreakerOpenError, HostBreaker } from './api-breaker.js';
 import type { Secret } from './credentials.js';
@@ -48,21 +48,19 @@ const SHARED_LISTING_CACHE: ListingCache = new Map();
 const LISTING_CACHE_LIMIT = 2_000;
 
 /** The repository a package is linked to (`repository.full_name`), as package and listing answers carry it. */
-const linkedRepositorySchema = z.object({ full_name: z.string().regex(/^[\w.-]+\/[\w.-]+$/) }).nullable().optional().catch(undefined);
+const linkedRepositorySchema = z.catch(z.optional(z.nullable(z.object({ full_name: z.string().check(z.regex(/^[\w.-]+\/[\w.-]+$/)) }))), undefined);
 const packageSchema = z.object({
   name: z.string(),
-  visibility: z.enum(['public', 'private', 'internal']).optional(),
+  visibility: z.optional(z.enum(['public', 'private', 'internal'])),
   repository: linkedRepositorySchema,
 });
 const versionSchema = z.object({
   id: z.number(),
   name: z.string(),
-  created_at: z.string().optional(),
-  updated_at: z.string().optional(),
-  deleted_at: z.string().nullable().optional(),
-  metadata: z
-    .object({ container: z.object({ tags: z.array(z.string()) }).optional() })
-    .optional(),
+  created_at: z.optional(z.string()),
+  updated_at: z.optional(z.string()),
+  deleted_at: z.optional(z.nullable(z.string())),
+  metadata: z.optional(z.object({ container: z.optional(z.object({ tags: z.array(z.string()) })) })),
 });
 const versionsSchema = z.array(versionSchema);
 const packagesSchema = z.array(packageSchema);

@@ -3,7 +3,7 @@
  * GHCR and distribution answer 404 `MANIFEST_UNKNOWN` ("OCI index found, but Accept header does not support OCI
  * indexes") for a multi-arch tag, which on HEAD looks exactly like a missing tag.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 
 export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -21,17 +21,17 @@ export function isIndexMediaType(mediaType: string | undefined): boolean {
 const platformSchema = z.object({
   os: z.string(),
   architecture: z.string(),
-  variant: z.string().optional(),
+  variant: z.optional(z.string()),
 });
 
 const indexSchema = z.object({
-  mediaType: z.string().optional(),
+  mediaType: z.optional(z.string()),
   manifests: z.array(
     z.object({
-      mediaType: z.string().optional(),
-      digest: z.string().optional(),
-      platform: platformSchema.optional(),
-      annotations: z.record(z.string(), z.string()).optional(),
+      mediaType: z.optional(z.string()),
+      digest: z.optional(z.string()),
+      platform: z.optional(platformSchema),
+      annotations: z.optional(z.record(z.string(), z.string())),
     }),
   ),
 });

@@ -2,11 +2,11 @@
  * Tag listing, for hints only (nearest tags, most recent): never to judge whether a tag exists. Follows
  * `Link: <…>; rel="next"` as the spec asks; GHCR gets `n=10000` (it returns 100 per page otherwise).
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 
 const tagsPage = z.object({
-  name: z.string().optional(),
-  tags: z.array(z.string()).nullable().optional(),
+  name: z.optional(z.string()),
+  tags: z.optional(z.nullable(z.array(z.string()))),
 });
 
 export function parseTagsPage(body: string): string[] | undefined {

@@ -10,7 +10,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { keys } from '../history/table-design.js';
 import type { AuditResult } from '../model.js';
 import type { RepositoryAudit, RunPartsStore } from './index.js';
@@ -19,25 +19,25 @@ const CHUNK_BYTES = 300 * 1024;
 const PART_PREFIX = 'PART#';
 
 const StoredAuditSchema = z.object({
-  index: z.int().min(0),
+  index: z.int().check(z.minimum(0)),
   repo: z.string(),
-  commit: z.string().optional(),
-  images: z.int().min(0),
-  failing: z.int().min(0),
-  error: z.string().optional(),
+  commit: z.optional(z.string()),
+  images: z.int().check(z.minimum(0)),
+  failing: z.int().check(z.minimum(0)),
+  error: z.optional(z.string()),
   counts: z.record(z.string(), z.number()),
-  findings: z.int().min(0),
+  findings: z.int().check(z.minimum(0)),
   // Written by auditRepository a few minutes earlier, by this same code: the shape is checked, not re-validated.
-  results: z.array(z.object({ image: z.string(), status: z.string() }).loose()),
+  results: z.array(z.looseObject({ image: z.string(), status: z.string() })),
   // What the repository's desired state could not read (history holds it); parts written before it existed have none.
-  unknown: z
-    .object({
+  unknown: z.optional(
+    z.object({
       apps: z.array(z.object({ name: z.string(), cause: z.string() })),
-      files: z.array(z.object({ file: z.string(), repo: z.string().optional() })),
+      files: z.array(z.object({ file: z.string(), repo: z.optional(z.string()) })),
       resolvedApps: z.array(z.string()),
-      whole: z.literal(true).optional(),
-    })
-    .optional(),
+      whole: z.optional(z.literal(true)),
+    }),
+  ),
 });
 
 export interface DynamoRunPartsStoreOptions {

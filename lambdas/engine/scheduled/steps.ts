@@ -2,7 +2,7 @@
  * The events the state machine sends the function (lib/fan-out.ts builds them with these names).
  * Anything that is not a step event is a whole run in one invocation (a manual invoke).
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 
 export const STEP_AUDIT_REPOSITORY = 'audit-repository';
 export const STEP_DIGEST = 'digest';
@@ -10,24 +10,24 @@ export const STEP_DIGEST = 'digest';
 /** One Map iteration: the repository at `index` of the config, named for a check against config drift. */
 export const AuditRepositoryEventSchema = z.object({
   step: z.literal(STEP_AUDIT_REPOSITORY),
-  runId: z.string().min(1).max(200),
-  index: z.int().min(0),
-  repo: z.string().min(1),
+  runId: z.string().check(z.minLength(1), z.maxLength(200)),
+  index: z.int().check(z.minimum(0)),
+  repo: z.string().check(z.minLength(1)),
 });
 
 /** What a Map iteration left: the function's outcome, or the error Step Functions caught. */
-const IterationOutcomeSchema = z.object({
-  index: z.int().min(0),
+const IterationOutcomeSchema = z.looseObject({
+  index: z.int().check(z.minimum(0)),
   repo: z.string(),
-  error: z.string().optional(),
-}).loose();
+  error: z.optional(z.string()),
+});
 
 export const DigestEventSchema = z.object({
   step: z.literal(STEP_DIGEST),
-  runId: z.string().min(1).max(200),
+  runId: z.string().check(z.minLength(1), z.maxLength(200)),
   /** The execution's start (ISO 8601); default: now. */
-  startedAt: z.iso.datetime({ offset: true }).optional(),
-  outcomes: z.array(IterationOutcomeSchema).default([]),
+  startedAt: z.optional(z.iso.datetime({ offset: true })),
+  outcomes: z._default(z.array(IterationOutcomeSchema), []),
 });
 
 export type AuditRepositoryEvent = z.output<typeof AuditRepositoryEventSchema>;

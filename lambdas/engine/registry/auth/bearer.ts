@@ -7,7 +7,7 @@
  * in-flight request. Deterministic refusals (401/403 at the token endpoint) are cached for the run, so a denied
  * repository costs one request however many tags it has; transient failures are not cached.
  */
-import * as z from 'zod';
+import * as z from '../../zod.js';
 import type { RegistryCredential } from '../credentials.js';
 import { RegistryError, parseRegistryErrorBody } from '../errors.js';
 import { sendWithRetry, type RetryPolicy } from '../retry.js';
@@ -16,9 +16,9 @@ import { basicAuthorization } from './basic.js';
 import { mayReceiveCredential } from './realm-policy.js';
 
 const tokenResponse = z.object({
-  token: z.string().optional(),
-  access_token: z.string().optional(),
-  expires_in: z.number().optional(),
+  token: z.optional(z.string()),
+  access_token: z.optional(z.string()),
+  expires_in: z.optional(z.number()),
 });
 
 const jwtAccessClaim = z.object({
