@@ -13,27 +13,32 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 
 import { basename, dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { bytesByPackage } from '../scripts/bundle-analysis.mjs';
 import { LAMBDA_EXTERNAL_MODULES, lambdaBuildOptions } from '../scripts/build.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag >= 0 ? Number(process.argv[runsFlag + 1]) : 7;
-async function bundle(outfile: string, external: string[]): Promise<{ bytes: number; gzipBytes: number; files: string[] }> {
-  await build(lambdaBuildOptions(outfile, { external }));
+async function bundle(outfile: string, external: string[]): Promise<{ bytes: number; gzipBytes: number; files: string[]; largest: Record<string, number> }> {
+  const result = await build(lambdaBuildOptions(outfile, { external, metafile: true }));
   const content = readFileSync(outfile);
-  return { bytes: statSync(outfile).size, gzipBytes: gzipSync(content).length, files: readdirSync(dirname(outfile)).filter((f) => f.startsWith(basename(outfile))) };
+  const largest = Object.fromEntries(bytesByPackage(result.metafile!).slice(0, 8));
+  return { bytes: statSync(outfile).size, gzipBytes: gzipSync(content).length, files: readdirSync(dirname(outfile)).filter((f) => f.startsWith(basename(outfile))), largest };
 }
 
-function importMs(file: string): number {
+/** Wall-clock and CPU (user + system) milliseconds of one import; CPU time varies less on a shared machine. */
+function importMs(file: string): { wall: number; cpu: number } {
   // NODE_PATH does not apply to ESM; a file inside the project resolves @aws-sdk/* from node_modules.
-  const script = `const t = performance.now(); await import(${JSON.stringify(`file://${file}`)}); console.log(performance.now() - t);`;
+  const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(`file://${file}`)}); const u = process.cpuUsage(c); console.log(performance.now() - t, (u.user + u.system) / 1000);`;
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
   if (result.status !== 0) throw new Error(`import failed: ${result.stderr}`);
-  return Number(result.stdout.trim());
+  const [wall, cpu] = result.stdout.trim().split(' ').map(Number);
+  return { wall: wall ?? NaN, cpu: cpu ?? NaN };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -60,13 +65,22 @@ async function main(): Promise<void> {
             gzipMegabytes: mb(deployed.gzipBytes),
             files: deployed.files,
             sourceMapShipped: deployed.files.some((f) => f.endsWith('.map')),
-            initMsMedian: Math.round(median(initDeployed)),
+            initMsMedian: Math.round(median(initDeployed.map((r) => r.wall))),
+            initCpuMsMedian: Math.round(median(initDeployed.map((r) => r.cpu))),
+            largestPackagesBytes: deployed.largest,
           },
-          withSdkBundled: { bytes: withSdk.bytes, mebibytes: mb(withSdk.bytes), gzipMegabytes: mb(withSdk.gzipBytes), initMsMedian: Math.round(median(initWithSdk)) },
+          withSdkBundled: {
+            bytes: withSdk.bytes,
+            mebibytes: mb(withSdk.bytes),
+            gzipMegabytes: mb(withSdk.gzipBytes),
+            initMsMedian: Math.round(median(initWithSdk.map((r) => r.wall))),
+            initCpuMsMedian: Math.round(median(initWithSdk.map((r) => r.cpu))),
+          },
+          loadAverage: loadavg().map((l) => Math.round(l * 10) / 10),
           target: 'under 1 MB (1,000,000 bytes), no source map',
           meetsTarget: deployed.bytes < 1_000_000 && !deployed.files.some((f) => f.endsWith('.map')),
           runs: RUNS,
-          note: 'init = fresh node process importing the bundle; in the deployed variant @aws-sdk/* loads from node_modules as it would from the runtime',
+          note: 'init = fresh node process importing the bundle (wall clock, and CPU time, which a busy machine skews less); in the deployed variant @aws-sdk/* loads from node_modules as it would from the runtime; largestPackagesBytes: npm run bundle-analysis',
         },
         null,
         2,
