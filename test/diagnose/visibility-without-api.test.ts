@@ -110,7 +110,7 @@ describe('visibility when the Packages API host does not resolve', () => {
     const web = byImage['ghcr.io/acme/web:v1'];
     expect(web?.evidence.anonymous).toMatchObject({ http: 200, stage: 'manifest' });
     expect(web?.evidence.authenticated).toBeUndefined();
-    expect(web?.hint).toMatch(/is available \(digest sha256:[0-9a-f]{64}\), anonymously too \(public\)\./);
+    expect(web?.hint).toMatch(/is available \(digest sha256:[0-9a-f]{64}\), anonymously too \(public; the configured credential.s pull token for it was granted\)\./);
     // The public repository's missing tag: anonymous callers can read the repository, so no credential could pull it.
     const missing = byImage['ghcr.io/acme/web:v9'];
     expect(missing?.evidence.anonymous).toMatchObject({ http: 404, code: 'MANIFEST_UNKNOWN' });

@@ -152,7 +152,7 @@ export function diagnose(f: ImageFacts): Diagnosis {
       }
     }
     const digest = primary.found.digest ? ` (digest ${primary.found.digest})` : '';
-    const publicly = primaryMode === 'anonymous' && f.credential && !problem ? ', anonymously too (public)' : '';
+    const publicly = primaryMode === 'anonymous' && f.credential && !problem ? ", anonymously too (public; the configured credential's pull token for it was granted)" : '';
     return result('OK', `${name} ${wanted} is available${digest}${publicly}.`);
   }
 

@@ -278,13 +278,12 @@ export class RegistryClient {
    * Whether the configured credential would be accepted for pulling this repository, as far as the token step
    * tells, without a request to the repository itself: the credential's pull token (its batch's, one request per
    * 25 repositories, and then reused by any credentialed probe) was issued and, when it is a JWT, grants pull on
-   * this repository. False when that cannot be told this way (no credential, Basic auth, a credential withheld
-   * from the realm) or the token does not grant it. Throws the token step's RegistryError when it was refused.
+   * this repository. False when that cannot be told this way (no credential, Basic auth or none, a credential
+   * withheld from the realm) or the token does not grant it. Throws the token step's RegistryError when it was refused.
    */
   async credentialGranted(repository: string, tally?: Tally): Promise<boolean> {
     if (!this.credential) return false;
     const d = await this.discover(tally);
-    if (d.scheme === 'none') return true;
     if (d.scheme !== 'bearer') return false;
     const auth = await this.authorization(repository, 'authenticated', tally);
     if (this.#withheld.has(repository) || !auth.header) return false;
