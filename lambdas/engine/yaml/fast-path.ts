@@ -99,8 +99,34 @@ const OTHER_ESCAPE = /\\[^\\"/ntr0 ]/;
 
 const Char = { LineFeed: 10, Space: 32, Hash: 35, Minus: 45 } as const;
 
-/** Parses a whole file, or returns undefined when the `yaml` package must parse it. */
-export function fastParseYaml(source: string): FastParseResult | undefined {
+/**
+ * Gives one string per text, a copy that does not point into the file's text. js-yaml cuts scalars out of the file
+ * (V8 keeps strings of 13 characters or more as slices of it), so one kept value kept the whole text alive.
+ */
+export type StringPool = (text: string) => string;
+
+/** A StringPool over a Map: the first copy of each text is kept (and the Map holds copies, never slices). */
+export function createStringPool(): StringPool {
+  const pool = new Map<string, string>();
+  return (text) => {
+    let kept = pool.get(text);
+    if (kept === undefined) {
+      // structuredClone copies a string's characters (a slice, `+ ''` or normalize() would keep the original).
+      kept = structuredClone(text);
+      pool.set(kept, kept);
+    }
+    return kept;
+  };
+}
+
+/** Strings this long or longer are slices of the text in V8 (SlicedString::kMinLength); shorter ones are copies. */
+const SLICE_MIN_LENGTH = 13;
+
+/**
+ * Parses a whole file, or returns undefined when the `yaml` package must parse it. With `strings`, string values
+ * long enough to be slices of the text are replaced by the pool's copies.
+ */
+export function fastParseYaml(source: string, strings?: StringPool): FastParseResult | undefined {
   let text = source;
   if (text.charCodeAt(0) === 0xfeff) return undefined;
   const risky = RISKY_TEXT.exec(text);
@@ -111,7 +137,7 @@ export function fastParseYaml(source: string): FastParseResult | undefined {
     if (RISKY_TEXT.test(text)) return undefined;
   }
 
-  const builder = new TableBuilder(text);
+  const builder = new TableBuilder(text, strings);
   let parsed: unknown[];
   try {
     parsed = jsyaml.loadAll(text, null, {
@@ -144,7 +170,10 @@ class TableBuilder {
   private lines: Int32Array;
   private used = 0;
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    private readonly strings: StringPool | undefined,
+  ) {
     this.mayHaveExplicitKeys = text.includes('? ') || text.includes('?\n') || text.endsWith('?');
     // About one container per 40 characters of manifest, and 3 ints per child; grown by doubling when short.
     this.lines = new Int32Array(Math.max(64, text.length >> 3));
@@ -205,7 +234,11 @@ class TableBuilder {
   private close(frame: Frame, state: ParserState, record: NodeRecord): void {
     const text = this.text;
     const kind = state.kind ?? null;
-    const result: unknown = state.result;
+    let result: unknown = state.result;
+    if (this.strings && typeof result === 'string' && result.length >= SLICE_MIN_LENGTH) {
+      // The parent reads state.result once this node has closed: it keeps the pool's copy, not a slice of the file.
+      result = state.result = this.strings(result);
+    }
     record.result = result;
     record.kind = kind;
     record.start = frame.position;

@@ -1,7 +1,7 @@
 import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
 import type { Finding } from '../model.js';
 import { createFastYamlDocument, createYamlDocument, type YamlDocument } from './document.js';
-import { fastParseYaml } from './fast-path.js';
+import { fastParseYaml, type StringPool } from './fast-path.js';
 import { conflictMarkerFinding } from './conflict-markers.js';
 
 export interface LoadYamlOptions {
@@ -13,6 +13,11 @@ export interface LoadYamlOptions {
   maxDocuments?: number;
   /** Try the fast parser for plain manifests first (default true); false always uses the `yaml` package. */
   fastPath?: boolean;
+  /**
+   * Where the fast path keeps the strings of values, so that kept documents do not keep their file's text alive
+   * (and equal strings of several files are one); absent: values may be slices of the text.
+   */
+  strings?: StringPool;
 }
 
 export interface LoadedYaml {
@@ -56,7 +61,7 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
 
   const documents: YamlDocument[] = [];
   if (options.fastPath !== false) {
-    const fast = fastParseYaml(text);
+    const fast = fastParseYaml(text, options.strings);
     if (fast) {
       if (fast.documents.length > maxDocuments) return tooManyDocuments(file, fast.documents.length, maxDocuments);
       for (const doc of fast.documents) {

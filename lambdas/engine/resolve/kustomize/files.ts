@@ -4,6 +4,7 @@
  */
 import type { FileTree } from '../../model.js';
 import { loadYamlDocuments, type LoadedYaml } from '../../yaml/index.js';
+import { createStringPool, type StringPool } from '../../yaml/fast-path.js';
 
 interface TreeCache {
   yaml: Map<string, LoadedYaml>;
@@ -11,6 +12,8 @@ interface TreeCache {
   documents: number;
   dirs?: Set<string>;
   files?: Set<string>;
+  /** The strings of the cached documents: one copy per text, none pointing into a file's text. */
+  strings: StringPool;
 }
 
 const caches = new WeakMap<FileTree, TreeCache>();
@@ -18,7 +21,7 @@ const caches = new WeakMap<FileTree, TreeCache>();
 function cacheOf(tree: FileTree): TreeCache {
   let cache = caches.get(tree);
   if (!cache) {
-    cache = { yaml: new Map(), documents: 0 };
+    cache = { yaml: new Map(), documents: 0, strings: createStringPool() };
     caches.set(tree, cache);
   }
   return cache;
@@ -60,7 +63,7 @@ function loadWithinBudget(cache: TreeCache, file: string, content: Buffer): Load
   });
   // Exhausted: later files are not even parsed, so the time stays bounded too.
   if (cache.documents >= MAX_YAML_DOCUMENTS_PER_RUN) return over();
-  const loaded = loadYamlDocuments(file, content);
+  const loaded = loadYamlDocuments(file, content, { strings: cache.strings });
   if (cache.documents + loaded.documents.length > MAX_YAML_DOCUMENTS_PER_RUN) {
     cache.documents = MAX_YAML_DOCUMENTS_PER_RUN;
     return over();
