@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadYamlDocuments, type YamlDocument } from '../../lambdas/engine/yaml/index.js';
-import { fastParseYaml } from '../../lambdas/engine/yaml/fast-path.js';
+import { createStringPool, fastParseYaml } from '../../lambdas/engine/yaml/fast-path.js';
 
 /** Every path to every node of a value, containers included. */
 function allPaths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
@@ -27,6 +27,10 @@ function expectSameAsFullParser(text: string, file = 'x.yaml'): boolean {
   const full = loadYamlDocuments(file, text, { fastPath: false });
   expect(fast.findings).toEqual(full.findings);
   expect(describeDocuments(fast.documents)).toEqual(describeDocuments(full.documents));
+  // With a string pool (what the resolver's per-tree cache passes), values are the same too.
+  const pooled = loadYamlDocuments(file, text, { strings: createStringPool() });
+  expect(pooled.findings).toEqual(full.findings);
+  expect(describeDocuments(pooled.documents)).toEqual(describeDocuments(full.documents));
   return fastParseYaml(text) !== undefined;
 }
 
