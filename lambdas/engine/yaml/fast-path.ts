@@ -5,16 +5,22 @@
  * package 5.5 s); the listener work is the difference.
  *
  * The `yaml` package stays the reference: whenever js-yaml throws or warns, or the file uses anything whose
- * meaning or line numbers could differ between the two (anchors, aliases, tags, merge keys, explicit `?` keys,
+ * meaning or line numbers could differ between the two (tags, merge keys, explicit `?` keys, anchors on keys or
+ * empty nodes, aliases as keys or below their key's line, an alias count the `yaml` package could refuse,
  * directives, `...`, tabs, a lone CR, a BOM, folded or indentation-indicator block scalars, scalars or flow
  * collections spanning lines, escapes beyond the simple ones, non-string keys that do not print as written,
  * a scalar or flow collection as a document...), this returns undefined and the caller parses the whole file
  * with the `yaml` package. Every plain scalar js-yaml resolved is checked against the `yaml` package's own
  * core-schema tags (js-yaml reads `1_000`, `0b1`, `-0x1` as numbers; the `yaml` package does not).
+ * Anchors on scalars and collections and aliases to them stay here (the `&port 8080` ... `*port` of most Helm
+ * values), with the `yaml` package's lines: an anchored node's line is its content's, an alias's line is the
+ * alias's, and the nodes inside an aliased collection have the lines of the anchored original. Its alias cap is
+ * replayed (see `Anchor`): a document it would refuse goes to the `yaml` package, which makes the finding.
  * The differential tests in test/yaml hold both paths to identical values, lines and findings.
  */
 import jsyaml from 'js-yaml';
 import { isScalar, Schema, type ScalarTag } from 'yaml';
+import { unshareAliases } from './unshare.js';
 
 /**
  * The lines of a file's nodes, for lineOf: one Int32Array per file, holding one block per container node,
@@ -69,6 +75,29 @@ interface NodeRecord {
   plain: string | undefined;
   /** Offset of a container's block in the table (NO_BLOCK for other nodes). */
   tree: number;
+  /** The node has an anchor (`&name`). */
+  anchored: boolean;
+  /** A scalar, an empty node or a mapping pair is reachable without going through an alias (see Anchor.leaves). */
+  leaves: boolean;
+}
+
+/**
+ * One anchor definition of the current document, with what the `yaml` package's alias cap counts for it (its
+ * `Alias.resolve` and `getAliasCount`, replayed in source order as js-yaml closes the nodes): `count` starts at 1
+ * and grows by one per alias; `aliasCount`, set at the first alias and recomputed while 0, is the largest of 1 when
+ * the node holds a scalar or a pair (`leaves`) and, for each alias inside it, that anchor's `count * aliasCount`.
+ * An alias whose `count * aliasCount` passes the cap makes the `yaml` package refuse the document.
+ */
+interface Anchor {
+  /** js-yaml's value for the anchor (what its aliases return), and the value the tree holds (a trimmed array copy). */
+  original: unknown;
+  result: unknown;
+  tree: number;
+  leaves: boolean;
+  /** The anchors of the aliases inside the anchored node. */
+  nested: Anchor[];
+  count: number;
+  aliasCount: number;
 }
 
 interface Frame {
@@ -78,6 +107,8 @@ interface Frame {
   /** The records of the node's children: the first `count` entries (records and array are reused). */
   children: NodeRecord[];
   count: number;
+  /** How many aliases of the document had closed when the node opened. */
+  aliasesBefore: number;
 }
 
 class GiveUp extends Error {}
@@ -96,8 +127,13 @@ const LITERAL_HEADER = /^\|[+-]?(?: +#.*| *)$/;
 const RISKY_TEXT = /[\t\r]|^(?:%|\.\.\.)/m;
 /** A backslash not followed by one of the simple escapes. */
 const OTHER_ESCAPE = /\\[^\\"/ntr0 ]/;
+/** An anchor or alias name as both parsers read it (up to a space, line end or flow indicator), from a plain alphabet. */
+const NAME = /[^\s,[\]{}]*/y;
+const PLAIN_NAME = /^[A-Za-z0-9_.-]+$/;
+/** The `yaml` package's default alias cap (MAX_YAML_ALIAS_COUNT in load.ts). */
+const DEFAULT_MAX_ALIAS_COUNT = 100;
 
-const Char = { LineFeed: 10, Space: 32, Hash: 35, Minus: 45 } as const;
+const Char = { LineFeed: 10, Space: 32, Hash: 35, Ampersand: 38, Minus: 45 } as const;
 
 /**
  * Gives one string per text, a copy that does not point into the file's text. js-yaml cuts scalars out of the file
@@ -124,9 +160,10 @@ const SLICE_MIN_LENGTH = 13;
 
 /**
  * Parses a whole file, or returns undefined when the `yaml` package must parse it. With `strings`, string values
- * long enough to be slices of the text are replaced by the pool's copies.
+ * long enough to be slices of the text are replaced by the pool's copies. `maxAliasCount`: the cap the caller gives
+ * the `yaml` package's `toJS`.
  */
-export function fastParseYaml(source: string, strings?: StringPool): FastParseResult | undefined {
+export function fastParseYaml(source: string, strings?: StringPool, maxAliasCount = DEFAULT_MAX_ALIAS_COUNT): FastParseResult | undefined {
   let text = source;
   if (text.charCodeAt(0) === 0xfeff) return undefined;
   const risky = RISKY_TEXT.exec(text);
@@ -137,7 +174,7 @@ export function fastParseYaml(source: string, strings?: StringPool): FastParseRe
     if (RISKY_TEXT.test(text)) return undefined;
   }
 
-  const builder = new TableBuilder(text, strings);
+  const builder = new TableBuilder(text, strings, maxAliasCount);
   let parsed: unknown[];
   try {
     parsed = jsyaml.loadAll(text, null, {
@@ -169,10 +206,19 @@ class TableBuilder {
   /** The line table being written (blocks in the order their containers close), and how much of it is used. */
   private lines: Int32Array;
   private used = 0;
+  /** The current document's anchors by name (the latest definition wins), and the anchors its aliases used, in order. */
+  private readonly anchors = new Map<string, Anchor>();
+  private readonly aliased: Anchor[] = [];
+  /** An alias in the current document returned a collection: the document's value shares it. */
+  private sharesCollections = false;
+  /** Where the node being closed starts (after its anchor) and the 1-based line there; set by skipBlank. */
+  private at = 0;
+  private atLine = 0;
 
   constructor(
     private readonly text: string,
     private readonly strings: StringPool | undefined,
+    private readonly maxAliasCount: number,
   ) {
     this.mayHaveExplicitKeys = text.includes('? ') || text.includes('?\n') || text.endsWith('?');
     // About one container per 40 characters of manifest, and 3 ints per child; grown by doubling when short.
@@ -200,14 +246,22 @@ class TableBuilder {
 
   event(event: 'open' | 'close', state: ParserState): void {
     if (event === 'open') {
+      if (this.depth === 0) {
+        // A document's root: js-yaml forgets the anchors of the previous document, and so does the `yaml` package.
+        this.anchors.clear();
+        this.aliased.length = 0;
+        this.sharesCollections = false;
+      }
       const frame = this.frames[this.depth];
       if (frame) {
         frame.position = state.position;
         frame.line = state.line;
         frame.lineStart = state.lineStart;
         frame.count = 0;
+        frame.aliasesBefore = this.aliased.length;
       } else {
-        this.frames.push({ position: state.position, line: state.line, lineStart: state.lineStart, children: [], count: 0 });
+        const aliasesBefore = this.aliased.length;
+        this.frames.push({ position: state.position, line: state.line, lineStart: state.lineStart, children: [], count: 0, aliasesBefore });
       }
       this.depth++;
       return;
@@ -227,11 +281,50 @@ class TableBuilder {
     if (record.kind !== null && (record.kind === 'scalar' || !this.startsLine(record.start) || isFlowStart(this.text, record.start))) {
       throw GIVE_UP;
     }
-    this.documents.push({ index: this.documents.length, value: record.result, startLine: record.line, root: record.tree });
+    // Like the `yaml` package's values after load.ts: every place an alias put a collection gets its own copy.
+    const value = this.sharesCollections ? unshareAliases(record.result) : record.result;
+    this.documents.push({ index: this.documents.length, value, startLine: record.line, root: record.tree });
   }
 
-  /** Fills `record` for the node that just closed, or throws GIVE_UP. */
+  /** Moves `at`/`atLine` past the spaces, line breaks and comments js-yaml skips before a node's content. */
+  private skipBlank(): void {
+    const text = this.text;
+    let start = this.at;
+    let line = this.atLine;
+    for (let c = text.charCodeAt(start); ; c = text.charCodeAt(start)) {
+      if (c === Char.Space) start++;
+      else if (c === Char.LineFeed) {
+        start++;
+        line++;
+      } else if (c === Char.Hash) {
+        const lineEnd = text.indexOf('\n', start);
+        start = lineEnd === -1 ? text.length : lineEnd;
+      } else break;
+    }
+    this.at = start;
+    this.atLine = line;
+  }
+
+  /** The anchor or alias name after the `&` or `*` at `position`, or GIVE_UP when it is not a plain one. */
+  private nameAt(position: number): string {
+    NAME.lastIndex = position + 1;
+    const name = (NAME.exec(this.text) as RegExpExecArray)[0];
+    if (!PLAIN_NAME.test(name)) throw GIVE_UP;
+    return name;
+  }
+
+  /** Fills `record` for the node that just closed, and defines its anchor, or throws GIVE_UP. */
   private close(frame: Frame, state: ParserState, record: NodeRecord): void {
+    // What js-yaml stored for the node's anchor, before fill() may swap state.result for a trimmed copy.
+    const original: unknown = state.result;
+    const anchor = this.fill(frame, state, record);
+    if (anchor === undefined) return;
+    const nested = this.aliased.slice(frame.aliasesBefore);
+    this.anchors.set(anchor, { original, result: record.result, tree: record.tree, leaves: record.leaves, nested, count: 1, aliasCount: 0 });
+  }
+
+  /** Fills `record` for the node that just closed and returns its anchor's name, or throws GIVE_UP. */
+  private fill(frame: Frame, state: ParserState, record: NodeRecord): string | undefined {
     const text = this.text;
     const kind = state.kind ?? null;
     let result: unknown = state.result;
@@ -248,25 +341,44 @@ class TableBuilder {
     record.endLineStart = state.lineStart;
     record.plain = undefined;
     record.tree = NO_BLOCK;
-    if (kind === null) return; // an empty node: its line is where it opened (the key's or the dash's line)
+    record.anchored = false;
+    record.leaves = true;
 
     // The node's content starts after the spaces, line breaks and comments js-yaml skips once the node has opened.
-    let start = frame.position;
-    let line = frame.line + 1;
-    for (let c = text.charCodeAt(start); ; c = text.charCodeAt(start)) {
-      if (c === Char.Space) start++;
-      else if (c === Char.LineFeed) {
-        start++;
-        line++;
-      } else if (c === Char.Hash) {
-        const lineEnd = text.indexOf('\n', start);
-        start = lineEnd === -1 ? text.length : lineEnd;
-      } else break;
+    this.at = frame.position;
+    this.atLine = frame.line + 1;
+    this.skipBlank();
+    let anchor: string | undefined;
+    if (text.charCodeAt(this.at) === Char.Ampersand) {
+      // `&name`, then the content, perhaps on a later line (`key: &name` above a block collection).
+      anchor = this.nameAt(this.at);
+      this.at += 1 + anchor.length;
+      if (kind !== null && !isBlankOrEnd(text.charCodeAt(this.at))) throw GIVE_UP;
+      this.skipBlank();
+      record.anchored = true;
+    }
+    const start = this.at;
+    const line = this.atLine;
+    const first = text[start];
+    // An empty node: its line is where it opened (the key's or the dash's line). Anchored, it is the `yaml` package's.
+    if (kind === null && (result === null || result === undefined)) {
+      if (anchor !== undefined || first === '*') throw GIVE_UP;
+      return undefined;
     }
     record.start = start;
     record.line = line;
+    if (kind === null) {
+      // An alias (js-yaml leaves `kind` unset): on its key's or dash's line, like every scalar here.
+      if (first !== '*' || anchor !== undefined || line !== frame.line + 1) throw GIVE_UP;
+      const only = frame.count === 1 ? frame.children[0] : undefined;
+      if (only && only.kind === 'alias' && only.start === start && Object.is(only.result, result)) {
+        Object.assign(record, only);
+        return undefined;
+      }
+      this.alias(this.nameAt(start), state, record);
+      return undefined;
+    }
 
-    const first = text[start];
     const flow = first === '[' || first === '{';
     // Only block collections may start below the line where the node opened (`key:` then the value on the next line).
     if ((kind === 'scalar' || flow) && line !== frame.line + 1) throw GIVE_UP;
@@ -274,9 +386,10 @@ class TableBuilder {
     const only = frame.count === 1 ? frame.children[0] : undefined;
     if (only && only.kind !== null && only.start === start && Object.is(only.result, result)) {
       Object.assign(record, only);
-      return;
+      record.anchored ||= anchor !== undefined;
+      return anchor;
     }
-    // Tags, anchors, aliases, explicit keys.
+    // Tags, a second anchor, an anchored alias, explicit keys.
     if (first === '!' || first === '&' || first === '*' || (first === '?' && isBlankOrEnd(text.charCodeAt(start + 1)))) throw GIVE_UP;
 
     if (kind === 'scalar') {
@@ -303,7 +416,7 @@ class TableBuilder {
         if (!Object.is(resolveLikeYamlPackage(raw), result)) throw GIVE_UP;
         record.plain = raw;
       }
-      return;
+      return anchor;
     }
 
     if (flow) {
@@ -319,6 +432,31 @@ class TableBuilder {
       const items = record.result as unknown[];
       if (items.length > 0) state.result = record.result = items.slice();
     } else throw GIVE_UP;
+    return anchor;
+  }
+
+  /**
+   * Fills `record` for an alias: the alias's own line, and the anchored node's value and block, so that the nodes
+   * inside an aliased collection have the lines of the original, as the `yaml` package's lineOf resolves them.
+   */
+  private alias(name: string, state: ParserState, record: NodeRecord): void {
+    const anchor = this.anchors.get(name);
+    // js-yaml's value must be the definition we saw (not one it read and rolled back, not a node still open).
+    if (anchor === undefined || !Object.is(anchor.original, state.result)) throw GIVE_UP;
+    anchor.count++;
+    if (anchor.aliasCount === 0) {
+      let aliasCount = anchor.leaves ? 1 : 0;
+      for (const inner of anchor.nested) aliasCount = Math.max(aliasCount, inner.count * inner.aliasCount);
+      anchor.aliasCount = aliasCount;
+    }
+    // The `yaml` package would refuse the document as an alias bomb: it makes the finding.
+    if (anchor.count * anchor.aliasCount > this.maxAliasCount) throw GIVE_UP;
+    this.aliased.push(anchor);
+    if (typeof anchor.result === 'object' && anchor.result !== null) this.sharesCollections = true;
+    state.result = record.result = anchor.result;
+    record.kind = 'alias';
+    record.tree = anchor.tree;
+    record.leaves = false;
   }
 
   private mapping(record: NodeRecord, children: readonly NodeRecord[], childCount: number, flow: boolean): void {
@@ -341,7 +479,7 @@ class TableBuilder {
       const name = typeof key.result === 'string' ? key.result : String(key.result);
       // The `yaml` package turns a number or boolean key back into text; it must be the text as written.
       if (key.plain !== undefined && typeof key.result !== 'string' && name !== key.plain) throw GIVE_UP;
-      if (name === '<<' || name === '__proto__') throw GIVE_UP;
+      if (name === '<<' || name === '__proto__' || key.anchored) throw GIVE_UP;
       if (this.mayHaveExplicitKeys) {
         // An explicit `? key`.
         let before = key.start - 1;
@@ -355,6 +493,7 @@ class TableBuilder {
     }
     if (digitKey) this.inKeyOrder(map, block, children, count);
     record.tree = block;
+    record.leaves = pairs > 0;
   }
 
   /** Reorders a mapping block's children from source order to the order of the value's own keys. */
@@ -423,6 +562,10 @@ class TableBuilder {
     }
     if (next !== count) throw GIVE_UP;
     record.tree = block;
+    // Empty entries are null scalars to the `yaml` package.
+    let leaves = items.length > count;
+    for (let i = 0; i < count && !leaves; i++) leaves = (children[i] as NodeRecord).leaves;
+    record.leaves = leaves;
   }
 
   /** Literal block scalars only, with a final line break, content, and no blank line longer than the content's indentation. */
@@ -468,7 +611,19 @@ class TableBuilder {
 }
 
 function emptyRecord(): NodeRecord {
-  return { result: null, kind: null, start: 0, line: 0, end: 0, endLine: 0, endLineStart: 0, plain: undefined, tree: NO_BLOCK };
+  return {
+    result: null,
+    kind: null,
+    start: 0,
+    line: 0,
+    end: 0,
+    endLine: 0,
+    endLineStart: 0,
+    plain: undefined,
+    tree: NO_BLOCK,
+    anchored: false,
+    leaves: true,
+  };
 }
 
 function isFlowStart(text: string, position: number): boolean {

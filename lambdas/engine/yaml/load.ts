@@ -3,6 +3,7 @@ import type { Finding } from '../model.js';
 import { createFastYamlDocument, createYamlDocument, type YamlDocument } from './document.js';
 import { fastParseYaml, type StringPool } from './fast-path.js';
 import { conflictMarkerFinding } from './conflict-markers.js';
+import { unshareAliases } from './unshare.js';
 
 export interface LoadYamlOptions {
   /** Files larger than this are skipped with LIMIT_EXCEEDED naming MAX_FILE_BYTES. Default 2 MiB (the sources' cap). */
@@ -61,7 +62,7 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
 
   const documents: YamlDocument[] = [];
   if (options.fastPath !== false) {
-    const fast = fastParseYaml(text, options.strings);
+    const fast = fastParseYaml(text, options.strings, maxAliasCount);
     if (fast) {
       if (fast.documents.length > maxDocuments) return tooManyDocuments(file, fast.documents.length, maxDocuments);
       for (const doc of fast.documents) {
@@ -101,13 +102,19 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
       );
     }
     let value: unknown;
+    let sharesCollections = false;
     try {
-      value = doc.toJS({ maxAliasCount });
+      value = doc.toJS({
+        maxAliasCount,
+        onAnchor: (anchored, count) => {
+          if (count > 1 && typeof anchored === 'object' && anchored !== null) sharesCollections = true;
+        },
+      });
     } catch (error) {
       const line = doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 0;
       const message = errorMessage(error);
       findings.push(
-        /alias/i.test(message)
+        /Excessive alias count/.test(message)
           ? finding(
               file,
               line,
@@ -120,6 +127,16 @@ export function loadYamlDocuments(file: string, content: Buffer | string, option
       return;
     }
     if (value === null || value === undefined) return; // empty or comment-only document
+    // Each place an alias put a collection gets its own copy, as on the fast path (see unshare.ts).
+    if (sharesCollections) {
+      try {
+        value = unshareAliases(value);
+      } catch (error) {
+        const line = doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 0;
+        findings.push(finding(file, line, 'YAML_ERROR', `document ${index + 1}: ${errorMessage(error)}; document skipped`, 'error'));
+        return;
+      }
+    }
     documents.push(createYamlDocument(file, index, value, doc, lineCounter));
   });
   return { documents, findings };
