@@ -120,8 +120,9 @@ describe('fast YAML path: anchors and aliases', () => {
     // A caller's own cap reaches the fast path too.
     expect(expectSameAsFullParser(scalarAliases(4), 'x.yaml', { maxAliasCount: 5 })).toBe(true);
     expect(expectSameAsFullParser(scalarAliases(5), 'x.yaml', { maxAliasCount: 5 })).toBe(false);
-    // Empty collections count for nothing in the yaml package's measure.
+    // Empty collections count for nothing in the yaml package's measure, nor do collections of aliases to them.
     expect(expectSameAsFullParser(`e: &e []\nuses:\n${'- *e\n'.repeat(150)}`)).toBe(true);
+    expect(expectSameAsFullParser(`e: &e []\nf: &f [*e, [*e]]\nuses:\n${'- *f\n'.repeat(150)}`)).toBe(true);
   });
 
   it('replays the yaml package’s measure of nested aliases: a billion laughs stays fast while under the cap and is refused past it', () => {
@@ -134,6 +135,18 @@ describe('fast YAML path: anchors and aliases', () => {
     const mixed = `${laughs(6)}---\nkind: Pod\n---\na: &x 1\nb: *x\n`;
     expect(expectSameAsFullParser(mixed)).toBe(false);
     expect(loadYamlDocuments('x.yaml', mixed).documents.map((d) => d.index)).toEqual([1, 2]);
+  });
+
+  it('leaves anchors nested deep around many aliases to the full parser instead of replaying its measure at length', () => {
+    const anchors = Array.from({ length: 100 }, (_, i) => `a${i}: &v${i} x${i}\n`).join('');
+    const aliases = Array.from({ length: 2000 }, (_, i) => `*v${i % 100}`).join(', ');
+    const depth = 51;
+    const nested = `${Array.from({ length: depth }, (_, i) => `&n${i} [`).join('')}${aliases}${']'.repeat(depth)}`;
+    const text = `${anchors}n: ${nested}\nm: [${Array.from({ length: depth }, (_, i) => `*n${i}`).join(', ')}]\n`;
+    // Under the cap (the full parser keeps the document), but 51 × 2,000 inner aliases to read: the full parser decides.
+    expect(fastParseYaml(text)).toBeUndefined();
+    // One level less is 50 × 2,000, the budget, and stays fast.
+    expect(fastParseYaml(text.replace('&n50 [', '[').replace(', *n50]', ']'))).toBeDefined();
   });
 
   it('takes the real bjw-s-labs/home-ops files (HelmReleases with &port/&probes, a DNSEndpoint with &vps_ip) with identical results', () => {

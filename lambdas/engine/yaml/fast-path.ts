@@ -84,9 +84,10 @@ interface NodeRecord {
 /**
  * One anchor definition of the current document, with what the `yaml` package's alias cap counts for it (its
  * `Alias.resolve` and `getAliasCount`, replayed in source order as js-yaml closes the nodes): `count` starts at 1
- * and grows by one per alias; `aliasCount`, set at the first alias and recomputed while 0, is the largest of 1 when
- * the node holds a scalar or a pair (`leaves`) and, for each alias inside it, that anchor's `count * aliasCount`.
- * An alias whose `count * aliasCount` passes the cap makes the `yaml` package refuse the document.
+ * and grows by one per alias; `aliasCount`, set at the first alias (and recomputed while 0, which stays 0: only an
+ * anchor without scalars or pairs whose inner aliases all count 0 counts 0), is the largest of 1 when the node holds
+ * a scalar or a pair (`leaves`) and, for each alias inside it, that anchor's `count * aliasCount`. An alias whose
+ * `count * aliasCount` passes the cap makes the `yaml` package refuse the document.
  */
 interface Anchor {
   /** js-yaml's value for the anchor (what its aliases return), and the value the tree holds (a trimmed array copy). */
@@ -94,10 +95,12 @@ interface Anchor {
   result: unknown;
   tree: number;
   leaves: boolean;
-  /** The anchors of the aliases inside the anchored node. */
-  nested: Anchor[];
+  /** The aliases inside the anchored node: entries `nestedFrom` to `nestedTo` of the document's aliases, in order. */
+  nestedFrom: number;
+  nestedTo: number;
   count: number;
   aliasCount: number;
+  counted: boolean;
 }
 
 interface Frame {
@@ -132,6 +135,8 @@ const NAME = /[^\s,[\]{}]*/y;
 const PLAIN_NAME = /^[A-Za-z0-9_.-]+$/;
 /** The `yaml` package's default alias cap (MAX_YAML_ALIAS_COUNT in load.ts). */
 const DEFAULT_MAX_ALIAS_COUNT = 100;
+/** Inner aliases the alias-cap replay may read per file (each anchored node's once) before leaving the file to the `yaml` package. */
+const MAX_ALIAS_WORK = 100_000;
 
 const Char = { LineFeed: 10, Space: 32, Hash: 35, Ampersand: 38, Minus: 45 } as const;
 
@@ -209,6 +214,8 @@ class TableBuilder {
   /** The current document's anchors by name (the latest definition wins), and the anchors its aliases used, in order. */
   private readonly anchors = new Map<string, Anchor>();
   private readonly aliased: Anchor[] = [];
+  /** Inner aliases read to replay the alias cap, in the whole file. */
+  private aliasWork = 0;
   /** An alias in the current document returned a collection: the document's value shares it. */
   private sharesCollections = false;
   /** Where the node being closed starts (after its anchor) and the 1-based line there; set by skipBlank. */
@@ -319,8 +326,17 @@ class TableBuilder {
     const original: unknown = state.result;
     const anchor = this.fill(frame, state, record);
     if (anchor === undefined) return;
-    const nested = this.aliased.slice(frame.aliasesBefore);
-    this.anchors.set(anchor, { original, result: record.result, tree: record.tree, leaves: record.leaves, nested, count: 1, aliasCount: 0 });
+    this.anchors.set(anchor, {
+      original,
+      result: record.result,
+      tree: record.tree,
+      leaves: record.leaves,
+      nestedFrom: frame.aliasesBefore,
+      nestedTo: this.aliased.length,
+      count: 1,
+      aliasCount: 0,
+      counted: false,
+    });
   }
 
   /** Fills `record` for the node that just closed and returns its anchor's name, or throws GIVE_UP. */
@@ -444,10 +460,17 @@ class TableBuilder {
     // js-yaml's value must be the definition we saw (not one it read and rolled back, not a node still open).
     if (anchor === undefined || !Object.is(anchor.original, state.result)) throw GIVE_UP;
     anchor.count++;
-    if (anchor.aliasCount === 0) {
+    if (!anchor.counted) {
       let aliasCount = anchor.leaves ? 1 : 0;
-      for (const inner of anchor.nested) aliasCount = Math.max(aliasCount, inner.count * inner.aliasCount);
+      // Each anchor reads its inner aliases once; past a budget (anchors nested deep around many aliases), the `yaml` package decides.
+      this.aliasWork += anchor.nestedTo - anchor.nestedFrom;
+      if (this.aliasWork > MAX_ALIAS_WORK) throw GIVE_UP;
+      for (let i = anchor.nestedFrom; i < anchor.nestedTo; i++) {
+        const inner = this.aliased[i] as Anchor;
+        aliasCount = Math.max(aliasCount, inner.count * inner.aliasCount);
+      }
       anchor.aliasCount = aliasCount;
+      anchor.counted = true;
     }
     // The `yaml` package would refuse the document as an alias bomb: it makes the finding.
     if (anchor.count * anchor.aliasCount > this.maxAliasCount) throw GIVE_UP;
