@@ -495,12 +495,13 @@ describe('renderKustomization: options and trees', () => {
   });
 
   it('renders every fixture kustomization the same alone and after all the others: shared bases and cached builds never leak changes', () => {
-    // Components are left out: one rendered on its own is cached as such, and a kustomization listing it under
-    // resources then gets that build instead of the "is a Component" finding (an order dependence of its own).
+    // Components included: rendered on their own first, a kustomization listing one under resources still gets the
+    // "is a Component" error.
     const dirs = tree
       .paths()
-      .filter((path) => /(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(path) && !/^kind: *Component\b/m.test(tree.read(path)?.toString('utf8') ?? ''))
+      .filter((path) => /(^|\/)(kustomization\.ya?ml|Kustomization)$/.test(path))
       .map((path) => path.slice(0, path.lastIndexOf('/')));
+    expect(dirs.some((dir) => /^kind: *Component\b/m.test(tree.read(`${dir}/kustomization.yaml`)?.toString('utf8') ?? ''))).toBe(true);
     expect(dirs.length).toBeGreaterThan(30);
     const alone = dirs.map((dir) => renderKustomization(directoryTree(fixtures), dir));
     // One tree for all, in order and then in reverse (later renders read what earlier ones cached and shared).
@@ -509,6 +510,23 @@ describe('renderKustomization: options and trees', () => {
     const backward = [...dirs].reverse().map((dir) => renderKustomization(shared, dir)).reverse();
     expect(forward).toEqual(alone);
     expect(backward).toEqual(alone);
+  });
+
+  it('refuses a Component listed under resources whether or not it was rendered (and cached) on its own before', () => {
+    const files = {
+      'component/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - deploy.yaml\n',
+      'component/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: ghcr.io/acme/api:1.0\n',
+      'app/kustomization.yaml': 'resources:\n  - ../component\n',
+    };
+    const fresh = renderKustomization(memoryTree(files), 'app');
+    expect(fresh.findings).toEqual([expect.objectContaining({ code: 'INVALID_RESOURCE', file: 'app/kustomization.yaml', line: 2, message: expect.stringContaining('is a Component') })]);
+    expect(fresh.images).toEqual([]);
+    // The Component rendered on its own once (kept for replay) and twice (cached): the include is still refused.
+    for (const times of [1, 2]) {
+      const shared = memoryTree(files);
+      for (let i = 0; i < times; i++) expect(renderKustomization(shared, 'component').images).toHaveLength(1);
+      expect(renderKustomization(shared, 'app')).toEqual(fresh);
+    }
   });
 
   it('never changes the parsed documents a base shares: each transformer works on a copy', () => {

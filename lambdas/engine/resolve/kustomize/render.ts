@@ -186,6 +186,13 @@ const buildCache = new WeakMap<FileTree, Map<string, Build>>();
  */
 const builtOnceUncached = new WeakMap<FileTree, Set<string>>();
 
+/**
+ * Directories whose kustomization is a Component, per tree. Built on its own, a Component is cached (or replayed) like
+ * any kustomization; listed under another one's `resources` it must still give the "is a Component" error, so such an
+ * include never takes the cached or replayed build.
+ */
+const componentDirs = new WeakMap<FileTree, Set<string>>();
+
 function emptyBuild(): Build {
   return { resources: [], findings: [], dirs: [], files: [], cacheable: true };
 }
@@ -260,6 +267,7 @@ class Renderer {
     from: { file: string; line: number } | undefined,
     edit?: (k: Kustomization) => void,
   ): Build {
+    if (from && componentDirs.get(this.tree)?.has(dir)) return this.buildUncached(dir, stack, from, edit, false);
     const cache = buildCache.get(this.tree);
     const cached = edit ? undefined : cache?.get(dir);
     if (cached) return { ...cached, resources: cached.resources.map(shareCachedResource), findings: [...cached.findings] };
@@ -299,6 +307,14 @@ class Renderer {
     build.dirs.push(dir);
     build.files.push(file);
     if (!k) return build;
+    if (k.kind === 'Component') {
+      let components = componentDirs.get(this.tree);
+      if (!components) {
+        components = new Set();
+        componentDirs.set(this.tree, components);
+      }
+      components.add(dir);
+    }
     if (k.kind === 'Component' && from) {
       // kustomize builds a Component on its own, but refuses one listed under resources.
       build.findings.push(
