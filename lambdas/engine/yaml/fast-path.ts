@@ -90,6 +90,8 @@ interface NodeRecord {
  * `count * aliasCount` passes the cap makes the `yaml` package refuse the document.
  */
 interface Anchor {
+  /** Where the anchored node's content starts. */
+  start: number;
   /** js-yaml's value for the anchor (what its aliases return), and the value the tree holds (a trimmed array copy). */
   original: unknown;
   result: unknown;
@@ -326,7 +328,12 @@ class TableBuilder {
     const original: unknown = state.result;
     const anchor = this.fill(frame, state, record);
     if (anchor === undefined) return;
+    // The same name defined again inside the node: the `yaml` package's aliases after it take the inner definition
+    // (it orders anchors by where their nodes start), js-yaml's the outer one (it stores it again once the node is read).
+    const inner = this.anchors.get(anchor);
+    if (inner !== undefined && inner.start > frame.position && inner.start !== record.start) throw GIVE_UP;
     this.anchors.set(anchor, {
+      start: record.start,
       original,
       result: record.result,
       tree: record.tree,
