@@ -1,23 +1,26 @@
 /**
  * SECURITY: a `fetch` for the clients that do not go through the registry transport (the GitHub source's API and
  * archive download, the GitHub Packages API through octokit): every URL, and every redirect hop, is decided by the
- * outbound policy (registry/outbound.ts) before a connection is opened. Redirects are followed here, one hop at a
- * time (at most 5), so that none of them escapes the decision; `Authorization` never follows a redirect to another
- * origin. A refused URL rejects with OutboundDeniedError. A caller that asks for `redirect: 'manual'` gets each
- * redirect response itself (and its next request is decided in turn).
+ * outbound policy (registry/outbound.ts). Redirects are followed here, one hop at a time (at most 5), so that none
+ * of them escapes the decision; `Authorization` never follows a redirect to another origin. A refused URL rejects
+ * with OutboundDeniedError. A caller that asks for `redirect: 'manual'` gets each redirect response itself (and its
+ * next request is decided in turn).
  *
- * Unlike the registry transport, connections here go through the global fetch, whose connector cannot take the
- * policy's lookup: the decision is made on the addresses a host resolves to just before the request (DNS
- * rebinding in between is not covered). The hosts involved are the operator's (the configured GitHub API) and the
- * redirects it sends.
+ * Two decisions per hop, as in the registry transport: before the request on the addresses the host resolves to
+ * (IP literals are decided only there: they never reach a lookup), and at connect time, where it is enforced: the
+ * request goes out through an undici Agent whose connector resolves through the policy's `lookup`, so the
+ * addresses connected to are the ones decided on and DNS rebinding in between cannot slip through. The Agent goes
+ * to the fetch as `init.dispatcher` (Node's global fetch and undici's honour it); a caller-injected fetch that
+ * brings its own dispatcher (tests stubbing DNS) decides its own connections.
  */
 import { OutboundDeniedError, type OutboundDecision, type OutboundPolicy } from '../registry/outbound.js';
+import { Agent } from './undici-slim.js';
 
 export interface GuardedFetchOptions {
   policy: OutboundPolicy;
   /** The configured origin the requests belong to (the GitHub API): hosts on its hostname share its standing. */
   endpoint?: URL;
-  /** The fetch that sends (default the global one). */
+  /** The fetch that sends (default the global one); it gets the policy-checked Agent as `init.dispatcher`. */
   fetch?: typeof globalThis.fetch;
   maxRedirects?: number;
 }
@@ -41,6 +44,17 @@ export function guardedFetch(options: GuardedFetchOptions): typeof globalThis.fe
     const decision = await pending;
     if (!decision.allowed) throw Object.assign(new OutboundDeniedError(url.host, decision.reason), { code: 'EOUTBOUNDDENIED' });
   };
+  // One Agent per policy standing (listed or not): its connector resolves through the policy's lookup.
+  const agents = new Map<boolean, Agent>();
+  const dispatcherFor = (url: URL): Agent => {
+    const listed = options.policy.listedFor(url, options.endpoint);
+    let agent = agents.get(listed);
+    if (!agent) {
+      agent = new Agent({ connect: { lookup: options.policy.lookup(listed) } });
+      agents.set(listed, agent);
+    }
+    return agent;
+  };
 
   return async (input, init) => {
     const request = input instanceof Request ? input : undefined;
@@ -51,7 +65,15 @@ export function guardedFetch(options: GuardedFetchOptions): typeof globalThis.fe
     const follow = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow';
     for (let hop = 0; ; hop++) {
       await decide(url);
-      const response = await send(url, { ...init, method, headers, body: body ?? null, redirect: 'manual' });
+      // `dispatcher` is not in RequestInit's types (Node types it with its own bundled undici's): added untyped.
+      const requestInit: RequestInit = Object.assign({ ...init, method, headers, body: body ?? null, redirect: 'manual' as const }, { dispatcher: dispatcherFor(url) });
+      let response: Response;
+      try {
+        response = await send(url, requestInit);
+      } catch (error) {
+        // fetch wraps a refusal at connect time ("fetch failed", cause: the lookup's error): report the refusal itself.
+        throw connectRefusal(error) ?? error;
+      }
       const location = response.headers.get('location');
       if (!follow || !REDIRECTS.has(response.status) || location === null) return response;
       if (hop >= maxRedirects) {
@@ -75,4 +97,14 @@ export function guardedFetch(options: GuardedFetchOptions): typeof globalThis.fe
       url = next;
     }
   };
+}
+
+/** The policy's refusal inside a fetch error's `cause` chain, if that is why the connection was not made. */
+function connectRefusal(error: unknown): OutboundDeniedError | undefined {
+  let current = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    if (current instanceof OutboundDeniedError) return current;
+    current = current.cause;
+  }
+  return undefined;
 }

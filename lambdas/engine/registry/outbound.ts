@@ -170,7 +170,7 @@ export class OutboundPolicy {
   }
 
   /** Listed itself, or on the same hostname as the listed registry endpoint it belongs to (its realm, a redirect). */
-  #listedFor(url: URL, endpoint: URL | undefined): boolean {
+  listedFor(url: URL, endpoint: URL | undefined): boolean {
     if (this.listed(url.hostname, url.port)) return true;
     return endpoint !== undefined && bare(endpoint.hostname) === bare(url.hostname) && this.listed(endpoint.hostname, endpoint.port);
   }
@@ -180,7 +180,7 @@ export class OutboundPolicy {
    * link-local is not refused always (rule 4). Clients without a checked connector skip the DNS query then.
    */
   decidedByName(url: URL, endpoint?: URL): boolean {
-    return !this.#refuseLinkLocal && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && this.#listedFor(url, endpoint);
+    return !this.#refuseLinkLocal && (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && this.listedFor(url, endpoint);
   }
 
   /** Whether an image's registry host may be contacted at all (rule 3), before any address is looked at. */
@@ -207,7 +207,7 @@ export class OutboundPolicy {
    */
   async decide(url: URL, endpoint?: URL): Promise<OutboundDecision & { addresses: ResolvedAddress[]; listed: boolean }> {
     const name = bare(url.hostname);
-    const listed = this.#listedFor(url, endpoint);
+    const listed = this.listedFor(url, endpoint);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return { allowed: false, reason: `scheme ${url.protocol} is not http(s)`, addresses: [], listed };
     if (url.username || url.password) return { allowed: false, reason: 'the URL carries userinfo', addresses: [], listed };
     let addresses: ResolvedAddress[];
