@@ -11,11 +11,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createImageChecker } from '../../lambdas/engine/diagnose/index.js';
 import { guardedFetch } from '../../lambdas/engine/http/guarded-fetch.js';
+import { RegistryCredentials, Secret, makeCredential } from '../../lambdas/engine/registry/credentials.js';
 import { OutboundPolicy, type Resolver } from '../../lambdas/engine/registry/outbound.js';
 import { createGitHubSource } from '../../lambdas/engine/sources/github.js';
 import { gitHubArchive } from '../support/github-archive.js';
+import { startGitHubPackagesServer } from '../support/github-packages-server.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
+import { ref } from '../support/image-ref.js';
+import { startLocalRegistry } from '../support/registry.js';
 
 const SHA = 'a'.repeat(40);
 let github: FakeGitHub | undefined;
@@ -166,4 +171,35 @@ describe('DNS rebinding: the GitHub clients\' connections are decided at connect
     expect(dns.asked).toEqual(['localhost', 'localhost']);
     expect(server.requests).toEqual([]);
   });
+
+  it('in the Lambda, the checker\'s Packages API client refuses its API host rebinding to a metadata address, and the check goes on from the registry', async () => {
+    const TOKEN = 'ghp_packages_token';
+    const packagesApi = await startGitHubPackagesServer({
+      owners: [{ login: 'acme', type: 'Organization', packages: [{ name: 'web', visibility: 'public', versions: [] }] }],
+      tokens: [{ token: TOKEN, scopes: ['read:packages'], sees: 'all' }],
+    });
+    const registry = await startLocalRegistry({ tokens: [TOKEN] });
+    try {
+      await registry.pushImage('acme/web', 'v1');
+      const dns = rebindingResolver(['127.0.0.1'], ['127.0.0.1', '169.254.169.254']);
+      const checker = createImageChecker({
+        endpoints: { 'ghcr.io': registry.url },
+        credentials: new RegistryCredentials({ credentials: [makeCredential({ host: 'ghcr.io', username: 'ci', secret: TOKEN })] }),
+        github: { token: new Secret(TOKEN), baseUrl: packagesApi.url.replace('127.0.0.1', 'localhost') },
+        outbound: { refuseLinkLocal: true, resolve: dns.resolve },
+      });
+      const [result] = await checker.check([ref('ghcr.io/acme/web:v1')]);
+      expect(result?.status).toBe('OK');
+      expect(packagesApi.requests).toEqual([]);
+      expect(dns.asked).toEqual(['localhost', 'localhost']);
+      expect(checker.lastStats()?.notes).toEqual([
+        expect.stringMatching(
+          /^GitHub Packages API at localhost:\d+ given up for this run: the outbound policy refuses it \(resolves to 169\.254\.169\.254 \(metadata\), which the deployed auditor never connects to\); verdicts use registry evidence only$/,
+        ),
+      ]);
+    } finally {
+      await registry.stop();
+      await packagesApi.stop();
+    }
+  }, 60_000);
 });

@@ -58,7 +58,10 @@ export interface RegistryCheckOptions {
     baseUrl?: string;
     /** A Packages API 404 proves absence (the token sees every package). Default false. */
     packagesTokenSeesAllPackages?: boolean;
-    /** The fetch the API client uses (default the global fetch); tests stub DNS through it. */
+    /**
+     * The fetch the API client uses (default the global fetch); tests stub DNS through it. It gets the outbound
+     * policy's connect-time check as `init.dispatcher`; one that ignores it gets only the pre-request decision.
+     */
     fetch?: typeof fetch;
   };
   /** Source labels (`org.opencontainers.image.source`) read per check() for CheckRequest.sourceLinks (default 20; 3 GETs each). */

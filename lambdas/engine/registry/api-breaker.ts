@@ -1,8 +1,8 @@
 /**
  * A circuit breaker for one API host (the GitHub Packages API, GHES): evidence that is nice to have must not cost
- * the run its time budget. A host whose name does not resolve, that refuses connections, or that fails before it
- * ever answered is given up at the first such failure; once it has answered, repeated timeouts or 5xx answers
- * (three in a row by default) do the same; a rate limit about
+ * the run its time budget. A host whose name does not resolve, that refuses connections, that the outbound policy
+ * refuses, or that fails before it ever answered is given up at the first such failure; once it has answered,
+ * repeated timeouts or 5xx answers (three in a row by default) do the same; a rate limit about
  * to run out stops the calls before GitHub has to refuse them. Once open it stays open for the run: callers get a
  * BreakerOpenError at once, without a request, and the reason is reported once.
  *
@@ -10,7 +10,7 @@
  * lookup instead of one per concurrent caller.
  */
 
-export type ApiFailureKind = 'dns' | 'refused' | 'timeout' | 'server-error' | 'network';
+export type ApiFailureKind = 'dns' | 'refused' | 'denied' | 'timeout' | 'server-error' | 'network';
 
 export class BreakerOpenError extends Error {
   constructor(readonly host: string, readonly reason: string) {
@@ -42,6 +42,17 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The outbound policy's reason (OutboundDeniedError's `reason`) on an error or its chain of causes. */
+function deniedReason(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const reason = (e as { reason?: unknown }).reason;
+    if ((e as { code?: unknown }).code === 'EOUTBOUNDDENIED' && typeof reason === 'string') return reason;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function errorName(err: unknown): string | undefined {
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
@@ -59,6 +70,8 @@ function errorName(err: unknown): string | undefined {
 export function classifyApiFailure(err: unknown): ApiFailureKind | undefined {
   const e = err as { status?: unknown; response?: unknown } | undefined;
   const code = errorCode(err);
+  // The outbound policy refused the host (before the request or at connect time): it will not change this run.
+  if (code === 'EOUTBOUNDDENIED') return 'denied';
   if (code && DNS_CODES.has(code)) return 'dns';
   if (code && REFUSED_CODES.has(code)) return 'refused';
   if ((code && TIMEOUT_CODES.has(code)) || errorName(err)) return 'timeout';
@@ -76,6 +89,8 @@ export function describeApiFailure(kind: ApiFailureKind, err: unknown): string {
       return `its name does not resolve${code ? ` (${code})` : ''}`;
     case 'refused':
       return `it refused the connection${code ? ` (${code})` : ''}`;
+    case 'denied':
+      return `the outbound policy refuses it${deniedReason(err) ? ` (${deniedReason(err)})` : ''}`;
     case 'timeout':
       return 'it timed out repeatedly';
     case 'server-error':
@@ -145,7 +160,7 @@ export class HostBreaker {
         // The host answered (401/403/404...): it is reachable.
         this.#healthy = true;
         this.#consecutive = 0;
-      } else if (kind === 'dns' || kind === 'refused' || !this.#healthy) {
+      } else if (kind === 'dns' || kind === 'refused' || kind === 'denied' || !this.#healthy) {
         // A host that has not answered once this run and fails now is given up at once.
         this.open(describeApiFailure(kind, err));
       } else if (++this.#consecutive >= this.#failuresToOpen) {

@@ -48,7 +48,10 @@ export interface GitHubSourceOptions extends RelevanceOptions {
   keepSnapshots?: number;
   /** Keep ETags and snapshots in process memory too (warm Lambda containers). Default true. */
   memoryCache?: boolean;
-  /** fetch implementation for the API and the archive. Default globalThis.fetch. */
+  /**
+   * fetch implementation for the API and the archive. Default globalThis.fetch. It gets the outbound policy's
+   * connect-time check as `init.dispatcher`; one that ignores it (or brings its own) gets only the pre-request one.
+   */
   fetch?: typeof globalThis.fetch;
   /** Decompressed bytes the archive may inflate to (MAX_ARCHIVE_BYTES). Default 1 GiB. */
   maxArchiveBytes?: number;
