@@ -144,6 +144,21 @@ describe('DNS rebinding: the GitHub clients\' connections are decided at connect
     expect(target.connections.count).toBe(0);
   });
 
+  it('gives a caller-injected fetch the connect-time check as init.dispatcher', async () => {
+    const target = await listener(() => ({ status: 200 }));
+    const dns = rebindingResolver([PUBLIC], ['127.0.0.1']);
+    const dispatchers: unknown[] = [];
+    const injected: typeof fetch = (input, init) => {
+      dispatchers.push((init as { dispatcher?: unknown } | undefined)?.dispatcher);
+      return fetch(input, init);
+    };
+    const error = await guardedFetch({ policy: new OutboundPolicy({ resolve: dns.resolve }), fetch: injected })(`http://localhost:${target.port}/x`).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'OutboundDeniedError', code: 'EOUTBOUNDDENIED' });
+    expect(dispatchers).toHaveLength(1);
+    expect(dispatchers[0]).toBeDefined();
+    expect(target.connections.count).toBe(0);
+  });
+
   it('refuses an archive redirect whose host rebinds to loopback between the decision and the connection', async () => {
     const codeload = await listener(() => ({ status: 200 }));
     const server = await hostileGitHub(`http://localhost:${codeload.port}`);
