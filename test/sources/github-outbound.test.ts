@@ -118,8 +118,10 @@ describe('guardedFetch (the GitHub clients\' fetch)', () => {
 });
 
 describe('DNS rebinding: the GitHub clients\' connections are decided at connect time', () => {
-  // A public address (GitHub's): only ever the pre-request answer, never connected to.
-  const PUBLIC = '140.82.112.3';
+  // An address the policy counts as public, only ever the pre-request answer, never connected to: 2001:2::/48 is
+  // the IPv6 benchmarking range (RFC 5180), global unicast to the classifier but routed nowhere, so no live host is
+  // named even if a regression tried it.
+  const PUBLIC = '2001:2::1';
 
   it('connects through the policy\'s lookup: a listed name reaches the address the policy resolved it to', async () => {
     const target = await listener(() => ({ status: 200 }));
