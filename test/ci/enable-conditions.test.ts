@@ -8,15 +8,12 @@ import { extractCiModel } from '../../lambdas/engine/ci/index.js';
 import { ciEvidenceFor } from '../../lambdas/engine/ci/verdict.js';
 import { parseImageReference } from '../../lambdas/engine/reference/index.js';
 import { memoryTree } from '../support/memory-tree.js';
+import { imageWorkflow } from '../support/image-workflow.js';
 
 /** A build-push workflow whose tags come from metadata-action with these rules, started by this `on:`. */
 function workflow(on: string, rules: string[], flavor?: string): string {
-  return `on:
-${on}
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    steps:
+  return imageWorkflow(
+    `
       - id: meta
         uses: docker/metadata-action@v5
         with:
@@ -27,7 +24,9 @@ ${rules.map((rule) => `            ${rule}`).join('\n')}
         with:
           push: true
           tags: \${{ steps.meta.outputs.tags }}
-`;
+`,
+    `${on}\n`,
+  );
 }
 
 function tagPushed(on: string, rules: string[], tag: string, flavor?: string): boolean | undefined {

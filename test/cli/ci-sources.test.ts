@@ -9,20 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitHubArchive } from '../support/github-archive.js';
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { deployment, useCli, writeTree } from './harness.js';
+import { imageWorkflow } from '../support/image-workflow.js';
 
 const TOKEN = 'ghp_source_reader';
 const SHA = '1111111111111111111111111111111111111111';
-const WORKFLOW = `on:
-  push:
-    branches: [main]
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    steps:
+const WORKFLOW = imageWorkflow(`
       - run: |
           docker build -t ghcr.io/acme/api:\${GITHUB_SHA::7} .
           docker push ghcr.io/acme/api:\${GITHUB_SHA::7}
-`;
+`);
 
 let github: FakeGitHub;
 

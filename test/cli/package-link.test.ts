@@ -13,31 +13,20 @@ import { startGitHubPackagesServer, type GitHubPackagesServer } from '../support
 import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import { deployment, useCli, writeTree } from './harness.js';
+import { imageWorkflow } from '../support/image-workflow.js';
 
 const TOKEN = 'ghp_package_link_token';
 const SHA = '2222222222222222222222222222222222222222';
 const SOURCE = 'org.opencontainers.image.source';
 
 /** The incident's CI: the short sha and latest only. */
-const AUTH_API_WORKFLOW = `on:
-  push:
-    branches: [main]
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    steps:
+const AUTH_API_WORKFLOW = imageWorkflow(`
       - run: |
           docker build -t ghcr.io/acme/auth-api:\${GITHUB_SHA::7} -t ghcr.io/acme/auth-api:latest .
           docker push --all-tags ghcr.io/acme/auth-api
-`;
+`);
 
-const BILLING_WORKFLOW = `on:
-  push:
-    tags: ['v*']
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    steps:
+const BILLING_WORKFLOW = imageWorkflow(`
       - id: meta
         uses: docker/metadata-action@v5
         with:
@@ -47,7 +36,7 @@ jobs:
         with:
           push: true
           tags: \${{ steps.meta.outputs.tags }}
-`;
+`, "  push:\n    tags: ['v*']\n");
 
 let registry: LocalRegistry;
 let packagesApi: GitHubPackagesServer;

@@ -16,6 +16,7 @@ import { startFakeGitHub, type FakeGitHub } from '../support/github-server.js';
 import { startLocalRegistry, type LocalRegistry } from '../support/registry.js';
 import type { FakeSecretsManager } from '../support/secrets-manager.js';
 import { deployment, localContainer, startLocalAws, type LocalAws } from './e2e-support.js';
+import { imageWorkflow } from '../support/image-workflow.js';
 
 const TOKEN = 'ghp_ciSourcesTokenThatMustNeverBeLogged0123456789';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:image-drift-auditor-CiSrCs';
@@ -27,31 +28,19 @@ const WEB_SHORT = 'ghcr.io/acme/web:0a1b2c3';
 const API_NEVER = 'ghcr.io/acme/api:dev-latest';
 
 /** acme/web-src (named under `sources:`) pushes the full commit sha and latest. */
-const WEB_WORKFLOW = `on:
-  push:
-    branches: [main]
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    steps:
+const WEB_WORKFLOW = imageWorkflow(`
       - uses: docker/build-push-action@v6
         with:
           push: true
           tags: |
             ghcr.io/acme/web:\${{ github.sha }}
             ghcr.io/acme/web:latest
-`;
+`);
 
 /** acme/api-src (the api image's source label) pushes the short sha only. */
-const API_WORKFLOW = `on:
-  push:
-    branches: [main]
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    steps:
+const API_WORKFLOW = imageWorkflow(`
       - run: docker build -t ghcr.io/acme/api:\${GITHUB_SHA::7} . && docker push ghcr.io/acme/api:\${GITHUB_SHA::7}
-`;
+`);
 
 let registry: LocalRegistry;
 let github: FakeGitHub;
