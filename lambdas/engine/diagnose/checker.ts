@@ -426,8 +426,9 @@ const isHttp = (o: ProbeOutcome | undefined, ...statuses: number[]) =>
  * 2. Probes. Without a credential: every reference anonymously. With one, when visibility matters and is still
  *    unknown (no API token, API host given up, package not listed): anonymously first, since that answer is the
  *    visibility; the credential then goes to the references anonymous callers could not read (PRIVATE or
- *    missing?), and to everything when the registry's credential canary (one credentialed probe of a public
- *    image per registry and run) was refused, so a stale credential still reads as AUTH_FAILED. Otherwise: every
+ *    missing?), and to everything when its pull token for the repository does not vouch for it
+ *    (RegistryClient.credentialGranted: refused, so a stale credential still reads as AUTH_FAILED, or cannot
+ *    tell). Otherwise: every
  *    reference with the credential, plus anonymously the refused ones (is it public anyway? → AUTH_FAILED), or
  *    all of them with anonymousProbe 'always'. One token for up to 25 repositories per request
  *    (RegistryClient.declareRepositories), one HEAD per reference; a GET only after a 404/401/403 (to read the
@@ -477,8 +478,8 @@ async function checkRepository(
         : client.credentialGranted(g.repository, { requests: 0 }).catch(() => false); // a refusal is evidence below
     for (const [i, o] of await probeEach(everyIndex, 'anonymous', ctx.platforms)) anonymous.set(i, o);
     const credentialVouched = await vouching;
-    const publicAnswers = everyIndex.filter((i) => anonymous.get(i)?.ok || isHttp(anonymous.get(i), 404));
-    const needsCredential = everyIndex.filter((i) => !(credentialVouched && publicAnswers.includes(i)));
+    const publicAnswer = (i: number) => anonymous.get(i)?.ok === true || isHttp(anonymous.get(i), 404);
+    const needsCredential = everyIndex.filter((i) => !(credentialVouched && publicAnswer(i)));
     for (const [i, o] of await probeEach(needsCredential, 'authenticated', ctx.platforms)) primary.set(i, o);
   } else {
     for (const [i, o] of await probeEach(everyIndex, 'authenticated', ctx.platforms)) primary.set(i, o);

@@ -4,10 +4,11 @@
  * per repository, Basic for htpasswd registries, retries, and the OCI error type.
  *
  * Tokens for many repositories come in batches: the caller declares the repositories it will probe, and one token
- * request asks for up to SCOPE_BATCH of them at once (repeated `scope=`, as the token spec allows). A registry that
- * refuses the batch, or answers a repository 401/403 under a batch token (the token did not cover it), is asked
- * again with that repository's own scope, and the repository keeps its own token for the rest of the run; so
- * every verdict rests on the same per-repository answers as without batching. A realm whose batch tokens keep
+ * request asks for up to SCOPE_BATCH of them at once (repeated `scope=`, as the token spec allows). A batch the
+ * registry refuses as a whole is split into smaller batches, and a refused smaller batch goes one repository at a
+ * time (#split); a repository answered 401/403 under a batch token (the token did not cover it) is asked again with
+ * its own scope. Either way the repository keeps its own token for the rest of the run, so every verdict rests on
+ * the same per-repository answers as without batching. A realm whose batch tokens keep
  * failing gets no more batches.
  *
  * Two modes per repository: `anonymous` (what a cluster without a pull secret sees) and `authenticated` (with
